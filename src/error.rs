@@ -1,0 +1,313 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::status::TaskStatus;
+
+/// Shorthand for `std::result::Result<T, vidu::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What went wrong, as a stable category. The C ABI exposes these numbers as `vidu_error_code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum ErrorKind {
+    /// A field of the job or the configuration is not allowed; nothing was sent.
+    InvalidInput = 1,
+    /// A local file could not be read or written.
+    Io = 2,
+    /// The network failed (connect, TLS, reset, timeout) and retries did not help.
+    Transport = 3,
+    /// The provider answered with an HTTP error.
+    Api = 4,
+    /// The submit request may or may not have created a task: check before submitting again.
+    SubmitUncertain = 5,
+    /// The task ended in failure, cancellation or expiry on the provider's side.
+    TaskFailed = 6,
+    /// The deadline passed before the task finished. The task id is kept: wait again later.
+    Timeout = 7,
+    /// The wait was stopped by a cancel token or a progress callback.
+    Cancelled = 8,
+    /// The provider does not offer this operation.
+    Unsupported = 9,
+    /// The provider's answer could not be understood.
+    Protocol = 10,
+    /// The video download failed.
+    Download = 11,
+}
+
+/// Everything that can go wrong. Messages say what to do next; the task id is kept whenever a
+/// task exists ([`Error::task_id`]), so nothing paid for is lost. The API key never appears here.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A field is not allowed. Nothing was sent.
+    InvalidInput {
+        /// The field, as named in [`crate::Job`] or [`crate::Config`] (`"duration"`, `"image"`).
+        field: &'static str,
+        /// The rejected value, shortened for display.
+        value: String,
+        /// What is allowed instead.
+        allowed: String,
+    },
+    /// A local file could not be read or written.
+    Io {
+        /// What was being done, e.g. `"reading the image"`.
+        action: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The network failed and retries (where allowed) did not help.
+    Transport {
+        /// What was being done: `"submit"`, `"status"`, `"cancel"`, `"download"`.
+        operation: &'static str,
+        /// The task concerned, if one exists.
+        task_id: Option<String>,
+        /// The underlying ureq error.
+        source: Box<ureq::Error>,
+    },
+    /// The provider answered with an HTTP error status.
+    Api {
+        /// What was being done.
+        operation: &'static str,
+        /// The HTTP status code.
+        http_status: u16,
+        /// The provider's own error code or reason (`"CreditInsufficient"`, `"param_error"`).
+        provider_code: Option<String>,
+        /// The provider's message, or the start of the raw body when it had none.
+        message: String,
+        /// The provider's request or trace id, for support tickets.
+        request_id: Option<String>,
+        /// The task concerned, if one exists.
+        task_id: Option<String>,
+    },
+    /// The connection broke after the submit body was sent: a task may have been created and
+    /// may be billed. Look for it in the provider's console before submitting again.
+    SubmitUncertain {
+        /// The underlying error.
+        source: Box<ureq::Error>,
+    },
+    /// The task ended without a video (failed, cancelled or expired).
+    TaskFailed {
+        /// The last status, with the provider's error code and message.
+        status: Box<TaskStatus>,
+    },
+    /// The deadline passed before the task was done. Call `wait` again with this task id.
+    Timeout {
+        /// The task being waited for.
+        task_id: String,
+        /// The last status seen, if any poll succeeded.
+        last_status: Option<Box<TaskStatus>>,
+    },
+    /// The wait was stopped by a cancel token or the progress callback. The task goes on.
+    Cancelled {
+        /// The task that was being waited for.
+        task_id: String,
+    },
+    /// The provider does not offer this operation.
+    Unsupported {
+        /// The provider's name.
+        provider: &'static str,
+        /// The operation, e.g. `"remote cancel"`.
+        operation: &'static str,
+    },
+    /// The provider's answer could not be understood.
+    Protocol {
+        /// What was being done.
+        operation: &'static str,
+        /// The task concerned, if one exists.
+        task_id: Option<String>,
+        /// What was wrong with the answer.
+        detail: String,
+    },
+    /// The video could not be downloaded.
+    Download {
+        /// The task whose video it is.
+        task_id: Option<String>,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The stable category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::Api { .. } => ErrorKind::Api,
+            Error::SubmitUncertain { .. } => ErrorKind::SubmitUncertain,
+            Error::TaskFailed { .. } => ErrorKind::TaskFailed,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Cancelled { .. } => ErrorKind::Cancelled,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::Download { .. } => ErrorKind::Download,
+        }
+    }
+
+    /// The task this error concerns, whenever one exists.
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            Error::Transport { task_id, .. }
+            | Error::Api { task_id, .. }
+            | Error::Protocol { task_id, .. }
+            | Error::Download { task_id, .. } => task_id.as_deref(),
+            Error::TaskFailed { status } => Some(&status.task_id),
+            Error::Timeout { task_id, .. } | Error::Cancelled { task_id } => Some(task_id),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a provider error, if this is one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Api { http_status, .. } => Some(*http_status),
+            _ => None,
+        }
+    }
+
+    /// The provider's own error code (`err_code`, `reason`, `error.code`), if any.
+    pub fn provider_code(&self) -> Option<&str> {
+        match self {
+            Error::Api { provider_code, .. } => provider_code.as_deref(),
+            Error::TaskFailed { status } => status.error_code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Attaches a task id to errors that can carry one and have none yet.
+    pub(crate) fn with_task_id(mut self, id: &str) -> Self {
+        match &mut self {
+            Error::Transport { task_id, .. }
+            | Error::Api { task_id, .. }
+            | Error::Protocol { task_id, .. }
+            | Error::Download { task_id, .. }
+                if task_id.is_none() =>
+            {
+                *task_id = Some(id.to_owned())
+            }
+            _ => {}
+        }
+        self
+    }
+
+    pub(crate) fn invalid(
+        field: &'static str,
+        value: impl fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        Error::InvalidInput {
+            field,
+            value: shorten(&value.to_string(), 80),
+            allowed: allowed.into(),
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` characters, marking the cut, so that errors stay one line.
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}… ({} chars)", &s[..cut], s.chars().count()),
+    }
+}
+
+fn task_suffix(task_id: &Option<String>) -> String {
+    task_id
+        .as_ref()
+        .map(|t| format!(" (task {t})"))
+        .unwrap_or_default()
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidInput { field, value, allowed } => {
+                write!(f, "invalid {field} {value:?}: {allowed}; nothing was sent")
+            }
+            Error::Io { action, path, source } => {
+                write!(f, "error {action} {}: {source}", path.display())
+            }
+            Error::Transport { operation, task_id, source } => write!(
+                f,
+                "network error during {operation}{}: {source}; check the base URL and your connection",
+                task_suffix(task_id)
+            ),
+            Error::Api { operation, http_status, provider_code, message, request_id, task_id } => {
+                write!(f, "{operation} failed{}: HTTP {http_status}", task_suffix(task_id))?;
+                if let Some(code) = provider_code {
+                    write!(f, " {code}")?;
+                }
+                write!(f, ": {message}")?;
+                if let Some(id) = request_id {
+                    write!(f, " (request id {id})")?;
+                }
+                let hint = match http_status {
+                    401 => "; check the API key and the auth scheme",
+                    403 => "; check the key's permissions and balance",
+                    404 => "; check the task id and the base URL",
+                    429 => "; slow down or raise your quota",
+                    500..=599 => "; the provider is failing, try again later",
+                    _ => "",
+                };
+                f.write_str(hint)
+            }
+            Error::SubmitUncertain { source } => write!(
+                f,
+                "the connection failed after the submit request was sent ({source}): a task may \
+                 have been created and billed; check the provider's task list before submitting again"
+            ),
+            Error::TaskFailed { status } => {
+                write!(f, "task {} ended {}", status.task_id, status.state)?;
+                if let Some(code) = &status.error_code {
+                    write!(f, " with code {code}")?;
+                }
+                if let Some(msg) = &status.error_message {
+                    write!(f, ": {msg}")?;
+                }
+                Ok(())
+            }
+            Error::Timeout { task_id, last_status } => {
+                write!(f, "timed out waiting for task {task_id}")?;
+                if let Some(s) = last_status {
+                    write!(f, " (last state {}", s.state)?;
+                    if let Some(p) = s.progress {
+                        write!(f, ", {:.0}%", p * 100.0)?;
+                    }
+                    f.write_str(")")?;
+                }
+                write!(f, "; the task goes on: wait for {task_id} again later")
+            }
+            Error::Cancelled { task_id } => write!(
+                f,
+                "stopped waiting for task {task_id}; the task goes on, wait for it again to get the video"
+            ),
+            Error::Unsupported { provider, operation } => {
+                write!(f, "{operation} is not supported by {provider}")
+            }
+            Error::Protocol { operation, task_id, detail } => write!(
+                f,
+                "unexpected answer to {operation}{}: {detail}",
+                task_suffix(task_id)
+            ),
+            Error::Download { task_id, detail } => {
+                write!(f, "download failed{}: {detail}", task_suffix(task_id))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Transport { source, .. } | Error::SubmitUncertain { source } => Some(&**source),
+            _ => None,
+        }
+    }
+}

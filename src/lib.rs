@@ -1,0 +1,61 @@
+//! # vidu
+//!
+//! A blocking client for the Vidu image-to-video task APIs: one still image and a prompt in,
+//! one MP4 file out. It speaks three providers that sell the same models —
+//! [UModelVerse](Provider::UModelVerse) (UCloud), the [Vtrix](Provider::Vtrix) gateway and the
+//! [official Vidu API](Provider::Vidu) — and ships a built-in [emulator] of all three so that
+//! everything can be tried offline.
+//!
+//! ```no_run
+//! use vidu::{Client, Config, Job, Provider, WaitOptions};
+//!
+//! let client = Client::new(Config::new(Provider::Vidu, "my-api-key"))?;
+//! let job = Job::new("examples/sample.png").prompt("the cat turns its head");
+//! let done = client.generate(&job, "cat.mp4", &mut WaitOptions::default())?;
+//! println!("task {} written to {}", done.task_id, done.path.display());
+//! # Ok::<(), vidu::Error>(())
+//! ```
+//!
+//! The layers, each in its own module: [`provider`] builds requests and parses responses
+//! without I/O; [`image`] sniffs and streams images; [`Client`] does the I/O over one shared
+//! `ureq::Agent`; `ffi` is the C ABI (see `include/vidu.h`).
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod cancel;
+mod client;
+mod config;
+mod download;
+mod error;
+pub mod image;
+mod job;
+pub mod model;
+mod poll;
+pub mod provider;
+mod retry;
+mod status;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+pub mod ffi;
+
+pub use cancel::CancelToken;
+pub use client::{Client, Generated, Progress, WaitOptions};
+pub use config::{ApiKey, AuthScheme, Config, PollSchedule, RetryPolicy, Timeouts};
+pub use error::{Error, ErrorKind, Result};
+pub use image::{ImageFormat, ImageSource};
+pub use job::{Job, MovementAmplitude};
+pub use provider::Provider;
+pub use status::{State, TaskStatus};
+
+/// The crate version, as in `Cargo.toml`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Client>();
+    is::<CancelToken>();
+    is::<Error>();
+}
