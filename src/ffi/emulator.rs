@@ -1,0 +1,88 @@
+//! `vidu_emulator`: the built-in offline emulator of the three providers. Always exported; in a
+//! build without the `emulator` feature every call fails with `VIDU_ERROR_UNSUPPORTED`.
+
+use std::ffi::{c_char, CString};
+use std::ptr;
+
+use super::boundary::{arg_out, arg_ref, call, free_handle, opt_str, value};
+use super::error::vidu_error;
+use super::vidu_result;
+
+/// A local HTTP server speaking the UModelVerse, Vtrix and official Vidu protocols, running on
+/// its own threads on 127.0.0.1 until freed. Point `vidu_config.base_url` at it.
+///
+/// Thread safety: may be used from any thread; free it only once no client uses it any more.
+pub struct vidu_emulator {
+    #[cfg(feature = "emulator")]
+    emulator: crate::emulator::Emulator,
+    base_url: CString,
+}
+
+/// Starts the emulator into `*out`; free (and stop) it with `vidu_emulator_free`. `scenario`
+/// names what the emulated tasks do (`"normal"`, `"task-fails"`, `"never-finishes"`, ...), NULL
+/// for `"normal"`. With an `api_key`, requests must carry it; with NULL any key is accepted.
+/// Without the `emulator` feature: `VIDU_ERROR_UNSUPPORTED`.
+#[no_mangle]
+pub unsafe extern "C" fn vidu_emulator_start(
+    scenario: *const c_char,
+    api_key: *const c_char,
+    out: *mut *mut vidu_emulator,
+    err: *mut *mut vidu_error,
+) -> vidu_result {
+    call(err, || {
+        let scenario = opt_str(scenario, "scenario")?;
+        let api_key = opt_str(api_key, "api_key")?;
+        let out = arg_out(out, "out")?;
+        out.set(super::boundary::new_handle(start(scenario, api_key)?));
+        Ok(())
+    })
+}
+
+#[cfg(feature = "emulator")]
+fn start(scenario: Option<&str>, api_key: Option<&str>) -> Result<vidu_emulator, vidu_error> {
+    use crate::emulator::{Emulator, EmulatorOptions, Scenario};
+    let scenario: Scenario = match scenario {
+        Some(s) => s
+            .parse()
+            .map_err(|e| vidu_error::invalid_argument("scenario", format!("{s:?}: {e}")))?,
+        None => Scenario::default(),
+    };
+    let emulator = Emulator::start_with(EmulatorOptions {
+        api_key: api_key.map(str::to_owned),
+        scenario,
+        ..EmulatorOptions::default()
+    })
+    .map_err(|e| {
+        vidu_error::new(
+            super::VIDU_ERROR_IO,
+            format!("cannot start the emulator: {e}"),
+        )
+    })?;
+    let base_url = super::boundary::c_string(&emulator.base_url());
+    Ok(vidu_emulator { emulator, base_url })
+}
+
+#[cfg(not(feature = "emulator"))]
+fn start(_: Option<&str>, _: Option<&str>) -> Result<vidu_emulator, vidu_error> {
+    Err(vidu_error::unsupported(
+        "the emulator is not in this build of the vidu library (Cargo feature \"emulator\")",
+    ))
+}
+
+/// The emulator's base URL (`http://127.0.0.1:PORT`), valid until the emulator is freed; NULL
+/// when `emulator` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vidu_emulator_base_url(emulator: *const vidu_emulator) -> *const c_char {
+    value(ptr::null(), || {
+        Ok(arg_ref(emulator, "emulator")?.base_url.as_ptr())
+    })
+}
+
+/// Stops and frees the emulator. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn vidu_emulator_free(emulator: *mut vidu_emulator) {
+    value((), || {
+        free_handle(emulator);
+        Ok(())
+    })
+}

@@ -1,0 +1,327 @@
+//! The option structs C fills in (zero means "default") and their conversion to the Rust types.
+
+use std::borrow::Cow;
+use std::ffi::{c_char, c_int, c_void};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::boundary::{arg_bytes, arg_str, c_string, opt_ref, opt_str};
+use super::error::vidu_error;
+use super::{
+    auth_scheme_from_code, movement_from_code, provider_from_code, tristate, vidu_auth_scheme,
+    vidu_cancel_token, vidu_movement_amplitude, vidu_provider, vidu_state, vidu_tristate,
+};
+use crate::client::{Progress, WaitOptions};
+use crate::config::Config;
+use crate::image::ImageSource;
+use crate::job::Job;
+
+/// Everything a client needs. Zero (or NULL) in any field means its default, so
+/// `vidu_config cfg = {.provider = VIDU_PROVIDER_VIDU, .api_key = key};` is complete.
+/// Durations are in seconds and may be fractional. Read only during `vidu_client_new`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct vidu_config {
+    /// Required: `VIDU_PROVIDER_UMODELVERSE`, `VIDU_PROVIDER_VTRIX` or `VIDU_PROVIDER_VIDU`.
+    pub provider: vidu_provider,
+    /// Required: the API key (UTF-8, no spaces).
+    pub api_key: *const c_char,
+    /// Base URL, scheme and host with an optional path prefix. Default: the provider's
+    /// production URL. Point it at `vidu_emulator_base_url` to work offline.
+    pub base_url: *const c_char,
+    /// `VIDU_AUTH_*`. Default: the provider's documented scheme.
+    pub auth_scheme: vidu_auth_scheme,
+    /// Resolving and connecting, TLS included. Default 10 s.
+    pub connect_timeout_secs: f64,
+    /// Sending a request. Default 120 s.
+    pub send_timeout_secs: f64,
+    /// Waiting for a response, and for each read of its body. Default 30 s.
+    pub receive_timeout_secs: f64,
+    /// Delay before the first status poll, and the smallest delay. Default 2 s.
+    pub poll_first_secs: f64,
+    /// Largest delay between polls. Default 15 s, or `poll_first_secs` when that is larger.
+    pub poll_max_secs: f64,
+    /// Factor between consecutive poll delays, 1.0 to 10.0. Default 1.5.
+    pub poll_growth: f64,
+    /// Random fraction taken off each poll delay, up to 0.5. Default 0.1; a negative value
+    /// means no jitter.
+    pub poll_jitter: f64,
+    /// Attempts per request, the first included; 1 disables retries. Default 5.
+    pub retry_max_attempts: u32,
+    /// Base of the exponential backoff between retries. Default 0.5 s.
+    pub retry_base_secs: f64,
+    /// Largest backoff delay. Default 10 s.
+    pub retry_max_delay_secs: f64,
+    /// Largest `Retry-After` honoured. Default 60 s.
+    pub retry_max_retry_after_secs: f64,
+    /// The `User-Agent`. Default `vidu-rust/<version>`.
+    pub user_agent: *const c_char,
+    /// Largest status or error body read, in bytes. Default 1 MiB.
+    pub max_status_body: u64,
+    /// Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
+    pub proxy_from_env: vidu_tristate,
+}
+
+/// One image-to-video job. Zero (or NULL) in any field means the provider's default, except the
+/// image: set exactly one of `image_path`, `image_url`, or `image_data` with `image_len`.
+/// Everything is borrowed for the duration of the call only; image bytes are not copied.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct vidu_job {
+    /// A local PNG, JPEG or WebP file, sent inline.
+    pub image_path: *const c_char,
+    /// An `http(s)` URL the provider fetches itself.
+    pub image_url: *const c_char,
+    /// A PNG, JPEG or WebP image in memory, sent inline: `image_len` bytes at `image_data`.
+    pub image_data: *const u8,
+    /// The length of `image_data` in bytes.
+    pub image_len: usize,
+    /// The model. Default: the provider's (`viduq2-pro`; Vtrix `viduq1-classic`).
+    pub model: *const c_char,
+    /// What should happen in the video.
+    pub prompt: *const c_char,
+    /// Seconds of video; allowed values depend on the model.
+    pub duration: u32,
+    /// Random seed; 0 lets the provider choose.
+    pub seed: u64,
+    /// `"540p"`, `"720p"`, `"1080p"` or `"360p"`, depending on the model and duration.
+    pub resolution: *const c_char,
+    /// `VIDU_MOVEMENT_*`.
+    pub movement_amplitude: vidu_movement_amplitude,
+    /// Background music (UModelVerse and the official API): `VIDU_TRISTATE_*`.
+    pub bgm: vidu_tristate,
+    /// URL the provider calls when the task ends (Vtrix and the official API).
+    pub callback_url: *const c_char,
+    /// Opaque text returned with the task (official API only).
+    pub payload: *const c_char,
+    /// Non-zero: send a model this library does not know, without checking its limits.
+    pub allow_unknown_model: u32,
+}
+
+/// What the progress callback sees after each poll. Its strings are valid during the callback
+/// only.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct vidu_progress {
+    /// The task being waited for.
+    pub task_id: *const c_char,
+    /// `VIDU_STATE_*`.
+    pub state: vidu_state,
+    /// The provider's own state string (`"Running"`, `"in_progress"`, `"queueing"`).
+    pub raw_state: *const c_char,
+    /// Progress from 0.0 to 1.0 where the provider reports it, else -1.
+    pub progress: f64,
+    /// Seconds since the wait started.
+    pub elapsed_secs: f64,
+    /// Polls made so far in this wait.
+    pub polls: u32,
+}
+
+/// Called on the waiting thread after each poll, with the `userdata` given in
+/// `vidu_wait_options`. Return 0 to go on waiting, anything else to stop the wait, which then
+/// fails with `VIDU_ERROR_CANCELLED` (the task goes on at the provider).
+pub type vidu_progress_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, progress: *const vidu_progress) -> c_int>;
+
+/// How to wait. All zero (or a NULL pointer to this struct) means: no deadline, no cancel
+/// token, no callback.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct vidu_wait_options {
+    /// Give up after this many seconds with `VIDU_ERROR_TIMEOUT` (the error carries the task
+    /// id). 0: no deadline.
+    pub timeout_secs: f64,
+    /// A token that stops the wait at once when triggered from any thread, or NULL. It must
+    /// stay alive until the call returns.
+    pub cancel: *const vidu_cancel_token,
+    /// Called after each poll, or NULL.
+    pub on_progress: vidu_progress_callback,
+    /// Passed to `on_progress`; must stay valid until the call returns.
+    pub userdata: *mut c_void,
+}
+
+/// A duration field: 0 means `None` (the default); negative, NaN and infinite values are errors.
+fn secs(v: f64, name: &'static str) -> Result<Option<Duration>, vidu_error> {
+    if v == 0.0 {
+        return Ok(None);
+    }
+    if !v.is_finite() || v < 0.0 {
+        return Err(vidu_error::invalid_argument(
+            name,
+            format!("{v} is not a number of seconds above 0 (0 means the default)"),
+        ));
+    }
+    Duration::try_from_secs_f64(v)
+        .map(Some)
+        .map_err(|_| vidu_error::invalid_argument(name, format!("{v} seconds is too long")))
+}
+
+fn set<T>(field: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *field = v;
+    }
+}
+
+impl vidu_config {
+    /// The Rust configuration; `Client::new` then checks every value.
+    pub(super) fn rust_config(&self) -> Result<Config, vidu_error> {
+        let provider = provider_from_code(self.provider, "config->provider")?;
+        let api_key = arg_str(self.api_key, "config->api_key")?;
+        let mut config = Config::new(provider, api_key);
+        set(
+            &mut config.base_url,
+            opt_str(self.base_url, "config->base_url")?.map(str::to_owned),
+        );
+        if self.auth_scheme != 0 {
+            config.auth_scheme = auth_scheme_from_code(self.auth_scheme, "config->auth_scheme")?;
+        }
+        let t = &mut config.timeouts;
+        set(
+            &mut t.connect,
+            secs(self.connect_timeout_secs, "config->connect_timeout_secs")?,
+        );
+        set(
+            &mut t.send,
+            secs(self.send_timeout_secs, "config->send_timeout_secs")?,
+        );
+        set(
+            &mut t.receive,
+            secs(self.receive_timeout_secs, "config->receive_timeout_secs")?,
+        );
+        let p = &mut config.poll;
+        set(
+            &mut p.first,
+            secs(self.poll_first_secs, "config->poll_first_secs")?,
+        );
+        match secs(self.poll_max_secs, "config->poll_max_secs")? {
+            Some(max) => p.max = max,
+            None => p.max = p.max.max(p.first),
+        }
+        if self.poll_growth != 0.0 {
+            p.growth = self.poll_growth;
+        }
+        if self.poll_jitter < 0.0 {
+            p.jitter = 0.0;
+        } else if self.poll_jitter != 0.0 {
+            p.jitter = self.poll_jitter;
+        }
+        let r = &mut config.retry;
+        if self.retry_max_attempts != 0 {
+            r.max_attempts = self.retry_max_attempts;
+        }
+        set(
+            &mut r.base,
+            secs(self.retry_base_secs, "config->retry_base_secs")?,
+        );
+        set(
+            &mut r.max_delay,
+            secs(self.retry_max_delay_secs, "config->retry_max_delay_secs")?,
+        );
+        set(
+            &mut r.max_retry_after,
+            secs(
+                self.retry_max_retry_after_secs,
+                "config->retry_max_retry_after_secs",
+            )?,
+        );
+        set(
+            &mut config.user_agent,
+            opt_str(self.user_agent, "config->user_agent")?.map(str::to_owned),
+        );
+        if self.max_status_body != 0 {
+            config.max_status_body = self.max_status_body;
+        }
+        set(
+            &mut config.proxy_from_env,
+            tristate(self.proxy_from_env, "config->proxy_from_env")?,
+        );
+        Ok(config)
+    }
+}
+
+impl vidu_job {
+    /// The Rust job, borrowing the image bytes.
+    pub(super) fn rust_job<'a>(&'a self) -> Result<Job<'a>, vidu_error> {
+        let path = opt_str(self.image_path, "job->image_path")?;
+        let url = opt_str(self.image_url, "job->image_url")?;
+        let bytes = if self.image_data.is_null() && self.image_len == 0 {
+            None
+        } else {
+            Some(arg_bytes(
+                self.image_data,
+                self.image_len,
+                "job->image_data",
+            )?)
+        };
+        let image = match (path, url, bytes) {
+            (Some(p), None, None) => ImageSource::Path(PathBuf::from(p)),
+            (None, Some(u), None) => ImageSource::Url(u.to_owned()),
+            (None, None, Some(b)) => ImageSource::Bytes(Cow::Borrowed(b)),
+            (None, None, None) => {
+                return Err(vidu_error::invalid_argument(
+                    "job->image_path",
+                    "no image: set one of image_path, image_url, or image_data with image_len",
+                ))
+            }
+            _ => {
+                return Err(vidu_error::invalid_argument(
+                    "job->image_path",
+                    "more than one image: set only one of image_path, image_url, or image_data with image_len",
+                ))
+            }
+        };
+        let owned = |p, name| opt_str(p, name).map(|s| s.map(str::to_owned));
+        let mut job = Job::new(image);
+        job.model = owned(self.model, "job->model")?;
+        job.prompt = owned(self.prompt, "job->prompt")?;
+        job.duration = (self.duration != 0).then_some(self.duration);
+        job.seed = (self.seed != 0).then_some(self.seed);
+        job.resolution = owned(self.resolution, "job->resolution")?;
+        if self.movement_amplitude != 0 {
+            job.movement_amplitude = Some(movement_from_code(
+                self.movement_amplitude,
+                "job->movement_amplitude",
+            )?);
+        }
+        job.bgm = tristate(self.bgm, "job->bgm")?;
+        job.callback_url = owned(self.callback_url, "job->callback_url")?;
+        job.payload = owned(self.payload, "job->payload")?;
+        job.allow_unknown_model = self.allow_unknown_model != 0;
+        Ok(job)
+    }
+}
+
+/// The Rust wait options for `options` (NULL: the defaults). The callback and its userdata are
+/// used only on the calling thread, during the call.
+pub(super) fn wait_options<'a>(
+    options: *const vidu_wait_options,
+) -> Result<WaitOptions<'a>, vidu_error> {
+    let Some(o) = opt_ref(options) else {
+        return Ok(WaitOptions::default());
+    };
+    let timeout = secs(o.timeout_secs, "options->timeout_secs")?;
+    let cancel = opt_ref(o.cancel).map(|t| t.token.clone());
+    let userdata = o.userdata;
+    let on_progress = o.on_progress.map(|callback| {
+        Box::new(move |p: &Progress<'_>| {
+            let task_id = c_string(&p.status.task_id);
+            let raw_state = c_string(&p.status.raw_state);
+            let progress = vidu_progress {
+                task_id: task_id.as_ptr(),
+                state: p.status.state as vidu_state,
+                raw_state: raw_state.as_ptr(),
+                progress: p.status.progress.map_or(-1.0, f64::from),
+                elapsed_secs: p.elapsed.as_secs_f64(),
+                polls: p.polls,
+            };
+            // SAFETY: the caller gave this callback and its userdata for this call, on this
+            // thread; `progress` and its strings outlive the call.
+            unsafe { callback(userdata, &progress) == 0 }
+        }) as Box<dyn FnMut(&Progress<'_>) -> bool + 'a>
+    });
+    Ok(WaitOptions {
+        timeout,
+        cancel,
+        on_progress,
+    })
+}
