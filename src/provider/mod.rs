@@ -285,7 +285,11 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     crate::error::shorten(&one_line, 200)
 }
 
-pub(crate) fn protocol_error(operation: &'static str, task_id: Option<&str>, detail: String) -> Error {
+pub(crate) fn protocol_error(
+    operation: &'static str,
+    task_id: Option<&str>,
+    detail: String,
+) -> Error {
     Error::Protocol {
         operation,
         task_id: task_id.map(str::to_owned),
@@ -450,7 +454,10 @@ mod tests {
             code_and_message(Some(&json!({"code": 7, "message": "m"}))),
             (Some("7".into()), Some("m".into()))
         );
-        assert_eq!(code_and_message(Some(&json!("m"))), (None, Some("m".into())));
+        assert_eq!(
+            code_and_message(Some(&json!("m"))),
+            (None, Some("m".into()))
+        );
         assert_eq!(excerpt(b"  \n"), "empty body");
         assert_eq!(excerpt(b"a\nb"), "a b");
         assert!(excerpt(&[b'x'; 1000]).len() < 300);

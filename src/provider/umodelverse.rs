@@ -188,9 +188,17 @@ mod tests {
             .unwrap();
         assert_eq!(s.task_id, "task_id");
         assert_eq!(s.status, None);
-        for bad in [&br#"{"output": {"task_id": ""}}"#[..], b"{}", b"[1]", b"<html>", b""] {
+        for bad in [
+            &br#"{"output": {"task_id": ""}}"#[..],
+            b"{}",
+            b"[1]",
+            b"<html>",
+            b"",
+        ] {
             match parse_submit(bad).unwrap_err() {
-                Error::Protocol { operation, task_id, .. } => {
+                Error::Protocol {
+                    operation, task_id, ..
+                } => {
                     assert_eq!((operation, task_id), ("submit", None))
                 }
                 other => panic!("{other:?}"),
@@ -201,7 +209,10 @@ mod tests {
     #[test]
     fn status_request_path() {
         let r = status_request("t-1");
-        assert_eq!((r.method, r.path.as_str(), r.body), (Method::Get, "/v1/tasks/status?task_id=t-1", None));
+        assert_eq!(
+            (r.method, r.path.as_str(), r.body),
+            (Method::Get, "/v1/tasks/status?task_id=t-1", None)
+        );
     }
 
     #[test]
@@ -228,9 +239,13 @@ mod tests {
         let s = parse_status("task_id", seed).unwrap();
         assert_eq!(s.video_urls, ["https://xxxxx/xxxx.mp4"]);
         assert_eq!(s.request_id, None);
-        let failed = br#"{"output": {"task_status": "Failure", "error_message": "sensitive content"}}"#;
+        let failed =
+            br#"{"output": {"task_status": "Failure", "error_message": "sensitive content"}}"#;
         let s = parse_status("t", failed).unwrap();
-        assert_eq!((s.state, s.error_message.as_deref()), (State::Failed, Some("sensitive content")));
+        assert_eq!(
+            (s.state, s.error_message.as_deref()),
+            (State::Failed, Some("sensitive content"))
+        );
     }
 
     #[test]
@@ -253,9 +268,20 @@ mod tests {
 
     #[test]
     fn malformed_status() {
-        for bad in [&b"not json"[..], b"", b"{\"output\": {\"task_status\": \"Run", b"{}", br#"{"output": {}}"#, b"null"] {
+        for bad in [
+            &b"not json"[..],
+            b"",
+            b"{\"output\": {\"task_status\": \"Run",
+            b"{}",
+            br#"{"output": {}}"#,
+            b"null",
+        ] {
             match parse_status("t9", bad).unwrap_err() {
-                Error::Protocol { operation, task_id, detail } => {
+                Error::Protocol {
+                    operation,
+                    task_id,
+                    detail,
+                } => {
                     assert_eq!((operation, task_id.as_deref()), ("status", Some("t9")));
                     assert!(!detail.is_empty());
                 }
@@ -270,13 +296,35 @@ mod tests {
             400,
             br#"{"error": {"type": "invalid_request_error", "code": "param_error", "message": "bad duration"}, "request_id": "r9"}"#,
         );
-        assert_eq!(e, ApiError { code: Some("param_error".into()), message: "bad duration".into(), request_id: Some("r9".into()) });
-        let e = parse_error(401, br#"{"error": {"type": "auth_error", "message": "no key"}}"#);
-        assert_eq!((e.code.as_deref(), e.message.as_str()), (Some("auth_error"), "no key"));
-        let e = parse_error(429, br#"{"code": "rate_limit_error", "message": "slow down"}"#);
-        assert_eq!((e.code.as_deref(), e.message.as_str()), (Some("rate_limit_error"), "slow down"));
+        assert_eq!(
+            e,
+            ApiError {
+                code: Some("param_error".into()),
+                message: "bad duration".into(),
+                request_id: Some("r9".into())
+            }
+        );
+        let e = parse_error(
+            401,
+            br#"{"error": {"type": "auth_error", "message": "no key"}}"#,
+        );
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_str()),
+            (Some("auth_error"), "no key")
+        );
+        let e = parse_error(
+            429,
+            br#"{"code": "rate_limit_error", "message": "slow down"}"#,
+        );
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_str()),
+            (Some("rate_limit_error"), "slow down")
+        );
         let e = parse_error(502, b"<html>Bad Gateway</html>");
-        assert_eq!((e.code, e.message.as_str()), (None, "<html>Bad Gateway</html>"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (None, "<html>Bad Gateway</html>")
+        );
         assert_eq!(parse_error(504, b"").message, "HTTP 504 with an empty body");
     }
 }

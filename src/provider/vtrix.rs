@@ -89,8 +89,18 @@ pub(crate) fn parse_status(task_id: &str, body: &[u8]) -> Result<TaskStatus> {
 fn task_status(task_id: &str, v: &Value) -> Option<TaskStatus> {
     let raw_state = text(v.get("status"))?;
     let mut video_urls = Vec::new();
-    for item in v.get("output").and_then(Value::as_array).into_iter().flatten() {
-        for content in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+    for item in v
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for content in item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let is_video = content
                 .get("type")
                 .and_then(Value::as_str)
@@ -156,7 +166,10 @@ mod tests {
             callback_url: Some("https://example.com/hook"),
             ..SubmitParams::default()
         });
-        assert_eq!((r.method, r.path.as_str()), (Method::Post, "/model/v1/generation"));
+        assert_eq!(
+            (r.method, r.path.as_str()),
+            (Method::Post, "/model/v1/generation")
+        );
         let expected = json!({
           "model": "vidu-cn-img2video-viduq1-classic",
           "input": [{"params": {
@@ -199,7 +212,9 @@ mod tests {
                 ..SubmitParams::default()
             });
             let body = r.body.unwrap();
-            assert!(body.inline_image && body.head.ends_with(b"\"") && body.tail.starts_with(b"\""));
+            assert!(
+                body.inline_image && body.head.ends_with(b"\"") && body.tail.starts_with(b"\"")
+            );
             let v = value(&body, uri);
             assert_eq!(v["input"][0]["params"]["images"], json!([uri]));
             assert_eq!(v["input"][0]["params"]["prompt"], prompt);
@@ -228,7 +243,10 @@ mod tests {
             cost: Some("0.30".into()),
             ..TaskStatus::default()
         };
-        assert_eq!(parse_status("d758n65e878c73cmdg20", SAMPLE).unwrap(), expected);
+        assert_eq!(
+            parse_status("d758n65e878c73cmdg20", SAMPLE).unwrap(),
+            expected
+        );
         let s = parse_submit(SAMPLE).unwrap();
         assert_eq!(s.task_id, "d758n65e878c73cmdg20");
         assert_eq!(s.status, Some(expected));
@@ -245,10 +263,19 @@ mod tests {
     fn submit_without_status_or_id() {
         let s = parse_submit(br#"{"id": "abc"}"#).unwrap();
         assert_eq!((s.task_id.as_str(), s.status), ("abc", None));
-        for bad in [&br#"{"id": ""}"#[..], br#"{"status": "pending"}"#, b"oops", b""] {
+        for bad in [
+            &br#"{"id": ""}"#[..],
+            br#"{"status": "pending"}"#,
+            b"oops",
+            b"",
+        ] {
             assert!(matches!(
                 parse_submit(bad),
-                Err(Error::Protocol { operation: "submit", task_id: None, .. })
+                Err(Error::Protocol {
+                    operation: "submit",
+                    task_id: None,
+                    ..
+                })
             ));
         }
     }
@@ -269,7 +296,10 @@ mod tests {
         let s = parse_status("t", br#"{"status": "processing", "progress": 7}"#).unwrap();
         assert_eq!(s.progress, Some(1.0));
         let s = parse_status("t", br#"{"status": "failed", "error": "upstream timeout"}"#).unwrap();
-        assert_eq!((s.state, s.error_code, s.error_message.as_deref()), (State::Failed, None, Some("upstream timeout")));
+        assert_eq!(
+            (s.state, s.error_code, s.error_message.as_deref()),
+            (State::Failed, None, Some("upstream timeout"))
+        );
         let s = parse_status(
             "t",
             br#"{"status": "failed", "error": {"code": "002014001", "message": "Video generation failed"}}"#,
@@ -305,9 +335,18 @@ mod tests {
 
     #[test]
     fn malformed_status() {
-        for bad in [&b"<html>502</html>"[..], b"", &SAMPLE[..40], b"{}", br#"{"status": null}"#, b"[]"] {
+        for bad in [
+            &b"<html>502</html>"[..],
+            b"",
+            &SAMPLE[..40],
+            b"{}",
+            br#"{"status": null}"#,
+            b"[]",
+        ] {
             match parse_status("t9", bad).unwrap_err() {
-                Error::Protocol { operation, task_id, .. } => {
+                Error::Protocol {
+                    operation, task_id, ..
+                } => {
                     assert_eq!((operation, task_id.as_deref()), ("status", Some("t9")))
                 }
                 other => panic!("{other:?}"),
@@ -319,8 +358,14 @@ mod tests {
     fn errors() {
         let e = parse_error(401, br#"{"error": "invalid api key"}"#);
         assert_eq!((e.code, e.message.as_str()), (None, "invalid api key"));
-        let e = parse_error(403, br#"{"error": {"code": "insufficient_balance", "message": "top up"}}"#);
-        assert_eq!((e.code.as_deref(), e.message.as_str()), (Some("insufficient_balance"), "top up"));
+        let e = parse_error(
+            403,
+            br#"{"error": {"code": "insufficient_balance", "message": "top up"}}"#,
+        );
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_str()),
+            (Some("insufficient_balance"), "top up")
+        );
         let e = parse_error(429, br#"{"message": "rate limited"}"#);
         assert_eq!(e.message, "rate limited");
         let e = parse_error(500, b"Internal Server Error");
