@@ -308,17 +308,16 @@ fn jpeg_dims(source: &mut dyn Source) -> io::Result<Option<(u32, u32)>> {
         if b.first() != Some(&0xFF) {
             return Ok(None);
         }
-        // Fill bytes: any number of 0xFF before the marker code.
+        // Fill bytes: any number of 0xFF before the marker code. Skip them and read again,
+        // so that the marker and its segment header are at the start of the buffer.
         let fills = b.iter().take_while(|&&x| x == 0xFF).count();
-        if fills == n {
-            if n < 2 {
-                return Ok(None);
-            }
-            pos += (n - 1) as u64;
+        if fills == n && n < 2 {
+            return Ok(None);
+        }
+        if fills > 1 {
+            pos += (fills - 1) as u64;
             continue;
         }
-        pos += (fills - 1) as u64;
-        let b = &b[fills - 1..];
         let marker = b[1];
         match marker {
             // Standalone markers: TEM, RSTn, SOI.
@@ -627,6 +626,21 @@ mod tests {
         odd.extend(std::iter::repeat_n(0xFF, 40));
         odd.extend_from_slice(&j[2..]);
         assert_eq!(dims(&odd), (ImageFormat::Jpeg, 320, 240));
+        // Fill runs of every length around the read-buffer size, before each segment.
+        for fills in 0..40 {
+            let run = vec![0xFF; fills];
+            let mut padded = vec![0xFF, 0xD8];
+            let app0 = &j[2..20];
+            padded.extend_from_slice(&run);
+            padded.extend_from_slice(app0);
+            padded.extend_from_slice(&run);
+            padded.extend_from_slice(&j[20..]);
+            assert_eq!(
+                dims(&padded),
+                (ImageFormat::Jpeg, 320, 240),
+                "{fills} fill bytes"
+            );
+        }
         // DHT (C4) before the frame header is skipped, not taken for a SOF.
         let mut dht = vec![0xFF, 0xD8, 0xFF, 0xC4, 0, 4, 0xAA, 0xBB];
         dht.extend_from_slice(&j[2..]);

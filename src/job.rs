@@ -589,10 +589,18 @@ mod tests {
         assert_eq!(rejected(Provider::Vidu, &nul, "prompt"), "prompt");
     }
 
+    /// Provider, model, duration, resolution, and the field rejected (`None`: accepted).
+    type Row = (
+        Provider,
+        &'static str,
+        Option<u32>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
     #[test]
     fn duration_and_resolution_per_model() {
-        // (provider, model, duration, resolution, rejected field)
-        let rows: &[(Provider, &str, Option<u32>, Option<&str>, Option<&str>)] = &[
+        let rows: &[Row] = &[
             (Provider::Vidu, "viduq2-pro", Some(10), None, None),
             (
                 Provider::Vidu,
