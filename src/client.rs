@@ -142,6 +142,8 @@ impl Client {
     }
 
     /// Sends one API request and reads the whole answer (capped), so the connection is reused.
+    /// `body` streams a submit body of the given length; without it a POST sends the request's
+    /// own JSON.
     fn send(
         &self,
         request: &WireRequest,
@@ -163,13 +165,15 @@ impl Client {
                 .header("content-type", "application/json")
                 .header("content-length", len.to_string())
                 .send(ureq::SendBody::from_reader(reader))?,
-            (Method::Post, None) => self
-                .agent
-                .post(&url)
-                .header("authorization", &self.authorization)
-                .header("accept", "application/json")
-                .header("content-type", "application/json")
-                .send(&[][..])?,
+            (Method::Post, None) => {
+                let json = request.body.as_ref().map(|b| [&b.head[..], &b.tail[..]].concat()).unwrap_or_default();
+                self.agent
+                    .post(&url)
+                    .header("authorization", &self.authorization)
+                    .header("accept", "application/json")
+                    .header("content-type", "application/json")
+                    .send(&json[..])?
+            }
         };
         let status = response.status().as_u16();
         let header = |name: &str| {

@@ -366,3 +366,24 @@ fn invalid_input_is_rejected_before_anything_is_sent() {
     assert!(matches!(err, Error::InvalidInput { field: "image", .. }), "{err:?}");
     assert_eq!(emu.stats().submits + emu.stats().rejected_submits, 0);
 }
+
+#[test]
+fn a_large_inline_image_is_streamed_with_an_exact_length() {
+    // A real PNG header padded to 12 MiB: validated from its header, streamed as base64.
+    let mut big = SAMPLE_PNG[..33].to_vec(); // signature + IHDR chunk
+    big.resize(12 * 1024 * 1024 + 1, 0);
+    let emu = emulator(Scenario::Normal);
+    let c = client(Provider::UModelVerse, &emu);
+    c.submit(&Job::new(&big[..])).unwrap();
+    let submit = emu.stats().last_submit.unwrap();
+    assert_eq!(submit.image, format!("data:image/png;{}", big.len()));
+    let uri_len = "data:image/png;base64,".len() as u64 + (big.len() as u64).div_ceil(3) * 4;
+    let json_len = serde_json::to_vec(&submit.json).unwrap().len() as u64 - "<image>".len() as u64;
+    assert_eq!(submit.body_len, json_len + uri_len);
+
+    // The same image is too big to go inline on the official API: say so, send nothing.
+    let err = client(Provider::Vidu, &emu).submit(&Job::new(&big[..])).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { field: "image", .. }), "{err:?}");
+    assert!(err.to_string().contains("URL"), "{err}");
+    assert_eq!(emu.stats().submits, 1);
+}
