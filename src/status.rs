@@ -3,10 +3,11 @@
 use std::fmt;
 
 /// Where a task is, in one vocabulary for all providers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum State {
     /// Accepted, not started (`Pending`, `created`, `queueing`).
+    #[default]
     Queued = 1,
     /// Being generated (`Running`, `in_progress`, `processing`).
     Running = 2,
@@ -79,8 +80,3 @@ pub struct TaskStatus {
     pub request_id: Option<String>,
 }
 
-impl Default for State {
-    fn default() -> Self {
-        State::Queued
-    }
-}

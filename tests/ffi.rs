@@ -71,6 +71,19 @@ fn zeroed_job() -> vidu_job {
 
 const KEY: &CStr = c"test-key";
 
+/// The repository's sample image (256x192 PNG).
+fn sample_png() -> Vec<u8> {
+    std::fs::read(common::repo_file("examples/sample.png")).unwrap()
+}
+
+/// A fresh directory for this test's files.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = common::temp_path(&format!("ffi-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
 fn free_null_is_a_no_op() {
     unsafe {
@@ -391,9 +404,9 @@ mod emulated {
     }
 
     fn image_file() -> (std::path::PathBuf, CString) {
-        let dir = common::temp_dir("ffi-image");
+        let dir = temp_dir("ffi-image");
         let path = dir.join("frame.png");
-        std::fs::write(&path, common::png(160, 128)).unwrap();
+        std::fs::write(&path, sample_png()).unwrap();
         let c = CString::new(path.to_str().unwrap()).unwrap();
         (dir, c)
     }
@@ -402,7 +415,7 @@ mod emulated {
     fn zeroed_config_and_job_mean_defaults() {
         // Only the provider and key set: every other field zero.
         let s = setup(VIDU_PROVIDER_VIDU, None, 0.0);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         job.image_data = png.as_ptr();
         job.image_len = png.len();
@@ -412,7 +425,7 @@ mod emulated {
     #[test]
     fn job_image_must_be_exactly_one() {
         let s = setup(VIDU_PROVIDER_VIDU, None, 0.05);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
             vidu_check(s.client, &job, err)
@@ -498,7 +511,7 @@ mod emulated {
     #[test]
     fn generate_end_to_end_for_each_provider() {
         let (dir, image) = image_file();
-        let png = common::png(200, 150);
+        let png = sample_png();
         for (provider, inline_bytes) in [
             (VIDU_PROVIDER_UMODELVERSE, false),
             (VIDU_PROVIDER_VTRIX, true),
@@ -550,7 +563,7 @@ mod emulated {
     #[test]
     fn submit_status_wait_download_step_by_step() {
         let s = setup(VIDU_PROVIDER_VIDU, None, 0.02);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         job.image_data = png.as_ptr();
         job.image_len = png.len();
@@ -574,7 +587,7 @@ mod emulated {
             assert!(vidu_status_video_url(done, 99).is_null());
             assert!(text(vidu_status_raw_state(done)).is_some());
         }
-        let dir = common::temp_dir("ffi-steps");
+        let dir = temp_dir("ffi-steps");
         let out = CString::new(dir.join("v.mp4").to_str().unwrap()).unwrap();
         let mut bytes = 0;
         success(|err| unsafe {
@@ -608,11 +621,11 @@ mod emulated {
     #[test]
     fn a_failed_task_carries_its_id() {
         let s = setup(VIDU_PROVIDER_VIDU, Some(c"task-fails"), 0.02);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         job.image_data = png.as_ptr();
         job.image_len = png.len();
-        let dir = common::temp_dir("ffi-fails");
+        let dir = temp_dir("ffi-fails");
         let out = dir.join("never.mp4");
         let out_c = CString::new(out.to_str().unwrap()).unwrap();
         let err = failure(VIDU_ERROR_TASK_FAILED, |err| unsafe {
@@ -667,7 +680,7 @@ mod emulated {
     #[test]
     fn a_callback_that_returns_non_zero_stops_the_wait() {
         let s = setup(VIDU_PROVIDER_VTRIX, Some(c"never-finishes"), 0.02);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         job.image_data = png.as_ptr();
         job.image_len = png.len();
@@ -698,7 +711,7 @@ mod emulated {
     #[test]
     fn a_timeout_keeps_the_task_id() {
         let s = setup(VIDU_PROVIDER_UMODELVERSE, Some(c"never-finishes"), 0.02);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         job.image_data = png.as_ptr();
         job.image_len = png.len();
@@ -726,7 +739,7 @@ mod emulated {
     fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
         // Polls 30 s apart: only the token can end this wait quickly.
         let s = setup(VIDU_PROVIDER_VIDU, Some(c"never-finishes"), 30.0);
-        let png = common::png(128, 128);
+        let png = sample_png();
         let mut job = zeroed_job();
         job.image_data = png.as_ptr();
         job.image_len = png.len();
@@ -766,7 +779,7 @@ mod emulated {
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 std::thread::spawn(move || {
-                    let png = common::png(128, 128);
+                    let png = sample_png();
                     let mut job = zeroed_job();
                     job.image_data = png.as_ptr();
                     job.image_len = png.len();

@@ -1,0 +1,224 @@
+//! Image + prompt → MP4, on any provider, offline on the built-in emulator when no API key and
+//! no base URL are given. The flags are a contract shared with `examples/c/img2video.c`.
+//!
+//! Exit codes: 0 video written; 2 bad usage or invalid input (nothing sent); 3 the task failed
+//! at the provider; 4 timeout (the task goes on: its id is printed); 1 any other error.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use vidu::{Client, Config, ErrorKind, Job, Provider, WaitOptions};
+
+const USAGE: &str =
+    "usage: img2video --provider umodelverse|vtrix|vidu [--base-url URL] [--api-key KEY]
+       [--model MODEL] --image PATH_OR_URL [--prompt TEXT] [--duration N] [--resolution R]
+       [--movement-amplitude A] [--seed N] [--bgm] [--poll-interval SECS] [--timeout SECS]
+       --output FILE.mp4
+VIDU_API_KEY, VIDU_BASE_URL and VIDU_PROVIDER stand in for the flags. With no API key and no
+base URL the built-in emulator is started (offline).";
+
+struct Args {
+    provider: Option<String>,
+    base_url: Option<String>,
+    api_key: Option<String>,
+    image: Option<String>,
+    output: Option<String>,
+    poll_interval: Option<Duration>,
+    timeout: Option<Duration>,
+    job: Job<'static>,
+}
+
+fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{flag} {v:?}: expected a number of seconds above zero"))
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut a = Args {
+        provider: env("VIDU_PROVIDER"),
+        base_url: env("VIDU_BASE_URL"),
+        api_key: env("VIDU_API_KEY"),
+        image: None,
+        output: None,
+        poll_interval: None,
+        timeout: None,
+        job: Job::new(""),
+    };
+    while let Some(flag) = argv.next() {
+        if flag == "--bgm" {
+            a.job.bgm = Some(true);
+            continue;
+        }
+        if flag == "-h" || flag == "--help" {
+            return Err(String::new());
+        }
+        let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let int = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag} {v:?}: expected a whole number"))
+        };
+        match flag.as_str() {
+            "--provider" => a.provider = Some(value),
+            "--base-url" => a.base_url = Some(value),
+            "--api-key" => a.api_key = Some(value),
+            "--model" => a.job.model = Some(value),
+            "--image" => a.image = Some(value),
+            "--prompt" => a.job.prompt = Some(value),
+            "--duration" => {
+                a.job.duration = Some(
+                    int(&value)?
+                        .try_into()
+                        .map_err(|_| format!("--duration {value:?} is too large"))?,
+                )
+            }
+            "--resolution" => a.job.resolution = Some(value),
+            "--movement-amplitude" => {
+                a.job.movement_amplitude =
+                    Some(value.parse().map_err(|e: vidu::Error| e.to_string())?)
+            }
+            "--seed" => a.job.seed = Some(int(&value)?),
+            "--poll-interval" => a.poll_interval = Some(seconds(&flag, &value)?),
+            "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
+            "--output" => a.output = Some(value),
+            _ => return Err(format!("unknown flag {flag:?}")),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(msg) if msg.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => return usage_error(&msg),
+    };
+    let (Some(provider), Some(image), Some(output)) = (&args.provider, &args.image, &args.output)
+    else {
+        return usage_error("--provider, --image and --output are required");
+    };
+    let provider: Provider = match provider.parse() {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+
+    // Kept alive until the end of main: dropping it stops the server.
+    #[cfg(feature = "emulator")]
+    let mut _emulator = None;
+    let (base_url, api_key) = match (args.base_url, args.api_key) {
+        (None, None) => {
+            #[cfg(feature = "emulator")]
+            {
+                let scenario =
+                    std::env::var("VIDU_EMULATOR_SCENARIO").unwrap_or_else(|_| "normal".into());
+                let options = vidu::emulator::EmulatorOptions {
+                    scenario: match scenario.parse() {
+                        Ok(s) => s,
+                        Err(e) => return usage_error(&format!("VIDU_EMULATOR_SCENARIO: {e}")),
+                    },
+                    ..Default::default()
+                };
+                let emulator = match vidu::emulator::Emulator::start_with(options) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        return fail(1, &format!("could not start the built-in emulator: {e}"))
+                    }
+                };
+                let url = emulator.base_url();
+                eprintln!(
+                    "img2video: no API key and no base URL: using the built-in emulator at {url}"
+                );
+                _emulator = Some(emulator);
+                (url, "emulator".to_owned())
+            }
+            #[cfg(not(feature = "emulator"))]
+            return usage_error("no API key: pass --api-key or set VIDU_API_KEY");
+        }
+        (_, None) => return usage_error("no API key: pass --api-key or set VIDU_API_KEY"),
+        (url, Some(key)) => (
+            url.unwrap_or_else(|| provider.default_base_url().to_owned()),
+            key,
+        ),
+    };
+
+    let mut config = Config::new(provider, api_key).base_url(base_url);
+    if let Some(p) = args.poll_interval {
+        config.poll.first = p;
+        config.poll.max = config.poll.max.max(p);
+    }
+    let client = match Client::new(config) {
+        Ok(c) => c,
+        Err(e) => return report(&e),
+    };
+    let mut job = args.job;
+    job.image = image.as_str().into();
+
+    let mut stderr = std::io::stderr();
+    let mut wait = WaitOptions {
+        on_progress: Some(Box::new(move |p: &vidu::Progress<'_>| {
+            let pct = p
+                .status
+                .progress
+                .map(|f| format!(" {:.0}%", f * 100.0))
+                .unwrap_or_default();
+            let state = if p.status.state == vidu::State::Unknown {
+                &p.status.raw_state
+            } else {
+                p.status.state.as_str()
+            };
+            let _ = write!(
+                stderr,
+                "\rtask {}: {state}{pct} {:.1}s    ",
+                p.status.task_id,
+                p.elapsed.as_secs_f64()
+            );
+            let _ = stderr.flush();
+            true
+        })),
+        ..Default::default()
+    };
+    if args.timeout.is_some() {
+        wait.timeout = args.timeout;
+    }
+    let result = client.generate(&job, output, &mut wait);
+    eprintln!();
+    match result {
+        Ok(done) => {
+            println!(
+                "task {}: wrote {} ({} bytes)",
+                done.task_id,
+                done.path.display(),
+                done.bytes
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(&e),
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("img2video: error: {msg}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn fail(code: u8, msg: &str) -> ExitCode {
+    eprintln!("img2video: error: {msg}");
+    ExitCode::from(code)
+}
+
+fn report(e: &vidu::Error) -> ExitCode {
+    let code = match e.kind() {
+        ErrorKind::InvalidInput => 2,
+        ErrorKind::TaskFailed => 3,
+        ErrorKind::Timeout => 4,
+        _ => 1,
+    };
+    fail(code, &e.to_string())
+}
