@@ -40,19 +40,17 @@ pub unsafe extern "C" fn vidu_emulator_start(
 
 #[cfg(feature = "emulator")]
 fn start(scenario: Option<&str>, api_key: Option<&str>) -> Result<vidu_emulator, vidu_error> {
-    use crate::emulator::{Emulator, EmulatorOptions, Scenario};
-    let scenario: Scenario = match scenario {
-        Some(s) => s
-            .parse()
-            .map_err(|e| vidu_error::invalid_argument("scenario", format!("{s:?}: {e}")))?,
-        None => Scenario::default(),
-    };
-    let emulator = Emulator::start_with(EmulatorOptions {
+    use crate::emulator::{Emulator, EmulatorOptions};
+    let mut options = EmulatorOptions {
         api_key: api_key.map(str::to_owned),
-        scenario,
         ..EmulatorOptions::default()
-    })
-    .map_err(|e| {
+    };
+    if let Some(s) = scenario {
+        options.scenario = s
+            .parse()
+            .map_err(|e| vidu_error::invalid_argument("scenario", format!("{e}")))?;
+    }
+    let emulator = Emulator::start_with(options).map_err(|e| {
         vidu_error::new(
             super::VIDU_ERROR_IO,
             format!("cannot start the emulator: {e}"),

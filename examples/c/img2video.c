@@ -1,0 +1,238 @@
+/*
+ * img2video: image + prompt -> MP4 through the vidu C API, on any provider, offline on the
+ * built-in emulator when no API key and no base URL are given. Same command line, messages and
+ * exit codes as the Rust example (examples/img2video.rs):
+ *
+ *   0 video written; 2 bad usage or invalid input (nothing sent); 3 the task failed at the
+ *   provider; 4 timeout (the task goes on: its id is printed); 1 any other error.
+ *
+ * Build: make -C examples/c      Run: examples/c/img2video --provider vidu --image cat.png ...
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vidu.h"
+
+static const char USAGE[] =
+    "usage: img2video --provider umodelverse|vtrix|vidu [--base-url URL] [--api-key KEY]\n"
+    "       [--model MODEL] --image PATH_OR_URL [--prompt TEXT] [--duration N] [--resolution R]\n"
+    "       [--movement-amplitude A] [--seed N] [--bgm] [--poll-interval SECS] [--timeout SECS]\n"
+    "       --output FILE.mp4\n"
+    "VIDU_API_KEY, VIDU_BASE_URL and VIDU_PROVIDER stand in for the flags. With no API key and no\n"
+    "base URL the built-in emulator is started (offline).";
+
+/* One error line on stderr, and the exit code. */
+static int fail(int code, const char *message) {
+    fprintf(stderr, "img2video: error: %s\n", message);
+    return code;
+}
+
+static int usage_error(const char *message) {
+    fprintf(stderr, "img2video: error: %s\n%s\n", message, USAGE);
+    return 2;
+}
+
+/* The exit code for a library error, shared with the Rust example. */
+static int exit_code(vidu_result code) {
+    switch (code) {
+    case VIDU_ERROR_INVALID_INPUT: return 2;
+    case VIDU_ERROR_TASK_FAILED: return 3;
+    case VIDU_ERROR_TIMEOUT: return 4;
+    default: return 1;
+    }
+}
+
+/* Prints the error (naming the task whenever one exists), frees it, returns the exit code. */
+static int report(vidu_result code, vidu_error *err, const char *task_id) {
+    const char *message = err ? vidu_error_message(err) : "unknown error";
+    const char *id = err && vidu_error_task_id(err) ? vidu_error_task_id(err) : task_id;
+    if (id && id[0] && !strstr(message, id)) {
+        fprintf(stderr, "img2video: error: %s (task %s)\n", message, id);
+    } else {
+        fail(0, message);
+    }
+    vidu_error_free(err);
+    return exit_code(code);
+}
+
+static const char *env(const char *name) {
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+/* Whole numbers and seconds, strictly parsed. */
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    if (!s[0] || s[0] == '-' || s[0] == '+') return 0;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_seconds(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!s[0] || errno || *end || !isfinite(v) || v <= 0 || v >= 1e9) return 0;
+    *out = v;
+    return 1;
+}
+
+/* What the progress callback keeps: the task id, to name it in any later error. */
+struct progress_line {
+    char task_id[257];
+    int shown;
+};
+
+static int on_progress(void *userdata, const vidu_progress *p) {
+    struct progress_line *line = userdata;
+    snprintf(line->task_id, sizeof line->task_id, "%s", p->task_id);
+    const char *state = p->state == VIDU_STATE_UNKNOWN ? p->raw_state : vidu_state_name(p->state);
+    fprintf(stderr, "\rtask %s: %s", p->task_id, state);
+    if (p->progress >= 0) fprintf(stderr, " %.0f%%", p->progress * 100.0);
+    fprintf(stderr, " %.1fs    ", p->elapsed_secs);
+    fflush(stderr);
+    line->shown = 1;
+    return 0; /* go on waiting */
+}
+
+int main(int argc, char **argv) {
+    const char *provider_name = env("VIDU_PROVIDER");
+    const char *base_url = env("VIDU_BASE_URL");
+    const char *api_key = env("VIDU_API_KEY");
+    const char *image = NULL, *output = NULL;
+    double poll_interval = 0, timeout = 0;
+    vidu_job job = {0};
+    char message[512];
+
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (!strcmp(flag, "--bgm")) {
+            job.bgm = VIDU_TRISTATE_TRUE;
+            continue;
+        }
+        if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
+            puts(USAGE);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            snprintf(message, sizeof message, "%s needs a value", flag);
+            return usage_error(message);
+        }
+        const char *value = argv[++i];
+        uint64_t n;
+        if (!strcmp(flag, "--provider")) provider_name = value;
+        else if (!strcmp(flag, "--base-url")) base_url = value;
+        else if (!strcmp(flag, "--api-key")) api_key = value;
+        else if (!strcmp(flag, "--model")) job.model = value;
+        else if (!strcmp(flag, "--image")) image = value;
+        else if (!strcmp(flag, "--prompt")) job.prompt = value;
+        else if (!strcmp(flag, "--resolution")) job.resolution = value;
+        else if (!strcmp(flag, "--output")) output = value;
+        else if (!strcmp(flag, "--duration") || !strcmp(flag, "--seed")) {
+            if (!parse_u64(value, &n)) {
+                snprintf(message, sizeof message, "%s \"%s\": expected a whole number", flag, value);
+                return usage_error(message);
+            }
+            if (flag[2] == 's') {
+                job.seed = n;
+            } else if (n > UINT32_MAX) {
+                snprintf(message, sizeof message, "--duration \"%s\" is too large", value);
+                return usage_error(message);
+            } else {
+                job.duration = (uint32_t)n;
+            }
+        } else if (!strcmp(flag, "--movement-amplitude")) {
+            vidu_error *err = NULL;
+            if (vidu_movement_amplitude_from_name(value, &job.movement_amplitude, &err) != VIDU_OK) {
+                int code = usage_error(vidu_error_message(err));
+                vidu_error_free(err);
+                return code;
+            }
+        } else if (!strcmp(flag, "--poll-interval") || !strcmp(flag, "--timeout")) {
+            if (!parse_seconds(value, flag[2] == 'p' ? &poll_interval : &timeout)) {
+                snprintf(message, sizeof message,
+                         "%s \"%s\": expected a number of seconds above zero", flag, value);
+                return usage_error(message);
+            }
+        } else {
+            snprintf(message, sizeof message, "unknown flag \"%s\"", flag);
+            return usage_error(message);
+        }
+    }
+    if (!provider_name || !image || !output) {
+        return usage_error("--provider, --image and --output are required");
+    }
+    vidu_provider provider;
+    vidu_error *err = NULL;
+    if (vidu_provider_from_name(provider_name, &provider, &err) != VIDU_OK) {
+        int code = usage_error(vidu_error_message(err));
+        vidu_error_free(err);
+        return code;
+    }
+
+    /* No key and no base URL: the built-in emulator, in this process, until the end. */
+    vidu_emulator *emulator = NULL;
+    if (!api_key && !base_url) {
+        vidu_result rc = vidu_emulator_start(env("VIDU_EMULATOR_SCENARIO"), NULL, &emulator, &err);
+        if (rc == VIDU_ERROR_INVALID_INPUT) {
+            snprintf(message, sizeof message, "VIDU_EMULATOR_SCENARIO: %s", vidu_error_message(err));
+            vidu_error_free(err);
+            return usage_error(message);
+        }
+        if (rc != VIDU_OK) return report(rc, err, NULL);
+        base_url = vidu_emulator_base_url(emulator);
+        api_key = "emulator"; /* the emulator takes any key */
+        fprintf(stderr,
+                "img2video: no API key and no base URL: using the built-in emulator at %s\n",
+                base_url);
+    } else if (!api_key) {
+        return usage_error("no API key: pass --api-key or set VIDU_API_KEY");
+    }
+
+    vidu_config config = {
+        .provider = provider,
+        .api_key = api_key,
+        .base_url = base_url, /* NULL: the provider's own */
+        .poll_first_secs = poll_interval, /* 0: the default */
+    };
+    vidu_client *client = NULL;
+    vidu_result rc = vidu_client_new(&config, &client, &err);
+    if (rc != VIDU_OK) {
+        vidu_emulator_free(emulator);
+        return report(rc, err, NULL);
+    }
+
+    /* http(s) strings are URLs the provider fetches; anything else is a local file. */
+    if (!strncmp(image, "http://", 7) || !strncmp(image, "https://", 8)) {
+        job.image_url = image;
+    } else {
+        job.image_path = image;
+    }
+    struct progress_line line = {{0}, 0};
+    vidu_wait_options wait = {
+        .timeout_secs = timeout, /* 0: no deadline */
+        .on_progress = on_progress,
+        .userdata = &line,
+    };
+    char *task_id = NULL;
+    uint64_t bytes = 0;
+    rc = vidu_generate(client, &job, output, &wait, &task_id, &bytes, &err);
+    if (line.shown) fputc('\n', stderr); /* end the progress line */
+    int code = 0;
+    if (rc == VIDU_OK) {
+        printf("task %s: wrote %s (%llu bytes)\n", task_id, output, (unsigned long long)bytes);
+        vidu_string_free(task_id);
+    } else {
+        code = report(rc, err, line.task_id);
+    }
+    vidu_client_free(client);
+    vidu_emulator_free(emulator);
+    return code;
+}
