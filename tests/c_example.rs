@@ -1,0 +1,360 @@
+//! The header compiles as C99 and C++17 with every warning as an error; the C example builds
+//! with its Makefile and behaves like the Rust CLI against the emulator, for each provider and
+//! for a failing task; it runs clean under valgrind (when installed) and AddressSanitizer.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// True when `tool` runs; otherwise says that the test skips it.
+fn have(tool: &str, what: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("NOTICE: {tool} is not installed: skipping {what}");
+    }
+    ok
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Compiles `source` with `compiler` and `flags`, syntax only.
+fn compile(compiler: &str, flags: &[&str], language: &str, source: &str) {
+    let dir = common::temp_path("header-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("check.{language}"));
+    std::fs::write(&file, source).unwrap();
+    run_ok(
+        Command::new(compiler)
+            .args(flags)
+            .arg("-fsyntax-only")
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg(&file),
+    );
+}
+
+#[test]
+fn header_compiles_as_c99() {
+    if !have("cc", "the C99 header check") {
+        return;
+    }
+    compile(
+        "cc",
+        &["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"],
+        "c",
+        r#"#include "vidu.h"
+#include "vidu.h" /* the include guard works */
+#if VIDU_VERSION_MAJOR < 0 || VIDU_VERSION_MINOR < 0 || VIDU_VERSION_PATCH < 0
+#error bad version macros
+#endif
+int main(void) {
+    vidu_config config = {.provider = VIDU_PROVIDER_VIDU, .api_key = "key"};
+    vidu_job job = {.image_path = "cat.png", .bgm = VIDU_TRISTATE_TRUE};
+    vidu_wait_options wait = {.timeout_secs = 60};
+    (void)config; (void)job; (void)wait;
+    return VIDU_VERSION[0] == 0;
+}
+"#,
+    );
+}
+
+#[test]
+fn headers_compile_as_cpp17() {
+    if !have("c++", "the C++ header check") {
+        return;
+    }
+    compile(
+        "c++",
+        &[
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-pedantic",
+            "-Werror",
+            "-x",
+            "c++",
+        ],
+        "cpp",
+        r#"#include "vidu.h"
+#include "vidu.hpp"
+int main() {
+    vidu_config config{};
+    config.provider = VIDU_PROVIDER_VTRIX;
+    (void)config;
+    return vidu::version().empty() ? 1 : 0;
+}
+"#,
+    );
+}
+
+/// Where cargo put the library this test links against: the Makefile builds into the same
+/// target directory and profile, so that its `cargo build` finds everything fresh.
+fn target() -> (PathBuf, String) {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
+    let profile = profile_dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (profile_dir.parent().unwrap().to_owned(), profile)
+}
+
+/// Builds `target` of examples/c once per test run and returns the binary.
+fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'static Path {
+    cell.get_or_init(|| {
+        let (target_dir, profile) = target();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let features = if cfg!(feature = "emulator") {
+            ""
+        } else {
+            "--no-default-features"
+        };
+        run_ok(
+            Command::new("make")
+                .arg("-s")
+                .arg("-C")
+                .arg(root().join("examples/c"))
+                .arg(make_target)
+                .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
+                .arg(format!("PROFILE={profile}"))
+                .arg(format!("CARGO={cargo}"))
+                .arg(format!("CARGO_FLAGS={features}")),
+        );
+        root().join("examples/c").join(make_target)
+    })
+}
+
+#[cfg(feature = "emulator")]
+mod emulated {
+    use super::*;
+    use vidu::emulator::Emulator;
+
+    static C_EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
+
+    fn img2video() -> Command {
+        let mut cmd = Command::new(build("img2video", &C_EXAMPLE));
+        for var in [
+            "VIDU_API_KEY",
+            "VIDU_BASE_URL",
+            "VIDU_PROVIDER",
+            "VIDU_EMULATOR_SCENARIO",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    fn sample() -> PathBuf {
+        root().join("examples/sample.png")
+    }
+
+    fn output(name: &str) -> PathBuf {
+        let path = common::temp_path(name);
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    #[test]
+    fn c_example_generates_a_video_for_each_provider() {
+        let emulator = Emulator::start().unwrap();
+        for provider in ["umodelverse", "vtrix", "vidu"] {
+            let out = output(&format!("c-example-{provider}.mp4"));
+            let run = img2video()
+                .args(["--provider", provider, "--base-url", &emulator.base_url()])
+                .args(["--api-key", "secret", "--prompt", "the cat turns its head"])
+                .arg("--image")
+                .arg(sample())
+                .args(["--poll-interval", "0.05", "--timeout", "30", "--output"])
+                .arg(&out)
+                .output()
+                .unwrap();
+            let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
+            assert_eq!(run.status.code(), Some(0), "{provider}: {stdout}\n{stderr}");
+            assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+            let line = format!(
+                "wrote {} ({} bytes)",
+                out.display(),
+                Emulator::video_bytes().len()
+            );
+            assert!(
+                stdout.starts_with("task ") && stdout.contains(&line),
+                "{stdout}"
+            );
+            assert!(stderr.contains("\rtask "), "a progress line: {stderr:?}");
+            assert!(!stderr.contains("error"), "{stderr}");
+        }
+    }
+
+    #[test]
+    fn c_example_starts_its_own_emulator() {
+        let out = output("c-example-own.mp4");
+        let run = img2video()
+            .env("VIDU_PROVIDER", "vtrix")
+            .arg("--image")
+            .arg(sample())
+            .args(["--poll-interval", "0.05", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.starts_with(
+                "img2video: no API key and no base URL: using the built-in emulator at http://127.0.0.1:"
+            ),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    }
+
+    #[test]
+    fn c_example_reports_a_failed_task_with_its_id() {
+        let out = output("c-example-fails.mp4");
+        let run = img2video()
+            .env("VIDU_EMULATOR_SCENARIO", "task-fails")
+            .args(["--provider", "vidu", "--image"])
+            .arg(sample())
+            .args(["--poll-interval", "0.05", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(3), "{stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "exactly one error line: {stderr:?}");
+        let task_id = stderr
+            .split("\rtask ")
+            .nth(1)
+            .and_then(|s| s.split(':').next())
+            .expect("a progress line names the task");
+        let error = errors[0];
+        assert!(error.starts_with("img2video: error: "), "{error}");
+        assert!(
+            error.contains(task_id),
+            "the error names task {task_id}: {error}"
+        );
+        assert!(!out.exists(), "no file at --output on failure");
+        assert!(!stdout_has_output(&run));
+    }
+
+    fn stdout_has_output(run: &Output) -> bool {
+        text(&run.stdout).contains("wrote")
+    }
+
+    #[test]
+    fn c_example_usage_errors_exit_2() {
+        let run = img2video().args(["--provider", "nope"]).output().unwrap();
+        assert_eq!(run.status.code(), Some(2));
+        let run = img2video()
+            .args([
+                "--provider",
+                "vidu",
+                "--image",
+                "x.png",
+                "--output",
+                "x.mp4",
+            ])
+            .args(["--poll-interval", "soon"])
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2));
+        assert!(text(&run.stderr).contains("--poll-interval \"soon\""));
+    }
+
+    #[test]
+    fn c_example_is_clean_under_valgrind() {
+        if !have("valgrind", "the valgrind run of the C example") {
+            return;
+        }
+        let binary = build("img2video", &C_EXAMPLE);
+        let out = output("c-example-valgrind.mp4");
+        let run = Command::new("valgrind")
+            .args(["--leak-check=full", "--errors-for-leak-kinds=definite"])
+            .args(["--error-exitcode=99", "--quiet"])
+            .arg(binary)
+            .env_remove("VIDU_API_KEY")
+            .env_remove("VIDU_BASE_URL")
+            .args(["--provider", "umodelverse", "--image"])
+            .arg(sample())
+            .args(["--poll-interval", "0.05", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "valgrind:\n{stderr}");
+        assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    }
+
+    static ASAN_EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
+
+    #[test]
+    fn c_example_is_clean_under_address_sanitizer() {
+        if !have("gcc", "the AddressSanitizer build") {
+            return;
+        }
+        let binary = build("img2video_asan", &ASAN_EXAMPLE);
+        let out = output("c-example-asan.mp4");
+        let run = Command::new(binary)
+            .env("ASAN_OPTIONS", "detect_leaks=1")
+            .env_remove("VIDU_API_KEY")
+            .env_remove("VIDU_BASE_URL")
+            .args(["--provider", "vidu", "--image"])
+            .arg(sample())
+            .args(["--poll-interval", "0.05", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "AddressSanitizer:\n{stderr}");
+        assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    }
+
+    static CPP_EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
+
+    #[test]
+    fn cpp_example_generates_a_video() {
+        if !have("c++", "the C++ example") {
+            return;
+        }
+        let binary = build("img2video_cpp", &CPP_EXAMPLE);
+        let out = output("cpp-example.mp4");
+        let run = Command::new(binary)
+            .env_remove("VIDU_API_KEY")
+            .arg(sample())
+            .arg(&out)
+            .arg("vtrix")
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    }
+}
