@@ -721,11 +721,13 @@ mod emulated {
             on_progress: None,
             userdata: ptr::null_mut(),
         };
+        let out = temp_dir("timeout").join("never.mp4");
+        let out_c = CString::new(out.to_str().unwrap()).unwrap();
         let err = failure(VIDU_ERROR_TIMEOUT, |err| unsafe {
             vidu_generate(
                 s.client,
                 &job,
-                c"/nonexistent/x.mp4".as_ptr(),
+                out_c.as_ptr(),
                 &options,
                 ptr::null_mut(),
                 ptr::null_mut(),
