@@ -26,10 +26,49 @@ fn have(tool: &str, what: &str) -> bool {
     ok
 }
 
+/// Runs `cmd` to the end, killing it (and failing) after `DEADLINE`: a hung child must fail
+/// the test, not hang it.
+fn run_to_end(cmd: &mut Command) -> Output {
+    const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{cmd:?} did not finish within {DEADLINE:?}; stderr so far:\n{}",
+                String::from_utf8_lossy(&stderr.join().unwrap())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
 fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = run_to_end(cmd);
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}\n{}",
@@ -134,9 +173,26 @@ fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'stati
         } else {
             "--no-default-features"
         };
+        let mut make = Command::new("make");
+        // Cargo gives this test its package's CARGO_PKG_*, CARGO_MANIFEST_* ... variables.
+        // Build scripts of dependencies (ring) watch some of them: passed on to the nested
+        // cargo they would make it rebuild those dependencies, and the next `cargo test` again.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            let package_var = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p));
+            if package_var || name == "CARGO_PRIMARY_PACKAGE" || name == "CARGO_TARGET_TMPDIR" {
+                make.env_remove(name);
+            }
+        }
         run_ok(
-            Command::new("make")
-                .arg("-s")
+            make.arg("-s")
                 .arg("-C")
                 .arg(root().join("examples/c"))
                 .arg(make_target)
@@ -188,15 +244,15 @@ mod emulated {
         let emulator = Emulator::start().unwrap();
         for provider in ["umodelverse", "vtrix", "vidu"] {
             let out = output(&format!("c-example-{provider}.mp4"));
-            let run = img2video()
-                .args(["--provider", provider, "--base-url", &emulator.base_url()])
-                .args(["--api-key", "secret", "--prompt", "the cat turns its head"])
-                .arg("--image")
-                .arg(sample())
-                .args(["--poll-interval", "0.05", "--timeout", "30", "--output"])
-                .arg(&out)
-                .output()
-                .unwrap();
+            let run = run_to_end(
+                img2video()
+                    .args(["--provider", provider, "--base-url", &emulator.base_url()])
+                    .args(["--api-key", "secret", "--prompt", "the cat turns its head"])
+                    .arg("--image")
+                    .arg(sample())
+                    .args(["--poll-interval", "0.05", "--timeout", "30", "--output"])
+                    .arg(&out),
+            );
             let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
             assert_eq!(run.status.code(), Some(0), "{provider}: {stdout}\n{stderr}");
             assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
@@ -217,14 +273,14 @@ mod emulated {
     #[test]
     fn c_example_starts_its_own_emulator() {
         let out = output("c-example-own.mp4");
-        let run = img2video()
-            .env("VIDU_PROVIDER", "vtrix")
-            .arg("--image")
-            .arg(sample())
-            .args(["--poll-interval", "0.05", "--output"])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let run = run_to_end(
+            img2video()
+                .env("VIDU_PROVIDER", "vtrix")
+                .arg("--image")
+                .arg(sample())
+                .args(["--poll-interval", "0.05", "--output"])
+                .arg(&out),
+        );
         let stderr = text(&run.stderr);
         assert_eq!(run.status.code(), Some(0), "{stderr}");
         assert!(
@@ -239,14 +295,14 @@ mod emulated {
     #[test]
     fn c_example_reports_a_failed_task_with_its_id() {
         let out = output("c-example-fails.mp4");
-        let run = img2video()
-            .env("VIDU_EMULATOR_SCENARIO", "task-fails")
-            .args(["--provider", "vidu", "--image"])
-            .arg(sample())
-            .args(["--poll-interval", "0.05", "--output"])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let run = run_to_end(
+            img2video()
+                .env("VIDU_EMULATOR_SCENARIO", "task-fails")
+                .args(["--provider", "vidu", "--image"])
+                .arg(sample())
+                .args(["--poll-interval", "0.05", "--output"])
+                .arg(&out),
+        );
         let stderr = text(&run.stderr);
         assert_eq!(run.status.code(), Some(3), "{stderr}");
         let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
@@ -272,20 +328,13 @@ mod emulated {
 
     #[test]
     fn c_example_usage_errors_exit_2() {
-        let run = img2video().args(["--provider", "nope"]).output().unwrap();
+        let run = run_to_end(img2video().args(["--provider", "nope"]));
         assert_eq!(run.status.code(), Some(2));
-        let run = img2video()
-            .args([
-                "--provider",
-                "vidu",
-                "--image",
-                "x.png",
-                "--output",
-                "x.mp4",
-            ])
-            .args(["--poll-interval", "soon"])
-            .output()
-            .unwrap();
+        let run = run_to_end(
+            img2video()
+                .args(["--provider", "vidu", "--image", "x.png"])
+                .args(["--output", "x.mp4", "--poll-interval", "soon"]),
+        );
         assert_eq!(run.status.code(), Some(2));
         assert!(text(&run.stderr).contains("--poll-interval \"soon\""));
     }
@@ -297,18 +346,18 @@ mod emulated {
         }
         let binary = build("img2video", &C_EXAMPLE);
         let out = output("c-example-valgrind.mp4");
-        let run = Command::new("valgrind")
-            .args(["--leak-check=full", "--errors-for-leak-kinds=definite"])
-            .args(["--error-exitcode=99", "--quiet"])
-            .arg(binary)
-            .env_remove("VIDU_API_KEY")
-            .env_remove("VIDU_BASE_URL")
-            .args(["--provider", "umodelverse", "--image"])
-            .arg(sample())
-            .args(["--poll-interval", "0.05", "--output"])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let run = run_to_end(
+            Command::new("valgrind")
+                .args(["--leak-check=full", "--errors-for-leak-kinds=definite"])
+                .args(["--error-exitcode=99", "--quiet"])
+                .arg(binary)
+                .env_remove("VIDU_API_KEY")
+                .env_remove("VIDU_BASE_URL")
+                .args(["--provider", "umodelverse", "--image"])
+                .arg(sample())
+                .args(["--poll-interval", "0.05", "--output"])
+                .arg(&out),
+        );
         let stderr = text(&run.stderr);
         assert_eq!(run.status.code(), Some(0), "valgrind:\n{stderr}");
         assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
@@ -323,16 +372,16 @@ mod emulated {
         }
         let binary = build("img2video_asan", &ASAN_EXAMPLE);
         let out = output("c-example-asan.mp4");
-        let run = Command::new(binary)
-            .env("ASAN_OPTIONS", "detect_leaks=1")
-            .env_remove("VIDU_API_KEY")
-            .env_remove("VIDU_BASE_URL")
-            .args(["--provider", "vidu", "--image"])
-            .arg(sample())
-            .args(["--poll-interval", "0.05", "--output"])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let run = run_to_end(
+            Command::new(binary)
+                .env("ASAN_OPTIONS", "detect_leaks=1")
+                .env_remove("VIDU_API_KEY")
+                .env_remove("VIDU_BASE_URL")
+                .args(["--provider", "vidu", "--image"])
+                .arg(sample())
+                .args(["--poll-interval", "0.05", "--output"])
+                .arg(&out),
+        );
         let stderr = text(&run.stderr);
         assert_eq!(run.status.code(), Some(0), "AddressSanitizer:\n{stderr}");
         assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
@@ -347,13 +396,13 @@ mod emulated {
         }
         let binary = build("img2video_cpp", &CPP_EXAMPLE);
         let out = output("cpp-example.mp4");
-        let run = Command::new(binary)
-            .env_remove("VIDU_API_KEY")
-            .arg(sample())
-            .arg(&out)
-            .arg("vtrix")
-            .output()
-            .unwrap();
+        let run = run_to_end(
+            Command::new(binary)
+                .env_remove("VIDU_API_KEY")
+                .arg(sample())
+                .arg(&out)
+                .arg("vtrix"),
+        );
         assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
         assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
     }

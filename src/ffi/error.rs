@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::ptr;
 
 use super::boundary::{arg_ref, c_string, free_handle, value};
-use super::{vidu_result, VIDU_ERROR_INVALID_INPUT, VIDU_ERROR_PANIC, VIDU_ERROR_UNSUPPORTED};
+use super::{vidu_result, VIDU_ERROR_INVALID_INPUT, VIDU_ERROR_PANIC};
 use crate::error::Error;
 
 /// An error: its code, a one-line message that says what to do next, and, where they exist, the
@@ -62,8 +62,9 @@ impl vidu_error {
         )
     }
 
+    #[cfg(not(feature = "emulator"))]
     pub(super) fn unsupported(what: &str) -> Self {
-        vidu_error::new(VIDU_ERROR_UNSUPPORTED, what)
+        vidu_error::new(super::VIDU_ERROR_UNSUPPORTED, what)
     }
 }
 
