@@ -166,7 +166,11 @@ impl Client {
                 .header("content-length", len.to_string())
                 .send(ureq::SendBody::from_reader(reader))?,
             (Method::Post, None) => {
-                let json = request.body.as_ref().map(|b| [&b.head[..], &b.tail[..]].concat()).unwrap_or_default();
+                let json = request
+                    .body
+                    .as_ref()
+                    .map(|b| [&b.head[..], &b.tail[..]].concat())
+                    .unwrap_or_default();
                 self.agent
                     .post(&url)
                     .header("authorization", &self.authorization)

@@ -377,7 +377,7 @@ fn engine() -> Base64Engine {
 /// Streams `data:<mime>;base64,` followed by the base64 of `source`, encoding chunk by chunk
 /// (memory stays constant whatever the size). Reading yields exactly
 /// [`data_uri_len`]`(format, byte_len)` bytes when `source` yields `byte_len` bytes.
-pub(crate) struct DataUriReader<R: Read> {
+pub struct DataUriReader<R: Read> {
     source: R,
     engine: Base64Engine,
     prefix: String,
@@ -393,7 +393,8 @@ pub(crate) struct DataUriReader<R: Read> {
 }
 
 impl<R: Read> DataUriReader<R> {
-    pub(crate) fn new(format: ImageFormat, source: R) -> Self {
+    /// Streams `source` as an image of `format`.
+    pub fn new(format: ImageFormat, source: R) -> Self {
         DataUriReader {
             source,
             engine: engine(),

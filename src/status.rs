@@ -79,4 +79,3 @@ pub struct TaskStatus {
     /// The provider's request id of this poll, for support tickets.
     pub request_id: Option<String>,
 }
-

@@ -6,14 +6,23 @@ use std::process::{Command, Output};
 
 fn example_binary() -> PathBuf {
     // Tests live in target/<profile>/deps; `cargo test` builds examples into target/<profile>/examples.
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
     deps.parent().unwrap().join("examples").join("img2video")
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(example_binary());
     cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    for k in ["VIDU_API_KEY", "VIDU_BASE_URL", "VIDU_PROVIDER", "VIDU_EMULATOR_SCENARIO"] {
+    for k in [
+        "VIDU_API_KEY",
+        "VIDU_BASE_URL",
+        "VIDU_PROVIDER",
+        "VIDU_EMULATOR_SCENARIO",
+    ] {
         cmd.env_remove(k);
     }
     cmd.envs(env.iter().copied());
@@ -35,14 +44,31 @@ fn quickstart_runs_offline_on_the_built_in_emulator() {
     for provider in ["umodelverse", "vtrix", "vidu"] {
         let out = out_path(provider);
         let o = run(
-            &["--provider", provider, "--image", "examples/sample.png", "--prompt", "a cat", "--poll-interval", "0.05", "--output", out.to_str().unwrap()],
+            &[
+                "--provider",
+                provider,
+                "--image",
+                "examples/sample.png",
+                "--prompt",
+                "a cat",
+                "--poll-interval",
+                "0.05",
+                "--output",
+                out.to_str().unwrap(),
+            ],
             &[],
         );
         assert!(o.status.success(), "{provider}: {}", stderr(&o));
         assert!(stderr(&o).contains("built-in emulator"), "{}", stderr(&o));
-        assert_eq!(std::fs::read(&out).unwrap(), vidu::emulator::Emulator::video_bytes());
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            vidu::emulator::Emulator::video_bytes()
+        );
         let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(stdout.starts_with("task ") && stdout.contains("wrote"), "{stdout}");
+        assert!(
+            stdout.starts_with("task ") && stdout.contains("wrote"),
+            "{stdout}"
+        );
     }
 }
 
@@ -56,7 +82,16 @@ fn exit_codes_and_one_clear_line_with_the_task_id() {
     ];
     for (scenario, extra, code) in cases {
         let out = out_path(&format!("{scenario}-{code}"));
-        let mut args = vec!["--provider", "vidu", "--image", "examples/sample.png", "--poll-interval", "0.05", "--output", out.to_str().unwrap()];
+        let mut args = vec![
+            "--provider",
+            "vidu",
+            "--image",
+            "examples/sample.png",
+            "--poll-interval",
+            "0.05",
+            "--output",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         let o = run(&args, &[("VIDU_EMULATOR_SCENARIO", scenario)]);
         let err = stderr(&o);
@@ -64,7 +99,10 @@ fn exit_codes_and_one_clear_line_with_the_task_id() {
         let error_lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
         assert_eq!(error_lines.len(), 1, "{err}");
         if *code >= 3 {
-            assert!(error_lines[0].contains("task "), "the task id is named: {err}");
+            assert!(
+                error_lines[0].contains("task "),
+                "the task id is named: {err}"
+            );
         }
         assert!(!out.exists(), "no file at --output on failure");
     }
@@ -72,9 +110,36 @@ fn exit_codes_and_one_clear_line_with_the_task_id() {
 
 #[test]
 fn bad_usage_exits_2() {
-    let o = run(&["--provider", "nope", "--image", "x.png", "--output", "o.mp4"], &[]);
+    let o = run(
+        &[
+            "--provider",
+            "nope",
+            "--image",
+            "x.png",
+            "--output",
+            "o.mp4",
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("umodelverse, vtrix, vidu"));
-    let o = run(&["--provider", "vidu", "--base-url", "http://127.0.0.1:9", "--image", "x.png", "--output", "o.mp4"], &[]);
-    assert_eq!(o.status.code(), Some(2), "a base URL without a key: {}", stderr(&o));
+    let o = run(
+        &[
+            "--provider",
+            "vidu",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--image",
+            "x.png",
+            "--output",
+            "o.mp4",
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a base URL without a key: {}",
+        stderr(&o)
+    );
 }

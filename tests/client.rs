@@ -13,13 +13,21 @@ const SAMPLE_PNG: &[u8] = include_bytes!("../examples/sample.png");
 
 fn scratch_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("vidu-client-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "vidu-client-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn emulator(scenario: Scenario) -> Emulator {
-    Emulator::start_with(EmulatorOptions { scenario, ..Default::default() }).unwrap()
+    Emulator::start_with(EmulatorOptions {
+        scenario,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 fn fast_config(provider: Provider, emu: &Emulator, key: &str) -> Config {
@@ -41,13 +49,18 @@ fn job() -> Job<'static> {
 }
 
 fn wait_opts() -> WaitOptions<'static> {
-    WaitOptions { timeout: Some(Duration::from_secs(20)), ..Default::default() }
+    WaitOptions {
+        timeout: Some(Duration::from_secs(20)),
+        ..Default::default()
+    }
 }
 
 /// The directory holds exactly the given file names (no temporary leftovers).
 fn assert_dir_holds(dir: &Path, names: &[&str]) {
-    let mut found: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     found.sort();
     assert_eq!(found, names, "files in {}", dir.display());
 }
@@ -66,9 +79,15 @@ fn every_provider_generates_the_video_end_to_end() {
             })),
             ..wait_opts()
         };
-        let done = client(provider, &emu).generate(&job(), &out, &mut opts).unwrap();
+        let done = client(provider, &emu)
+            .generate(&job(), &out, &mut opts)
+            .unwrap();
         drop(opts);
-        assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes(), "{provider}");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            Emulator::video_bytes(),
+            "{provider}"
+        );
         assert_eq!(done.bytes, Emulator::video_bytes().len() as u64);
         assert_eq!(done.status.state, State::Succeeded);
         assert!(!done.task_id.is_empty());
@@ -83,7 +102,11 @@ fn every_provider_generates_the_video_end_to_end() {
             Provider::Vidu => "Token test-key",
         };
         assert_eq!(submit.authorization, scheme);
-        assert_eq!(submit.image, format!("data:image/png;{}", SAMPLE_PNG.len()), "{provider}");
+        assert_eq!(
+            submit.image,
+            format!("data:image/png;{}", SAMPLE_PNG.len()),
+            "{provider}"
+        );
         // The provider's intermediate states were walked and reported.
         let states = states.into_inner();
         assert!(states.len() >= 2, "{provider}: {states:?}");
@@ -91,7 +114,12 @@ fn every_provider_generates_the_video_end_to_end() {
         // The API key never reaches the video host.
         assert!(!stats.video_requests.is_empty());
         for r in &stats.video_requests {
-            assert!(r.headers.iter().all(|(k, v)| k != "authorization" && !v.contains("test-key")), "{r:?}");
+            assert!(
+                r.headers
+                    .iter()
+                    .all(|(k, v)| k != "authorization" && !v.contains("test-key")),
+                "{r:?}"
+            );
         }
     }
 }
@@ -100,7 +128,10 @@ fn every_provider_generates_the_video_end_to_end() {
 fn url_images_are_passed_through_and_parameters_reach_the_wire() {
     let emu = emulator(Scenario::Normal);
     let c = client(Provider::Vidu, &emu);
-    let mut job = Job::new("https://example.com/cat.jpg").prompt("make it dance.").duration(8).resolution("720p");
+    let mut job = Job::new("https://example.com/cat.jpg")
+        .prompt("make it dance.")
+        .duration(8)
+        .resolution("720p");
     job.model = Some("vidu2.0".into());
     job.seed = Some(42);
     job.bgm = Some(true);
@@ -138,11 +169,18 @@ fn a_failed_task_reports_the_provider_error_and_writes_nothing() {
     for provider in Provider::ALL {
         let emu = emulator(Scenario::TaskFails);
         let dir = scratch_dir();
-        let err = client(provider, &emu).generate(&job(), dir.join("out.mp4"), &mut wait_opts()).unwrap_err();
-        let Error::TaskFailed { status } = &err else { panic!("{provider}: {err:?}") };
+        let err = client(provider, &emu)
+            .generate(&job(), dir.join("out.mp4"), &mut wait_opts())
+            .unwrap_err();
+        let Error::TaskFailed { status } = &err else {
+            panic!("{provider}: {err:?}")
+        };
         assert_eq!(status.state, State::Failed);
         assert!(err.task_id().is_some());
-        assert!(status.error_message.is_some() || status.error_code.is_some(), "{status:?}");
+        assert!(
+            status.error_message.is_some() || status.error_code.is_some(),
+            "{status:?}"
+        );
         assert!(err.to_string().contains(err.task_id().unwrap()));
         assert_dir_holds(&dir, &[]);
     }
@@ -150,14 +188,29 @@ fn a_failed_task_reports_the_provider_error_and_writes_nothing() {
 
 #[test]
 fn throttled_and_unavailable_status_polls_are_retried() {
-    for scenario in [Scenario::Throttled { times: 1, retry_after_secs: 1 }, Scenario::Unavailable { times: 2 }] {
+    for scenario in [
+        Scenario::Throttled {
+            times: 1,
+            retry_after_secs: 1,
+        },
+        Scenario::Unavailable { times: 2 },
+    ] {
         let emu = emulator(scenario);
         let dir = scratch_dir();
         let start = Instant::now();
-        client(Provider::Vidu, &emu).generate(&job(), dir.join("v.mp4"), &mut wait_opts()).unwrap();
-        assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), Emulator::video_bytes());
+        client(Provider::Vidu, &emu)
+            .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+            .unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("v.mp4")).unwrap(),
+            Emulator::video_bytes()
+        );
         if let Scenario::Throttled { .. } = scenario {
-            assert!(start.elapsed() >= Duration::from_millis(900), "Retry-After honoured: {:?}", start.elapsed());
+            assert!(
+                start.elapsed() >= Duration::from_millis(900),
+                "Retry-After honoured: {:?}",
+                start.elapsed()
+            );
         }
         assert_eq!(emu.stats().submits, 1);
     }
@@ -166,30 +219,67 @@ fn throttled_and_unavailable_status_polls_are_retried() {
 #[test]
 fn a_reset_after_the_submit_body_is_reported_as_uncertain_and_not_resubmitted() {
     let emu = emulator(Scenario::ResetAfterSubmit);
-    let err = client(Provider::UModelVerse, &emu).submit(&job()).unwrap_err();
+    let err = client(Provider::UModelVerse, &emu)
+        .submit(&job())
+        .unwrap_err();
     assert!(matches!(err, Error::SubmitUncertain { .. }), "{err:?}");
     assert!(err.to_string().contains("may have been created"));
-    assert_eq!(emu.stats().submits, 1, "a submit that may have been processed must not be repeated");
+    assert_eq!(
+        emu.stats().submits,
+        1,
+        "a submit that may have been processed must not be repeated"
+    );
 }
 
 #[test]
 fn submit_is_retried_when_it_certainly_was_not_sent() {
     // Nothing listens on this port: connect fails, which is safe to retry, and then reported.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cfg = Config::new(Provider::Vidu, "k").base_url(format!("http://127.0.0.1:{port}"));
     cfg.retry.base = Duration::from_millis(5);
     cfg.retry.max_attempts = 3;
     let err = Client::new(cfg).unwrap().submit(&job()).unwrap_err();
-    assert!(matches!(err, Error::Transport { operation: "submit", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                operation: "submit",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn a_timeout_keeps_the_task_id_and_the_last_status_and_the_wait_can_resume() {
-    let emu = Emulator::start_with(EmulatorOptions { polls_per_state: 1000, ..Default::default() }).unwrap();
+    let emu = Emulator::start_with(EmulatorOptions {
+        polls_per_state: 1000,
+        ..Default::default()
+    })
+    .unwrap();
     let c = client(Provider::Vtrix, &emu);
     let id = c.submit(&job()).unwrap();
-    let err = c.wait(&id, &mut WaitOptions { timeout: Some(Duration::from_millis(200)), ..Default::default() }).unwrap_err();
-    let Error::Timeout { task_id, last_status } = &err else { panic!("{err:?}") };
+    let err = c
+        .wait(
+            &id,
+            &mut WaitOptions {
+                timeout: Some(Duration::from_millis(200)),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    let Error::Timeout {
+        task_id,
+        last_status,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(task_id, &id);
     assert!(!last_status.as_ref().unwrap().state.is_terminal());
     assert!(err.to_string().contains(&id));
@@ -202,12 +292,27 @@ fn cut_downloads_resume_with_range_or_restart_when_range_is_ignored() {
     for scenario in [Scenario::CutDownload, Scenario::CutDownloadIgnoresRange] {
         let emu = emulator(scenario);
         let dir = scratch_dir();
-        client(Provider::UModelVerse, &emu).generate(&job(), dir.join("v.mp4"), &mut wait_opts()).unwrap();
-        assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), Emulator::video_bytes(), "{scenario:?}");
+        client(Provider::UModelVerse, &emu)
+            .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+            .unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("v.mp4")).unwrap(),
+            Emulator::video_bytes(),
+            "{scenario:?}"
+        );
         let requests = emu.stats().video_requests;
         assert!(requests.len() >= 2, "{requests:?}");
-        let range = requests[1].headers.iter().find(|(k, _)| k == "range").map(|(_, v)| v.clone());
-        let half_or_more = range.unwrap().trim_start_matches("bytes=").trim_end_matches('-').parse::<usize>().unwrap();
+        let range = requests[1]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "range")
+            .map(|(_, v)| v.clone());
+        let half_or_more = range
+            .unwrap()
+            .trim_start_matches("bytes=")
+            .trim_end_matches('-')
+            .parse::<usize>()
+            .unwrap();
         assert!(half_or_more > 0 && half_or_more < Emulator::video_bytes().len());
         assert_dir_holds(&dir, &["v.mp4"]);
     }
@@ -217,8 +322,13 @@ fn cut_downloads_resume_with_range_or_restart_when_range_is_ignored() {
 fn a_cross_origin_redirect_is_followed_without_the_key() {
     let emu = emulator(Scenario::RedirectVideo);
     let dir = scratch_dir();
-    client(Provider::Vidu, &emu).generate(&job(), dir.join("v.mp4"), &mut wait_opts()).unwrap();
-    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), Emulator::video_bytes());
+    client(Provider::Vidu, &emu)
+        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
     let stats = emu.stats();
     assert!(!stats.video_requests.is_empty());
     for r in stats.video_requests {
@@ -230,9 +340,19 @@ fn a_cross_origin_redirect_is_followed_without_the_key() {
 fn an_expired_video_url_is_refreshed_once() {
     let emu = emulator(Scenario::ExpiredUrl);
     let dir = scratch_dir();
-    client(Provider::Vidu, &emu).generate(&job(), dir.join("v.mp4"), &mut wait_opts()).unwrap();
-    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), Emulator::video_bytes());
-    let statuses: Vec<u16> = emu.stats().video_requests.iter().map(|r| r.status).collect();
+    client(Provider::Vidu, &emu)
+        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    let statuses: Vec<u16> = emu
+        .stats()
+        .video_requests
+        .iter()
+        .map(|r| r.status)
+        .collect();
     assert_eq!(statuses.first(), Some(&403));
     assert_eq!(statuses.last(), Some(&200));
 }
@@ -241,7 +361,9 @@ fn an_expired_video_url_is_refreshed_once() {
 fn malformed_status_ends_in_a_clear_error_not_a_loop() {
     let emu = emulator(Scenario::MalformedStatus { times: u32::MAX });
     let dir = scratch_dir();
-    let err = client(Provider::Vtrix, &emu).generate(&job(), dir.join("v.mp4"), &mut wait_opts()).unwrap_err();
+    let err = client(Provider::Vtrix, &emu)
+        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap_err();
     assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
     assert!(err.task_id().is_some());
     assert_dir_holds(&dir, &[]);
@@ -261,7 +383,9 @@ fn an_unknown_state_is_reported_raw_and_waiting_goes_on() {
         })),
         ..wait_opts()
     };
-    client(Provider::Vidu, &emu).generate(&job(), dir.join("v.mp4"), &mut opts).unwrap();
+    client(Provider::Vidu, &emu)
+        .generate(&job(), dir.join("v.mp4"), &mut opts)
+        .unwrap();
     drop(opts);
     let raw = raw.into_inner();
     assert_eq!(raw.len(), 2);
@@ -283,9 +407,24 @@ fn a_cancel_token_wakes_a_sleeping_wait_at_once() {
         trigger.cancel();
     });
     let start = Instant::now();
-    let err = c.wait(&id, &mut WaitOptions { cancel: Some(token), ..Default::default() }).unwrap_err();
-    assert!(matches!(&err, Error::Cancelled { task_id } if *task_id == id), "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    let err = c
+        .wait(
+            &id,
+            &mut WaitOptions {
+                cancel: Some(token),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Cancelled { task_id } if *task_id == id),
+        "{err:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -295,13 +434,16 @@ fn the_progress_callback_can_stop_the_wait() {
     let id = c.submit(&job()).unwrap();
     let mut calls = 0;
     let err = c
-        .wait(&id, &mut WaitOptions {
-            on_progress: Some(Box::new(|_: &vidu::Progress<'_>| {
-                calls += 1;
-                calls < 3
-            })),
-            ..wait_opts()
-        })
+        .wait(
+            &id,
+            &mut WaitOptions {
+                on_progress: Some(Box::new(|_: &vidu::Progress<'_>| {
+                    calls += 1;
+                    calls < 3
+                })),
+                ..wait_opts()
+            },
+        )
         .unwrap_err();
     assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
     assert_eq!(emu.stats().status_polls, 3);
@@ -325,7 +467,11 @@ fn remote_cancel_on_the_official_api_and_unsupported_elsewhere() {
 #[test]
 fn the_api_key_never_appears_in_debug_display_or_errors() {
     const MARKER: &str = "MARKER-sk-0123456789";
-    let emu = Emulator::start_with(EmulatorOptions { api_key: Some("the-right-key".into()), ..Default::default() }).unwrap();
+    let emu = Emulator::start_with(EmulatorOptions {
+        api_key: Some("the-right-key".into()),
+        ..Default::default()
+    })
+    .unwrap();
     for provider in Provider::ALL {
         let c = Client::new(fast_config(provider, &emu, MARKER)).unwrap();
         assert!(!format!("{c:?}").contains(MARKER));
@@ -344,13 +490,21 @@ fn the_api_key_never_appears_in_debug_display_or_errors() {
 #[test]
 fn twenty_polls_use_one_connection() {
     // Official API: three intermediate states, seven polls each.
-    let emu = Emulator::start_with(EmulatorOptions { polls_per_state: 7, ..Default::default() }).unwrap();
+    let emu = Emulator::start_with(EmulatorOptions {
+        polls_per_state: 7,
+        ..Default::default()
+    })
+    .unwrap();
     let c = client(Provider::Vidu, &emu);
     let id = c.submit(&job()).unwrap();
     c.wait(&id, &mut wait_opts()).unwrap();
     let stats = emu.stats();
     assert!(stats.status_polls >= 20, "{}", stats.status_polls);
-    assert_eq!(stats.api_connections, 1, "submit and {} polls on one connection", stats.status_polls);
+    assert_eq!(
+        stats.api_connections, 1,
+        "submit and {} polls on one connection",
+        stats.status_polls
+    );
 }
 
 #[test]
@@ -358,12 +512,39 @@ fn invalid_input_is_rejected_before_anything_is_sent() {
     let emu = emulator(Scenario::Normal);
     let c = client(Provider::Vidu, &emu);
     let dir = scratch_dir();
-    let err = c.generate(&job().duration(11), dir.join("v.mp4"), &mut wait_opts()).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "duration", .. }), "{err:?}");
-    let err = c.generate(&job(), dir.join("missing-dir/v.mp4"), &mut wait_opts()).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "output", .. }), "{err:?}");
-    let err = c.submit(&Job::new(&b"GIF89a not an image"[..])).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "image", .. }), "{err:?}");
+    let err = c
+        .generate(&job().duration(11), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "duration",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = c
+        .generate(&job(), dir.join("missing-dir/v.mp4"), &mut wait_opts())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "output",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = c
+        .submit(&Job::new(&b"GIF89a not an image"[..]))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { field: "image", .. }),
+        "{err:?}"
+    );
     assert_eq!(emu.stats().submits + emu.stats().rejected_submits, 0);
 }
 
@@ -382,8 +563,13 @@ fn a_large_inline_image_is_streamed_with_an_exact_length() {
     assert_eq!(submit.body_len, json_len + uri_len);
 
     // The same image is too big to go inline on the official API: say so, send nothing.
-    let err = client(Provider::Vidu, &emu).submit(&Job::new(&big[..])).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "image", .. }), "{err:?}");
+    let err = client(Provider::Vidu, &emu)
+        .submit(&Job::new(&big[..]))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { field: "image", .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("URL"), "{err}");
     assert_eq!(emu.stats().submits, 1);
 }
