@@ -235,6 +235,13 @@ impl Client {
                     self.api_error(operation, &reply, Some(task_id)),
                 ),
                 Ok(reply) => return Ok(reply),
+                Err(ureq::Error::BodyExceedsLimit(limit)) => {
+                    return Err(Error::Protocol {
+                        operation,
+                        task_id: Some(task_id.to_owned()),
+                        detail: format!("the answer is larger than {limit} bytes (Config::max_status_body)"),
+                    })
+                }
                 Err(e) if retry::is_transient_error(&e) => (
                     None,
                     Error::Transport {

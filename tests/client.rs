@@ -573,3 +573,28 @@ fn a_large_inline_image_is_streamed_with_an_exact_length() {
     assert!(err.to_string().contains("URL"), "{err}");
     assert_eq!(emu.stats().submits, 1);
 }
+
+#[test]
+fn an_oversized_status_answer_is_a_clear_error() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // Answer every request with a 2 MiB body; stop after a few connections.
+        for stream in listener.incoming().take(3) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = format!("{{\"state\":\"processing\",\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+        }
+    });
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(format!("http://{addr}"))).unwrap();
+    let err = c.status("t1").unwrap_err();
+    assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+    assert_eq!(err.task_id(), Some("t1"));
+}
