@@ -183,9 +183,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept() up; it sees the flag and returns.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let woken = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok();
         if let Some(t) = self.accept_thread.take() {
-            let _ = t.join();
+            // Should the wake-up connect ever fail, leave the accept thread detached rather
+            // than hang here; it ends at the next connection attempt.
+            if woken {
+                let _ = t.join();
+            }
         }
         let handles = std::mem::take(&mut *lock(&self.connections));
         for h in handles {

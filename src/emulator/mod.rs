@@ -506,6 +506,14 @@ impl Task {
     }
 }
 
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Emulator>();
+    is::<Stats>();
+    is::<EmulatorOptions>();
+}
+
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

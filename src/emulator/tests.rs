@@ -971,3 +971,68 @@ fn drop_frees_ports_and_threads() {
         std::net::TcpListener::bind(&addr).expect("port is free again");
     }
 }
+
+#[test]
+fn video_origin_ranges_and_head() {
+    let emu = Emulator::start().unwrap();
+    let (_, id, url) = finished_url(&emu, Provider::Vtrix);
+    let total = Emulator::video_bytes().len();
+    let r = get(&url, &[("Range", "bytes=0-9")]);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &Emulator::video_bytes()[..10]);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 0-9/{total}").as_str())
+    );
+    let r = get(&url, &[("Range", &format!("bytes={total}-"))]);
+    assert_eq!(r.status, 416);
+    let expected = format!("bytes */{total}");
+    assert_eq!(r.header("content-range"), Some(expected.as_str()));
+    let mut conn = Conn::open(&emu.video_base_url());
+    let path = format!("/videos/{id}.mp4?sig=1");
+    conn.request("HEAD", &path, &[], b"");
+    let mut line = String::new();
+    let mut head = String::new();
+    while line != "\r\n" {
+        line.clear();
+        conn.reader.read_line(&mut line).unwrap();
+        head.push_str(&line);
+    }
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains(&format!("Content-Length: {total}\r\n")));
+    // No body came after the HEAD answer: the connection serves the next request.
+    let r = conn.call("GET", &path, &[], b"");
+    assert_eq!(r.body, Emulator::video_bytes());
+    assert_eq!(
+        conn.call("GET", "/videos/x.mp4?sig=2", &[], b"").status,
+        404
+    );
+    assert_eq!(get(&url.replace("sig=1", "sig=9"), &[]).status, 403);
+    assert_eq!(emu.stats().video_connections, 4);
+}
+
+#[test]
+fn expect_100_continue_and_declared_type_mismatch() {
+    let emu = Emulator::start().unwrap();
+    let p = Provider::Vidu;
+    let image = data_uri("image/jpeg", &png(256, 256));
+    let body = body(p, &image).to_string();
+    let mut conn = Conn::open(&emu.base_url());
+    conn.send_raw(
+        format!(
+            "POST {} HTTP/1.1\r\nAuthorization: Token k\r\nContent-Type: application/json\r\n\
+             Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+            submit_path(p),
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(conn.read().unwrap().status, 100);
+    conn.send_raw(body.as_bytes());
+    let r = conn.read().unwrap();
+    assert_eq!(r.status, 400);
+    let v = r.json();
+    assert_eq!(v["reason"], "ImageFormatInvalid");
+    assert!(v["message"].as_str().unwrap().contains("image/jpeg"));
+    assert_eq!(emu.stats().last_submit.unwrap().image, "data:image/jpeg;33");
+}
