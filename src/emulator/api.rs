@@ -1,6 +1,8 @@
 //! The API origin: the three providers' routes, request validation, task responses and
 //! provider-shaped errors. Written from `PROTOCOLS.md` and the seed documents.
 
+use std::fmt;
+
 use serde_json::{json, Map, Value};
 
 use super::http::{Request, Response};
@@ -65,8 +67,6 @@ impl ApiError {
         ApiError::new(400, kind, format!("{field}: {}", problem.message()))
     }
 }
-
-use std::fmt;
 
 /// Renders an error in the provider's shape.
 fn error_response(shared: &Shared, provider: Provider, e: ApiError) -> Response {
