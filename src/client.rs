@@ -242,7 +242,9 @@ impl Client {
                     return Err(Error::Protocol {
                         operation,
                         task_id: Some(task_id.to_owned()),
-                        detail: format!("the answer is larger than {limit} bytes (Config::max_status_body)"),
+                        detail: format!(
+                            "the answer is larger than {limit} bytes (Config::max_status_body)"
+                        ),
                     })
                 }
                 Err(e) if retry::is_transient_error(&e) => (

@@ -588,11 +588,19 @@ fn an_oversized_status_answer_is_a_clear_error() {
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                 line.clear();
             }
-            let body = format!("{{\"state\":\"processing\",\"pad\":\"{}\"}}", "x".repeat(2 << 20));
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            let body = format!(
+                "{{\"state\":\"processing\",\"pad\":\"{}\"}}",
+                "x".repeat(2 << 20)
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
-    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(format!("http://{addr}"))).unwrap();
+    let c =
+        Client::new(Config::new(Provider::Vidu, "k").base_url(format!("http://{addr}"))).unwrap();
     let err = c.status("t1").unwrap_err();
     assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
     assert!(err.to_string().contains("larger than"), "{err}");
