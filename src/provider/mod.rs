@@ -463,3 +463,14 @@ mod tests {
         assert!(excerpt(&[b'x'; 1000]).len() < 300);
     }
 }
+
+/// The JSON a body makes with `image` in its image slot (tests).
+#[cfg(test)]
+pub(crate) fn assembled(body: &JsonBody, image: &str) -> serde_json::Value {
+    let mut full = body.head.clone();
+    if body.inline_image {
+        full.extend_from_slice(image.as_bytes());
+    }
+    full.extend_from_slice(&body.tail);
+    serde_json::from_slice(&full).unwrap()
+}
