@@ -149,6 +149,12 @@ fn main() -> ExitCode {
     };
 
     let mut config = Config::new(provider, api_key).base_url(base_url);
+    #[cfg(feature = "emulator")]
+    if _emulator.is_some() {
+        // The emulator moves a task on at every poll: no need to wait seconds between polls.
+        config.poll.first = Duration::from_millis(250);
+        config.poll.max = Duration::from_secs(1);
+    }
     if let Some(p) = args.poll_interval {
         config.poll.first = p;
         config.poll.max = config.poll.max.max(p);

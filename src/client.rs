@@ -33,6 +33,9 @@ pub struct Progress<'s> {
     pub polls: u32,
 }
 
+/// Called on the waiting thread after each poll; returns false to stop waiting.
+pub type ProgressCallback<'a> = Box<dyn FnMut(&Progress<'_>) -> bool + 'a>;
+
 /// How to wait for a task.
 pub struct WaitOptions<'a> {
     /// Give up after this long, returning [`Error::Timeout`] with the task id and the last
@@ -41,7 +44,7 @@ pub struct WaitOptions<'a> {
     /// Stops the wait (and a download) from another thread, at once.
     pub cancel: Option<CancelToken>,
     /// Called on the waiting thread after each poll; return false to stop waiting.
-    pub on_progress: Option<Box<dyn FnMut(&Progress<'_>) -> bool + 'a>>,
+    pub on_progress: Option<ProgressCallback<'a>>,
 }
 
 impl Default for WaitOptions<'_> {
@@ -235,6 +238,15 @@ impl Client {
                     self.api_error(operation, &reply, Some(task_id)),
                 ),
                 Ok(reply) => return Ok(reply),
+                Err(ureq::Error::BodyExceedsLimit(limit)) => {
+                    return Err(Error::Protocol {
+                        operation,
+                        task_id: Some(task_id.to_owned()),
+                        detail: format!(
+                            "the answer is larger than {limit} bytes (Config::max_status_body)"
+                        ),
+                    })
+                }
                 Err(e) if retry::is_transient_error(&e) => (
                     None,
                     Error::Transport {

@@ -109,6 +109,8 @@ enum Outcome {
     Retry(Option<std::time::Duration>),
     /// The signed URL expired.
     Expired,
+    /// The cancel token was triggered.
+    Cancelled,
 }
 
 pub(crate) fn download(
@@ -155,6 +157,7 @@ pub(crate) fn download(
         let file = partial.file.as_mut().expect("open until persisted");
         match fetch(client, &url, file, &partial.path, &mut written, cancel)? {
             Outcome::Done => break,
+            Outcome::Cancelled => return Err(Error::Cancelled { task_id: status.task_id.clone() }),
             Outcome::Expired if !refreshed => {
                 refreshed = true;
                 let fresh = client.fetch_status(&status.task_id, None, cancel)?;
@@ -293,7 +296,7 @@ fn fetch(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if cancel.is_cancelled() {
-            return Err(fail("cancelled"));
+            return Ok(Outcome::Cancelled);
         }
         let n = match body.read(&mut buf) {
             Ok(0) => break,

@@ -41,7 +41,7 @@ pub mod emulator;
 pub mod ffi;
 
 pub use cancel::CancelToken;
-pub use client::{Client, Generated, Progress, WaitOptions};
+pub use client::{Client, Generated, Progress, ProgressCallback, WaitOptions};
 pub use config::{ApiKey, AuthScheme, Config, PollSchedule, RetryPolicy, Timeouts};
 pub use error::{Error, ErrorKind, Result};
 pub use image::{ImageFormat, ImageSource};

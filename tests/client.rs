@@ -573,3 +573,91 @@ fn a_large_inline_image_is_streamed_with_an_exact_length() {
     assert!(err.to_string().contains("URL"), "{err}");
     assert_eq!(emu.stats().submits, 1);
 }
+
+/// A server answering each request (any connection) with the next canned response, and
+/// counting the requests it read in full. Stops after the last response.
+fn canned_server(responses: Vec<String>) -> (String, std::sync::Arc<AtomicU32>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicU32::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        let mut responses = responses.into_iter();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let (mut line, mut body_len) = (String::new(), 0usize);
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        body_len = v.trim().parse().unwrap();
+                    }
+                    line.clear();
+                }
+                if line.is_empty()
+                    || reader
+                        .by_ref()
+                        .take(body_len as u64)
+                        .read_to_end(&mut Vec::new())
+                        .is_err()
+                {
+                    break;
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+                let Some(response) = responses.next() else {
+                    return;
+                };
+                if stream.write_all(response.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (addr, count)
+}
+
+fn http_response(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn a_throttled_submit_is_retried_after_retry_after() {
+    let (url, requests) = canned_server(vec![
+        http_response(
+            "429 Too Many Requests",
+            "retry-after: 1\r\n",
+            r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#,
+        ),
+        http_response(
+            "200 OK",
+            "",
+            r#"{"task_id":"t9","state":"created","credits":4}"#,
+        ),
+    ]);
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(url)).unwrap();
+    let start = Instant::now();
+    assert_eq!(c.submit(&job()).unwrap(), "t9");
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
+}
+
+#[test]
+fn an_oversized_status_answer_is_a_clear_error() {
+    let body = format!(
+        "{{\"state\":\"processing\",\"pad\":\"{}\"}}",
+        "x".repeat(2 << 20)
+    );
+    let (url, _) = canned_server(vec![http_response("200 OK", "", &body)]);
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(url)).unwrap();
+    let err = c.status("t1").unwrap_err();
+    assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+    assert_eq!(err.task_id(), Some("t1"));
+}

@@ -410,6 +410,17 @@ pub(crate) fn api_error(
     }
 }
 
+/// The JSON a body makes with `image` in its image slot (tests).
+#[cfg(test)]
+pub(crate) fn assembled(body: &JsonBody, image: &str) -> serde_json::Value {
+    let mut full = body.head.clone();
+    if body.inline_image {
+        full.extend_from_slice(image.as_bytes());
+    }
+    full.extend_from_slice(&body.tail);
+    serde_json::from_slice(&full).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

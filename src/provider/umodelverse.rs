@@ -112,15 +112,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn value(body: &JsonBody, image: &str) -> Value {
-        let mut full = body.head.clone();
-        if body.inline_image {
-            full.extend_from_slice(image.as_bytes());
-        }
-        full.extend_from_slice(&body.tail);
-        serde_json::from_slice(&full).unwrap()
-    }
-
     #[test]
     fn submit_matches_the_protocol_sample() {
         let r = submit_request(&SubmitParams {
@@ -144,7 +135,7 @@ mod tests {
           "parameters": {"vidu_type": "img2video", "duration": 5, "seed": 0,
                          "resolution": "1080p", "movement_amplitude": "auto", "bgm": true}
         });
-        assert_eq!(value(&body, ""), expected);
+        assert_eq!(assembled(&body, ""), expected);
     }
 
     #[test]
@@ -161,7 +152,7 @@ mod tests {
             "input": {"first_frame_url": "https://e/x.png"},
             "parameters": {"vidu_type": "img2video"}
         });
-        assert_eq!(value(&r.body.unwrap(), ""), expected);
+        assert_eq!(assembled(&r.body.unwrap(), ""), expected);
     }
 
     #[test]
@@ -176,7 +167,7 @@ mod tests {
             let body = r.body.unwrap();
             assert!(body.inline_image);
             assert!(body.head.ends_with(b"\"") && body.tail.starts_with(b"\""));
-            let v = value(&body, uri);
+            let v = assembled(&body, uri);
             assert_eq!(v["input"]["first_frame_url"], uri);
             assert_eq!(v["input"]["prompt"], prompt);
         }

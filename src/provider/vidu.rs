@@ -121,15 +121,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn value(body: &JsonBody, image: &str) -> Value {
-        let mut full = body.head.clone();
-        if body.inline_image {
-            full.extend_from_slice(image.as_bytes());
-        }
-        full.extend_from_slice(&body.tail);
-        serde_json::from_slice(&full).unwrap()
-    }
-
     #[test]
     fn submit_matches_the_protocol_sample() {
         let r = submit_request(&SubmitParams {
@@ -160,7 +151,7 @@ mod tests {
           "payload": "",
           "callback_url": "https://example.com/hook"
         });
-        assert_eq!(value(&r.body.unwrap(), ""), expected);
+        assert_eq!(assembled(&r.body.unwrap(), ""), expected);
     }
 
     #[test]
@@ -171,7 +162,7 @@ mod tests {
             ..SubmitParams::default()
         });
         let expected = json!({"model": "viduq3-pro", "images": ["https://e/x.webp"]});
-        assert_eq!(value(&r.body.unwrap(), ""), expected);
+        assert_eq!(assembled(&r.body.unwrap(), ""), expected);
     }
 
     #[test]
@@ -188,7 +179,7 @@ mod tests {
             assert!(
                 body.inline_image && body.head.ends_with(b"\"") && body.tail.starts_with(b"\"")
             );
-            let v = value(&body, uri);
+            let v = assembled(&body, uri);
             assert_eq!(v["images"], json!([uri]));
             assert_eq!(
                 (v["prompt"].as_str(), v["payload"].as_str()),
@@ -327,7 +318,7 @@ mod tests {
             (r.method, r.path.as_str()),
             (Method::Post, "/ent/v2/tasks/t1/cancel")
         );
-        assert_eq!(value(&r.body.unwrap(), ""), json!({"id": "t1"}));
+        assert_eq!(assembled(&r.body.unwrap(), ""), json!({"id": "t1"}));
     }
 
     #[test]

@@ -145,15 +145,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn value(body: &JsonBody, image: &str) -> Value {
-        let mut full = body.head.clone();
-        if body.inline_image {
-            full.extend_from_slice(image.as_bytes());
-        }
-        full.extend_from_slice(&body.tail);
-        serde_json::from_slice(&full).unwrap()
-    }
-
     #[test]
     fn submit_matches_the_protocol_sample() {
         let r = submit_request(&SubmitParams {
@@ -182,7 +173,7 @@ mod tests {
               "callback_url": "https://example.com/hook"
           }}]
         });
-        assert_eq!(value(&r.body.unwrap(), ""), expected);
+        assert_eq!(assembled(&r.body.unwrap(), ""), expected);
     }
 
     #[test]
@@ -199,7 +190,7 @@ mod tests {
             "model": "vidu-cn-img2video-viduq1-classic",
             "input": [{"params": {"model": "viduq1-classic", "images": ["https://e/x.png"]}}]
         });
-        assert_eq!(value(&r.body.unwrap(), ""), expected);
+        assert_eq!(assembled(&r.body.unwrap(), ""), expected);
     }
 
     #[test]
@@ -215,7 +206,7 @@ mod tests {
             assert!(
                 body.inline_image && body.head.ends_with(b"\"") && body.tail.starts_with(b"\"")
             );
-            let v = value(&body, uri);
+            let v = assembled(&body, uri);
             assert_eq!(v["input"][0]["params"]["images"], json!([uri]));
             assert_eq!(v["input"][0]["params"]["prompt"], prompt);
         }

@@ -1,5 +1,5 @@
-//! Builders of minimal image headers of a given size, for integration tests. The same
-//! builders live in `src/image.rs` (`image::fixtures`) for unit tests.
+//! Builders of minimal image headers of a given size. Used by the integration tests and, as
+//! `image::fixtures`, by the unit tests.
 #![allow(dead_code)]
 
 fn crc32(data: &[u8]) -> u32 {
