@@ -14,7 +14,8 @@ use super::vidu_result;
 /// Thread safety: may be used from any thread; free it only once no client uses it any more.
 pub struct vidu_emulator {
     #[cfg(feature = "emulator")]
-    emulator: crate::emulator::Emulator,
+    // Owned only to keep the servers running: dropping it stops them.
+    _emulator: crate::emulator::Emulator,
     base_url: CString,
 }
 
@@ -57,7 +58,10 @@ fn start(scenario: Option<&str>, api_key: Option<&str>) -> Result<vidu_emulator,
         )
     })?;
     let base_url = super::boundary::c_string(&emulator.base_url());
-    Ok(vidu_emulator { emulator, base_url })
+    Ok(vidu_emulator {
+        _emulator: emulator,
+        base_url,
+    })
 }
 
 #[cfg(not(feature = "emulator"))]
