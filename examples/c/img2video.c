@@ -8,6 +8,7 @@
  *
  * Build: make -C examples/c      Run: examples/c/img2video --provider vidu --image cat.png ...
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -82,6 +83,17 @@ static int parse_seconds(const char *s, double *out) {
     if (!s[0] || errno || *end || !isfinite(v) || v <= 0 || v >= 1e9) return 0;
     *out = v;
     return 1;
+}
+
+/* http:// and https:// (any case) are URLs the provider fetches; anything else is a file. */
+static int is_url(const char *s) {
+    static const char *const schemes[] = {"http://", "https://"};
+    for (int k = 0; k < 2; k++) {
+        const char *p = schemes[k], *q = s;
+        while (*p && tolower((unsigned char)*q) == *p) p++, q++;
+        if (!*p) return 1;
+    }
+    return 0;
 }
 
 /* What the progress callback keeps: the task id, to name it in any later error. */
@@ -209,8 +221,7 @@ int main(int argc, char **argv) {
         return report(rc, err, NULL);
     }
 
-    /* http(s) strings are URLs the provider fetches; anything else is a local file. */
-    if (!strncmp(image, "http://", 7) || !strncmp(image, "https://", 8)) {
+    if (is_url(image)) {
         job.image_url = image;
     } else {
         job.image_path = image;
