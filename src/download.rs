@@ -157,7 +157,11 @@ pub(crate) fn download(
         let file = partial.file.as_mut().expect("open until persisted");
         match fetch(client, &url, file, &partial.path, &mut written, cancel)? {
             Outcome::Done => break,
-            Outcome::Cancelled => return Err(Error::Cancelled { task_id: status.task_id.clone() }),
+            Outcome::Cancelled => {
+                return Err(Error::Cancelled {
+                    task_id: status.task_id.clone(),
+                })
+            }
             Outcome::Expired if !refreshed => {
                 refreshed = true;
                 let fresh = client.fetch_status(&status.task_id, None, cancel)?;

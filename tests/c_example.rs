@@ -310,11 +310,7 @@ mod emulated {
         assert_eq!(run.status.code(), Some(3), "{stderr}");
         let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
         assert_eq!(errors.len(), 1, "exactly one error line: {stderr:?}");
-        let task_id = stderr
-            .split("\rtask ")
-            .nth(1)
-            .and_then(|s| s.split(':').next())
-            .expect("a progress line names the task");
+        let task_id = progress_task_id(&stderr);
         let error = errors[0];
         assert!(error.starts_with("img2video: error: "), "{error}");
         assert!(
@@ -323,6 +319,38 @@ mod emulated {
         );
         assert!(!out.exists(), "no file at --output on failure");
         assert!(!stdout_has_output(&run));
+    }
+
+    #[test]
+    fn c_example_timeout_exits_4_naming_the_task() {
+        let out = output("c-example-timeout.mp4");
+        let run = run_to_end(
+            img2video()
+                .env("VIDU_EMULATOR_SCENARIO", "never-finishes")
+                .args(["--provider", "umodelverse", "--image"])
+                .arg(sample())
+                .args(["--poll-interval", "0.05", "--timeout", "0.5", "--output"])
+                .arg(&out),
+        );
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(4), "{stderr}");
+        let error = stderr.lines().last().unwrap_or_default();
+        assert!(error.starts_with("img2video: error: timed out"), "{stderr}");
+        let task_id = progress_task_id(&stderr);
+        assert!(
+            error.contains(task_id),
+            "the error names task {task_id}: {error}"
+        );
+        assert!(!out.exists());
+    }
+
+    /// The task id in the first progress line (`\rtask <id>: ...`).
+    fn progress_task_id(stderr: &str) -> &str {
+        stderr
+            .split("\rtask ")
+            .nth(1)
+            .and_then(|s| s.split(':').next())
+            .expect("a progress line names the task")
     }
 
     fn stdout_has_output(run: &Output) -> bool {
