@@ -170,39 +170,17 @@ fn target() -> (PathBuf, String) {
 fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'static Path {
     cell.get_or_init(|| {
         let (target_dir, profile) = target();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let features = if cfg!(feature = "emulator") {
-            ""
-        } else {
-            "--no-default-features"
-        };
-        let mut make = Command::new("make");
-        // Cargo gives this test its package's CARGO_PKG_*, CARGO_MANIFEST_* ... variables.
-        // Build scripts of dependencies (ring) watch some of them: passed on to the nested
-        // cargo they would make it rebuild those dependencies, and the next `cargo test` again.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            let package_var = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-            ]
-            .iter()
-            .any(|p| name.starts_with(p));
-            if package_var || name == "CARGO_PRIMARY_PACKAGE" || name == "CARGO_TARGET_TMPDIR" {
-                make.env_remove(name);
-            }
-        }
+        // `cargo test` built target/<profile>/libvidu.a (and .so) for this very test, with
+        // the same features: the Makefile links it without running cargo again.
         run_ok(
-            make.arg("-s")
+            Command::new("make")
+                .arg("-s")
                 .arg("-C")
                 .arg(root().join("examples/c"))
                 .arg(make_target)
+                .arg("BUILD_LIBRARY=no")
                 .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
-                .arg(format!("PROFILE={profile}"))
-                .arg(format!("CARGO={cargo}"))
-                .arg(format!("CARGO_FLAGS={features}")),
+                .arg(format!("PROFILE={profile}")),
         );
         root().join("examples/c").join(make_target)
     })
