@@ -170,7 +170,7 @@ fn target() -> (PathBuf, String) {
 fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'static Path {
     cell.get_or_init(|| {
         let (target_dir, profile) = target();
-        // `cargo test` built target/<profile>/libvidu.a (and .so) for this very test, with
+        // `cargo test` built target/<profile>/deps/libvidu.a (and .so) for this very test, with
         // the same features: the Makefile links it without running cargo again.
         run_ok(
             Command::new("make")
@@ -180,7 +180,8 @@ fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'stati
                 .arg(make_target)
                 .arg("BUILD_LIBRARY=no")
                 .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
-                .arg(format!("PROFILE={profile}")),
+                .arg(format!("PROFILE={profile}"))
+                .arg(format!("LIBDIR={}", target_dir.join(&profile).join("deps").display())),
         );
         root().join("examples/c").join(make_target)
     })
