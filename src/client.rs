@@ -303,6 +303,7 @@ impl Client {
                     action: "reading the image while sending it",
                     path,
                     source,
+                    task_id: None,
                 });
             }
             let retry_after = match result {
@@ -543,6 +544,7 @@ fn open_body<'a>(
                 action: "opening the image",
                 path: path.clone(),
                 source,
+                task_id: None,
             })?)
         }
         ImageSource::Bytes(bytes) => Box::new(&bytes[..]),

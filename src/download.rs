@@ -92,6 +92,7 @@ fn io_error<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) 
         action,
         path: path.to_owned(),
         source,
+        task_id: None,
     }
 }
 
@@ -203,6 +204,7 @@ pub(crate) fn download(
             action: "renaming the download to",
             path: target.to_owned(),
             source: e,
+            task_id: None,
         });
     }
     if let Ok(d) = File::open(&dir) {

@@ -59,6 +59,8 @@ pub enum Error {
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+        /// The task concerned, if one exists (writing its video, say).
+        task_id: Option<String>,
     },
     /// The network failed and retries (where allowed) did not help.
     Transport {
@@ -156,7 +158,8 @@ impl Error {
             Error::Transport { task_id, .. }
             | Error::Api { task_id, .. }
             | Error::Protocol { task_id, .. }
-            | Error::Download { task_id, .. } => task_id.as_deref(),
+            | Error::Download { task_id, .. }
+            | Error::Io { task_id, .. } => task_id.as_deref(),
             Error::TaskFailed { status } => Some(&status.task_id),
             Error::Timeout { task_id, .. } | Error::Cancelled { task_id } => Some(task_id),
             _ => None,
@@ -187,6 +190,7 @@ impl Error {
             | Error::Api { task_id, .. }
             | Error::Protocol { task_id, .. }
             | Error::Download { task_id, .. }
+            | Error::Io { task_id, .. }
                 if task_id.is_none() =>
             {
                 *task_id = Some(id.to_owned())
@@ -230,8 +234,8 @@ impl fmt::Display for Error {
             Error::InvalidInput { field, value, allowed } => {
                 write!(f, "invalid {field} {value:?}: {allowed}; nothing was sent")
             }
-            Error::Io { action, path, source } => {
-                write!(f, "error {action} {}: {source}", path.display())
+            Error::Io { action, path, source, task_id } => {
+                write!(f, "error {action} {}{}: {source}", path.display(), task_suffix(task_id))
             }
             Error::Transport { operation, task_id, source } => write!(
                 f,

@@ -121,6 +121,7 @@ pub fn inspect_path(path: &Path) -> Result<ImageInfo> {
         action: "reading the image",
         path: path.to_owned(),
         source,
+        task_id: None,
     };
     let file = File::open(path).map_err(io_error)?;
     let len = file.metadata().map_err(io_error)?.len();

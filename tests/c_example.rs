@@ -181,7 +181,10 @@ fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'stati
                 .arg("BUILD_LIBRARY=no")
                 .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
                 .arg(format!("PROFILE={profile}"))
-                .arg(format!("LIBDIR={}", target_dir.join(&profile).join("deps").display())),
+                .arg(format!(
+                    "LIBDIR={}",
+                    target_dir.join(&profile).join("deps").display()
+                )),
         );
         root().join("examples/c").join(make_target)
     })

@@ -661,3 +661,19 @@ fn an_oversized_status_answer_is_a_clear_error() {
     assert!(err.to_string().contains("larger than"), "{err}");
     assert_eq!(err.task_id(), Some("t1"));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_local_write_failure_after_the_task_was_created_keeps_the_task_id() {
+    // /proc exists but no file can be created in it, even by root.
+    let emu = emulator(Scenario::Normal);
+    let err = client(Provider::Vidu, &emu)
+        .generate(&job(), "/proc/vidu-test.mp4", &mut wait_opts())
+        .unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    let id = err
+        .task_id()
+        .expect("the task id survives a local I/O error");
+    assert!(err.to_string().contains(id), "{err}");
+    assert_eq!(emu.stats().submits, 1);
+}
