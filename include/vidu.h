@@ -193,6 +193,11 @@ typedef struct vidu_config {
    * Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
    */
   vidu_tristate proxy_from_env;
+  /**
+   * Must be zero. Room for options added later without changing the struct's size, so
+   * programs built against this header keep working with newer libraries.
+   */
+  uint64_t reserved[8];
 } vidu_config;
 
 /**
@@ -257,6 +262,11 @@ typedef struct vidu_job {
    * Non-zero: send a model this library does not know, without checking its limits.
    */
   uint32_t allow_unknown_model;
+  /**
+   * Must be zero. Room for options added later without changing the struct's size, so
+   * programs built against this header keep working with newer libraries.
+   */
+  uint64_t reserved[8];
 } vidu_job;
 
 /**
@@ -321,6 +331,11 @@ typedef struct vidu_wait_options {
    * Passed to `on_progress`; must stay valid until the call returns.
    */
   void *userdata;
+  /**
+   * Must be zero. Room for options added later without changing the struct's size, so
+   * programs built against this header keep working with newer libraries.
+   */
+  uint64_t reserved[8];
 } vidu_wait_options;
 
 /**

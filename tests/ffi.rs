@@ -182,6 +182,19 @@ fn null_arguments_are_named() {
         err.message()
     );
 
+    // Reserved space must stay zero (a newer header's options are refused, not ignored).
+    config.api_key = c"k".as_ptr();
+    config.reserved[3] = 1;
+    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+        vidu_client_new(&config, &mut client, err)
+    });
+    assert!(
+        err.message().contains("config->reserved"),
+        "{}",
+        err.message()
+    );
+    assert!(client.is_null());
+
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
         vidu_status(ptr::null(), c"t1".as_ptr(), &mut ptr::null_mut(), err)
     });
@@ -538,6 +551,7 @@ mod emulated {
                 cancel: ptr::null(),
                 on_progress: None,
                 userdata: ptr::null_mut(),
+                reserved: [0; 8],
             };
             success(|err| unsafe {
                 vidu_generate(
@@ -699,6 +713,7 @@ mod emulated {
             cancel: ptr::null(),
             on_progress: Some(on_progress),
             userdata: (&mut seen as *mut Seen).cast(),
+            reserved: [0; 8],
         };
         let mut status = ptr::null_mut();
         let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
@@ -723,6 +738,7 @@ mod emulated {
             cancel: ptr::null(),
             on_progress: None,
             userdata: ptr::null_mut(),
+            reserved: [0; 8],
         };
         let out = temp_dir("timeout").join("never.mp4");
         let out_c = CString::new(out.to_str().unwrap()).unwrap();
@@ -762,6 +778,7 @@ mod emulated {
             cancel: token,
             on_progress: None,
             userdata: ptr::null_mut(),
+            reserved: [0; 8],
         };
         let start = Instant::now();
         let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {

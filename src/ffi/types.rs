@@ -60,6 +60,9 @@ pub struct vidu_config {
     pub max_status_body: u64,
     /// Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
     pub proxy_from_env: vidu_tristate,
+    /// Must be zero. Room for options added later without changing the struct's size, so
+    /// programs built against this header keep working with newer libraries.
+    pub reserved: [u64; 8],
 }
 
 /// One image-to-video job. Zero (or NULL) in any field means the provider's default, except the
@@ -96,6 +99,9 @@ pub struct vidu_job {
     pub payload: *const c_char,
     /// Non-zero: send a model this library does not know, without checking its limits.
     pub allow_unknown_model: u32,
+    /// Must be zero. Room for options added later without changing the struct's size, so
+    /// programs built against this header keep working with newer libraries.
+    pub reserved: [u64; 8],
 }
 
 /// What the progress callback sees after each poll. Its strings are valid during the callback
@@ -138,6 +144,21 @@ pub struct vidu_wait_options {
     pub on_progress: vidu_progress_callback,
     /// Passed to `on_progress`; must stay valid until the call returns.
     pub userdata: *mut c_void,
+    /// Must be zero. Room for options added later without changing the struct's size, so
+    /// programs built against this header keep working with newer libraries.
+    pub reserved: [u64; 8],
+}
+
+/// Reserved space must be zero: a non-zero word means a caller built for a newer library.
+fn check_reserved(reserved: &[u64; 8], name: &'static str) -> Result<(), vidu_error> {
+    if reserved.iter().all(|w| *w == 0) {
+        Ok(())
+    } else {
+        Err(vidu_error::invalid_argument(
+            name,
+            "must be all zero (set by a newer vidu.h?)",
+        ))
+    }
 }
 
 /// A duration field: 0 means `None` (the default); negative, NaN and infinite values are errors.
@@ -165,6 +186,7 @@ fn set<T>(field: &mut T, v: Option<T>) {
 impl vidu_config {
     /// The Rust configuration; `Client::new` then checks every value.
     pub(super) fn rust_config(&self) -> Result<Config, vidu_error> {
+        check_reserved(&self.reserved, "config->reserved")?;
         let provider = provider_from_code(self.provider, "config->provider")?;
         let api_key = arg_str(self.api_key, "config->api_key")?;
         let mut config = Config::new(provider, api_key);
@@ -242,6 +264,7 @@ impl vidu_config {
 impl vidu_job {
     /// The Rust job, borrowing the image bytes.
     pub(super) fn rust_job<'a>(&'a self) -> Result<Job<'a>, vidu_error> {
+        check_reserved(&self.reserved, "job->reserved")?;
         let path = opt_str(self.image_path, "job->image_path")?;
         let url = opt_str(self.image_url, "job->image_url")?;
         let bytes = if self.image_data.is_null() && self.image_len == 0 {
@@ -299,6 +322,7 @@ pub(super) fn wait_options<'a>(
     let Some(o) = opt_ref(options) else {
         return Ok(WaitOptions::default());
     };
+    check_reserved(&o.reserved, "options->reserved")?;
     let timeout = secs(o.timeout_secs, "options->timeout_secs")?;
     let cancel = opt_ref(o.cancel).map(|t| t.token.clone());
     let userdata = o.userdata;
