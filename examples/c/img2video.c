@@ -201,6 +201,8 @@ int main(int argc, char **argv) {
         if (rc != VIDU_OK) return report(rc, err, NULL);
         base_url = vidu_emulator_base_url(emulator);
         api_key = "emulator"; /* the emulator takes any key */
+        /* It moves a task on at every poll: no need to wait seconds between polls. */
+        if (poll_interval == 0) poll_interval = 0.25;
         fprintf(stderr,
                 "img2video: no API key and no base URL: using the built-in emulator at %s\n",
                 base_url);
