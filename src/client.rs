@@ -96,6 +96,12 @@ pub(crate) struct Reply {
     pub trace_id: Option<String>,
 }
 
+/// A response header as text, if present and readable.
+pub(crate) fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    let value = response.headers().get(name)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
 /// Consecutive unreadable status answers tolerated before giving up.
 const MAX_MALFORMED_POLLS: u32 = 3;
 
@@ -183,13 +189,7 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let header = |name: &str| header(&response, name);
         let retry_after =
             header("retry-after").and_then(|v| retry::parse_retry_after(&v, SystemTime::now()));
         let trace_id = header("x-md-trace-id").or_else(|| header("x-request-id"));

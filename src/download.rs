@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::cancel::CancelToken;
-use crate::client::Client;
+use crate::client::{header, Client};
 use crate::error::{Error, Result};
 use crate::retry;
 use crate::status::TaskStatus;
@@ -250,24 +250,15 @@ fn fetch(
             if hops > MAX_REDIRECTS {
                 return Err(fail(format!("more than {MAX_REDIRECTS} redirects")));
             }
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
+            let location = header(&response, "location")
                 .ok_or_else(|| fail(format!("HTTP {status} redirect without a Location")))?;
-            url = resolve(&url, location);
+            url = resolve(&url, &location);
             continue;
         }
         break response;
     };
     let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| header(&response, name);
     let declared_len: Option<u64> = header("content-length").and_then(|v| v.trim().parse().ok());
     let total = match status {
         200 => {
