@@ -6,6 +6,27 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::provider::Provider;
 
+/// True for `https` URLs and for `http` URLs whose host is loopback (local testing).
+pub(crate) fn is_https_or_loopback(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// An API key. Its `Debug` and `Display` never show it.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ApiKey(String);
@@ -220,11 +241,13 @@ impl Config {
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))
             .filter(|r| !r.is_empty() && !r.contains(['?', '#', ' ']));
-        if rest.is_none() {
+        if rest.is_none() || !is_https_or_loopback(url) {
+            // Plain http would show the key to anyone on the path; loopback is for local testing.
             return Err(Error::invalid(
                 "base_url",
                 &self.base_url,
-                "an http:// or https:// URL with a host, without query or fragment",
+                "an https:// URL with a host, without query or fragment (http:// only to \
+                 localhost or 127.0.0.1, for testing)",
             ));
         }
         let d = |name: &'static str, v: Duration| {
@@ -274,5 +297,86 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(url: &str) -> Result<()> {
+        Config::new(Provider::Vidu, "k").base_url(url).validate()
+    }
+
+    #[test]
+    fn base_url_must_be_https_or_loopback_http() {
+        for ok in [
+            "https://api.vidu.com",
+            "https://gw.example.com/prefix/",
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:1",
+        ] {
+            assert!(base(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.vidu.com",
+            "http://127.0.0.1.example.com",
+            "ftp://x",
+            "api.vidu.com",
+            "https://",
+            "https://a/?q=1",
+        ] {
+            let err = base(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        field: "base_url",
+                        ..
+                    }
+                ),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_config_field_is_checked_and_named() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+            ("api_key", Box::new(|c| c.api_key = ApiKey::new(""))),
+            (
+                "api_key",
+                Box::new(|c| c.api_key = ApiKey::new("has space")),
+            ),
+            (
+                "timeouts.connect",
+                Box::new(|c| c.timeouts.connect = Duration::ZERO),
+            ),
+            ("poll.first", Box::new(|c| c.poll.first = Duration::ZERO)),
+            (
+                "poll.max",
+                Box::new(|c| c.poll.max = Duration::from_millis(1)),
+            ),
+            ("poll.growth", Box::new(|c| c.poll.growth = 0.5)),
+            ("poll.growth", Box::new(|c| c.poll.growth = f64::NAN)),
+            ("poll.jitter", Box::new(|c| c.poll.jitter = 0.9)),
+            ("retry.max_attempts", Box::new(|c| c.retry.max_attempts = 0)),
+            ("user_agent", Box::new(|c| c.user_agent = "a\nb".into())),
+        ];
+        for (field, break_it) in cases {
+            let mut c = Config::new(Provider::Vtrix, "key");
+            assert!(c.validate().is_ok());
+            break_it(&mut c);
+            match c.validate() {
+                Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        // The key is never echoed, even when it is what is wrong.
+        let err = Config::new(Provider::Vidu, "sk-secret value")
+            .validate()
+            .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("sk-secret"));
     }
 }

@@ -2,7 +2,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::cancel::CancelToken;
@@ -49,23 +48,8 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// Only `https`, or `http` to a loopback host (local testing), is followed.
 pub(crate) fn check_video_url(url: &str) -> Result<()> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
+    if crate::config::is_https_or_loopback(url) {
         return Ok(());
-    }
-    if let Some(rest) = lower.strip_prefix("http://") {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let authority = authority.rsplit('@').next().unwrap_or("");
-        let host = if let Some(v6) = authority.strip_prefix('[') {
-            v6.split(']').next().unwrap_or("")
-        } else {
-            authority.split(':').next().unwrap_or("")
-        };
-        let loopback =
-            host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if loopback {
-            return Ok(());
-        }
     }
     Err(fail(format!(
         "refusing to follow video URL {:?}: only https (or http to loopback) is allowed",

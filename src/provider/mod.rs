@@ -148,14 +148,16 @@ pub(crate) fn check_task_id(task_id: &str) -> Result<()> {
         && task_id.len() <= 256
         && task_id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        // `.` and `..` would walk up the URL path.
+        && task_id.bytes().any(|b| b != b'.');
     if ok {
         Ok(())
     } else {
         Err(Error::invalid(
             "task_id",
             task_id,
-            "1 to 256 characters from A-Z a-z 0-9 - _ . :",
+            "1 to 256 characters from A-Z a-z 0-9 - _ . : (not only dots)",
         ))
     }
 }
@@ -423,6 +425,22 @@ pub(crate) fn assembled(body: &JsonBody, image: &str) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn task_ids_are_checked_before_they_go_into_a_path() {
+        for ok in [
+            "t1",
+            "d758n65e878c73cmdg20",
+            "860000000000000001",
+            "a.b:c-d_e",
+        ] {
+            assert!(super::check_task_id(ok).is_ok(), "{ok}");
+        }
+        let long = "x".repeat(257);
+        for bad in ["", ".", "..", "a/b", "a?b", "a b", "%2e%2e", long.as_str()] {
+            assert!(super::check_task_id(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[derive(serde::Serialize)]
