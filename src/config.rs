@@ -343,7 +343,8 @@ mod tests {
 
     #[test]
     fn every_config_field_is_checked_and_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+        type Breaker = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(&str, Breaker)> = vec![
             ("api_key", Box::new(|c| c.api_key = ApiKey::new(""))),
             (
                 "api_key",
