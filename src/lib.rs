@@ -59,3 +59,8 @@ fn assert_send_sync() {
     is::<CancelToken>();
     is::<Error>();
 }
+
+/// The README's Rust examples, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
