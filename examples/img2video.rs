@@ -23,6 +23,7 @@ struct Args {
     base_url: Option<String>,
     api_key: Option<String>,
     image: Option<String>,
+    task_id: Option<String>,
     output: Option<String>,
     poll_interval: Option<Duration>,
     timeout: Option<Duration>,
@@ -44,6 +45,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         base_url: env("VIDU_BASE_URL"),
         api_key: env("VIDU_API_KEY"),
         image: None,
+        task_id: None,
         output: None,
         poll_interval: None,
         timeout: None,
@@ -85,6 +87,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--poll-interval" => a.poll_interval = Some(seconds(&flag, &value)?),
             "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
             "--output" => a.output = Some(value),
+            "--task-id" => a.task_id = Some(value),
             _ => return Err(format!("unknown flag {flag:?}")),
         }
     }
@@ -100,10 +103,12 @@ fn main() -> ExitCode {
         }
         Err(msg) => return usage_error(&msg),
     };
-    let (Some(provider), Some(image), Some(output)) = (&args.provider, &args.image, &args.output)
-    else {
-        return usage_error("--provider, --image and --output are required");
+    let (Some(provider), Some(output)) = (&args.provider, &args.output) else {
+        return usage_error("--provider and --output are required");
     };
+    if args.image.is_some() == args.task_id.is_some() {
+        return usage_error("give --image (a new task) or --task-id (a task submitted earlier)");
+    }
     let provider: Provider = match provider.parse() {
         Ok(p) => p,
         Err(e) => return usage_error(&e.to_string()),
@@ -163,8 +168,6 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return report(&e),
     };
-    let mut job = args.job;
-    job.image = image.as_str().into();
 
     let mut stderr = std::io::stderr();
     let mut wait = WaitOptions {
@@ -193,7 +196,15 @@ fn main() -> ExitCode {
     if args.timeout.is_some() {
         wait.timeout = args.timeout;
     }
-    let result = client.generate(&job, output, &mut wait);
+    let result = match (&args.task_id, &args.image) {
+        (Some(task_id), _) => client.resume(task_id, output, &mut wait),
+        (None, Some(image)) => {
+            let mut job = args.job;
+            job.image = image.as_str().into();
+            client.generate(&job, output, &mut wait)
+        }
+        (None, None) => unreachable!("checked above"),
+    };
     eprintln!();
     match result {
         Ok(done) => {
@@ -226,5 +237,19 @@ fn report(e: &vidu::Error) -> ExitCode {
         ErrorKind::Timeout => 4,
         _ => 1,
     };
-    fail(code, &e.to_string())
+    let mut message = e.to_string();
+    // Nothing paid for is lost: say how to pick the task up again.
+    if let (
+        Some(id),
+        ErrorKind::Timeout
+        | ErrorKind::Cancelled
+        | ErrorKind::Transport
+        | ErrorKind::Download
+        | ErrorKind::Io
+        | ErrorKind::Protocol,
+    ) = (e.task_id(), e.kind())
+    {
+        message.push_str(&format!("; to resume: --task-id {id}"));
+    }
+    fail(code, &message)
 }

@@ -466,7 +466,7 @@ impl Client {
     }
 
     /// Submit, wait and download in one call. On failure the error carries the task id
-    /// whenever a task was created ([`Error::task_id`]).
+    /// whenever a task was created ([`Error::task_id`]): pass it to [`Client::resume`].
     pub fn generate(
         &self,
         job: &Job<'_>,
@@ -476,10 +476,24 @@ impl Client {
         let path = path.as_ref();
         crate::download::check_output_path(path)?;
         let task_id = self.submit(job)?;
-        let status = self.wait(&task_id, options)?;
+        self.resume(&task_id, path, options)
+    }
+
+    /// Waits for a task submitted earlier and downloads its video: how to pick up a task
+    /// after a timeout, a crash or a restart, without paying for a new one.
+    pub fn resume(
+        &self,
+        task_id: &str,
+        path: impl AsRef<Path>,
+        options: &mut WaitOptions<'_>,
+    ) -> Result<Generated> {
+        let path = path.as_ref();
+        check_task_id(task_id)?;
+        crate::download::check_output_path(path)?;
+        let status = self.wait(task_id, options)?;
         let bytes = self.download(&status, path, options.cancel.as_ref())?;
         Ok(Generated {
-            task_id,
+            task_id: task_id.to_owned(),
             path: path.to_owned(),
             bytes,
             status,

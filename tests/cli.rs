@@ -143,3 +143,52 @@ fn bad_usage_exits_2() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_timed_out_task_is_resumed_with_task_id_without_a_new_submit() {
+    use vidu::emulator::{Emulator, EmulatorOptions};
+    let emu = Emulator::start_with(EmulatorOptions {
+        polls_per_state: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    let out = out_path("resume");
+    let url = emu.base_url();
+    let common = [
+        "--provider",
+        "vtrix",
+        "--base-url",
+        &url,
+        "--api-key",
+        "k",
+        "--poll-interval",
+        "0.02",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+
+    let mut first = common.to_vec();
+    first.extend(["--image", "examples/sample.png", "--timeout", "0.05"]);
+    let o = run(&first, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    let id = err
+        .split("--task-id ")
+        .nth(1)
+        .expect("the resume hint names the task")
+        .trim()
+        .to_owned();
+    assert!(!out.exists());
+
+    let mut second = common.to_vec();
+    second.extend(["--task-id", &id, "--timeout", "20"]);
+    let o = run(&second, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    assert_eq!(
+        emu.stats().submits,
+        1,
+        "resuming does not pay for a new task"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&id));
+}
