@@ -309,13 +309,14 @@ typedef int (*vidu_progress_callback)(void *userdata,
                                       const struct vidu_progress *progress);
 
 /**
- * How to wait. All zero (or a NULL pointer to this struct) means: no deadline, no cancel
- * token, no callback.
+ * How to wait. All zero (or a NULL pointer to this struct) means: the default deadline of 30
+ * minutes, no cancel token, no callback.
  */
 typedef struct vidu_wait_options {
   /**
    * Give up after this many seconds with `VIDU_ERROR_TIMEOUT` (the error carries the task
-   * id). 0: no deadline.
+   * id; `vidu_resume` picks it up later). 0: the default, 30 minutes; `INFINITY`: no
+   * deadline.
    */
   double timeout_secs;
   /**
@@ -645,6 +646,18 @@ vidu_result vidu_generate(const struct vidu_client *client,
                           char **task_id_out,
                           uint64_t *bytes_out,
                           struct vidu_error **err);
+
+/**
+ * Waits for a task submitted earlier and downloads its video to `path` (atomically): how to
+ * pick a task up after `VIDU_ERROR_TIMEOUT`, a crash or a restart without paying for a new
+ * one. `options` may be NULL; `bytes_out`, when not NULL, receives the size of the video.
+ */
+vidu_result vidu_resume(const struct vidu_client *client,
+                        const char *task_id,
+                        const char *path,
+                        const struct vidu_wait_options *options,
+                        uint64_t *bytes_out,
+                        struct vidu_error **err);
 
 /**
  * Starts the emulator into `*out`; free (and stop) it with `vidu_emulator_free`. `scenario`

@@ -119,7 +119,7 @@ private:
 using progress_fn = std::function<bool(const vidu_progress &)>;
 
 struct wait_options {
-    double timeout_secs = 0; /* 0: no deadline */
+    double timeout_secs = 0; /* 0: the default, 30 minutes; INFINITY: none */
     const cancel_token *cancel = nullptr;
     progress_fn on_progress;
 };

@@ -326,6 +326,48 @@ mod emulated {
         assert!(!out.exists());
     }
 
+    #[test]
+    fn c_example_resumes_a_timed_out_task_without_a_new_submit() {
+        use vidu::emulator::EmulatorOptions;
+        let emulator = Emulator::start_with(EmulatorOptions {
+            polls_per_state: 4,
+            ..Default::default()
+        })
+        .unwrap();
+        let out = output("c-example-resume.mp4");
+        let url = emulator.base_url();
+        let common = |cmd: &mut Command| {
+            cmd.args(["--provider", "vidu", "--base-url", &url, "--api-key", "k"])
+                .args(["--poll-interval", "0.02", "--output"])
+                .arg(&out);
+        };
+        let mut first = img2video();
+        common(&mut first);
+        first
+            .arg("--image")
+            .arg(sample())
+            .args(["--timeout", "0.05"]);
+        let run = run_to_end(&mut first);
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(4), "{stderr}");
+        let id = stderr
+            .split("--task-id ")
+            .nth(1)
+            .expect("the error says how to resume")
+            .trim()
+            .to_owned();
+        assert!(!out.exists());
+
+        let mut second = img2video();
+        common(&mut second);
+        second.args(["--task-id", &id, "--timeout", "20"]);
+        let run = run_to_end(&mut second);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+        assert!(text(&run.stdout).contains(&id));
+        assert_eq!(emulator.stats().submits, 1, "resuming does not pay again");
+    }
+
     /// The task id in the first progress line (`\rtask <id>: ...`).
     fn progress_task_id(stderr: &str) -> &str {
         stderr

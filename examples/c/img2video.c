@@ -23,14 +23,10 @@ static const char USAGE[] =
     "       [--model MODEL] --image PATH_OR_URL [--prompt TEXT] [--duration N] [--resolution R]\n"
     "       [--movement-amplitude A] [--seed N] [--bgm] [--poll-interval SECS] [--timeout SECS]\n"
     "       --output FILE.mp4\n"
+    "   or: img2video --provider P [--base-url URL] [--api-key KEY] --task-id ID [--poll-interval SECS]\n"
+    "       [--timeout SECS] --output FILE.mp4     (wait for a task submitted earlier, no new charge)\n"
     "VIDU_API_KEY, VIDU_BASE_URL and VIDU_PROVIDER stand in for the flags. With no API key and no\n"
     "base URL the built-in emulator is started (offline).";
-
-/* One error line on stderr, and the exit code. */
-static int fail(int code, const char *message) {
-    fprintf(stderr, "img2video: error: %s\n", message);
-    return code;
-}
 
 static int usage_error(const char *message) {
     fprintf(stderr, "img2video: error: %s\n%s\n", message, USAGE);
@@ -47,15 +43,19 @@ static int exit_code(vidu_result code) {
     }
 }
 
-/* Prints the error (naming the task whenever one exists), frees it, returns the exit code. */
+/* Prints the error (naming the task whenever one exists, and how to resume it when it goes
+ * on), frees it, returns the exit code. */
 static int report(vidu_result code, vidu_error *err, const char *task_id) {
     const char *message = err ? vidu_error_message(err) : "unknown error";
     const char *id = err && vidu_error_task_id(err) ? vidu_error_task_id(err) : task_id;
-    if (id && id[0] && !strstr(message, id)) {
-        fprintf(stderr, "img2video: error: %s (task %s)\n", message, id);
-    } else {
-        fail(0, message);
-    }
+    int has_id = id && id[0];
+    int resumable = has_id && (code == VIDU_ERROR_TIMEOUT || code == VIDU_ERROR_CANCELLED ||
+                               code == VIDU_ERROR_TRANSPORT || code == VIDU_ERROR_DOWNLOAD ||
+                               code == VIDU_ERROR_IO || code == VIDU_ERROR_PROTOCOL);
+    fprintf(stderr, "img2video: error: %s", message);
+    if (has_id && !strstr(message, id)) fprintf(stderr, " (task %s)", id);
+    if (resumable) fprintf(stderr, "; to resume: --task-id %s", id);
+    fputc('\n', stderr);
     vidu_error_free(err);
     return exit_code(code);
 }
@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     const char *provider_name = env("VIDU_PROVIDER");
     const char *base_url = env("VIDU_BASE_URL");
     const char *api_key = env("VIDU_API_KEY");
-    const char *image = NULL, *output = NULL;
+    const char *image = NULL, *output = NULL, *resume_id = NULL;
     double poll_interval = 0, timeout = 0;
     vidu_job job = {0};
     char message[512];
@@ -147,6 +147,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(flag, "--prompt")) job.prompt = value;
         else if (!strcmp(flag, "--resolution")) job.resolution = value;
         else if (!strcmp(flag, "--output")) output = value;
+        else if (!strcmp(flag, "--task-id")) resume_id = value;
         else if (!strcmp(flag, "--duration") || !strcmp(flag, "--seed")) {
             if (!parse_u64(value, &n)) {
                 snprintf(message, sizeof message, "%s \"%s\": expected a whole number", flag, value);
@@ -178,8 +179,11 @@ int main(int argc, char **argv) {
             return usage_error(message);
         }
     }
-    if (!provider_name || !image || !output) {
-        return usage_error("--provider, --image and --output are required");
+    if (!provider_name || !output) {
+        return usage_error("--provider and --output are required");
+    }
+    if (!image == !resume_id) {
+        return usage_error("give --image (a new task) or --task-id (a task submitted earlier)");
     }
     vidu_provider provider;
     vidu_error *err = NULL;
@@ -223,24 +227,29 @@ int main(int argc, char **argv) {
         return report(rc, err, NULL);
     }
 
-    if (is_url(image)) {
-        job.image_url = image;
-    } else {
-        job.image_path = image;
-    }
     struct progress_line line = {{0}, 0};
     vidu_wait_options wait = {
-        .timeout_secs = timeout, /* 0: no deadline */
+        .timeout_secs = timeout, /* 0: the default */
         .on_progress = on_progress,
         .userdata = &line,
     };
     char *task_id = NULL;
     uint64_t bytes = 0;
-    rc = vidu_generate(client, &job, output, &wait, &task_id, &bytes, &err);
+    if (resume_id) {
+        rc = vidu_resume(client, resume_id, output, &wait, &bytes, &err);
+    } else {
+        if (is_url(image)) {
+            job.image_url = image;
+        } else {
+            job.image_path = image;
+        }
+        rc = vidu_generate(client, &job, output, &wait, &task_id, &bytes, &err);
+    }
     if (line.shown) fputc('\n', stderr); /* end the progress line */
     int code = 0;
     if (rc == VIDU_OK) {
-        printf("task %s: wrote %s (%llu bytes)\n", task_id, output, (unsigned long long)bytes);
+        printf("task %s: wrote %s (%llu bytes)\n", resume_id ? resume_id : task_id, output,
+               (unsigned long long)bytes);
         vidu_string_free(task_id);
     } else {
         code = report(rc, err, line.task_id);

@@ -194,3 +194,28 @@ pub unsafe extern "C" fn vidu_generate(
         Ok(())
     })
 }
+
+/// Waits for a task submitted earlier and downloads its video to `path` (atomically): how to
+/// pick a task up after `VIDU_ERROR_TIMEOUT`, a crash or a restart without paying for a new
+/// one. `options` may be NULL; `bytes_out`, when not NULL, receives the size of the video.
+#[no_mangle]
+pub unsafe extern "C" fn vidu_resume(
+    client: *const vidu_client,
+    task_id: *const c_char,
+    path: *const c_char,
+    options: *const vidu_wait_options,
+    bytes_out: *mut u64,
+    err: *mut *mut vidu_error,
+) -> vidu_result {
+    call(err, || {
+        let client = &arg_ref(client, "client")?.client;
+        let task_id = arg_str(task_id, "task_id")?;
+        let path = Path::new(arg_str(path, "path")?);
+        let mut options = wait_options(options)?;
+        let resumed = client.resume(task_id, path, &mut options)?;
+        if let Some(out) = opt_out(bytes_out) {
+            out.set(resumed.bytes);
+        }
+        Ok(())
+    })
+}

@@ -129,13 +129,14 @@ pub struct vidu_progress {
 pub type vidu_progress_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, progress: *const vidu_progress) -> c_int>;
 
-/// How to wait. All zero (or a NULL pointer to this struct) means: no deadline, no cancel
-/// token, no callback.
+/// How to wait. All zero (or a NULL pointer to this struct) means: the default deadline of 30
+/// minutes, no cancel token, no callback.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct vidu_wait_options {
     /// Give up after this many seconds with `VIDU_ERROR_TIMEOUT` (the error carries the task
-    /// id). 0: no deadline.
+    /// id; `vidu_resume` picks it up later). 0: the default, 30 minutes; `INFINITY`: no
+    /// deadline.
     pub timeout_secs: f64,
     /// A token that stops the wait at once when triggered from any thread, or NULL. It must
     /// stay alive until the call returns.
@@ -323,7 +324,12 @@ pub(super) fn wait_options<'a>(
         return Ok(WaitOptions::default());
     };
     check_reserved(&o.reserved, "options->reserved")?;
-    let timeout = secs(o.timeout_secs, "options->timeout_secs")?;
+    // 0: the default deadline (30 minutes); infinity: none.
+    let timeout = if o.timeout_secs == f64::INFINITY {
+        None
+    } else {
+        secs(o.timeout_secs, "options->timeout_secs")?.or(WaitOptions::default().timeout)
+    };
     let cancel = opt_ref(o.cancel).map(|t| t.token.clone());
     let userdata = o.userdata;
     let on_progress = o.on_progress.map(|callback| {
