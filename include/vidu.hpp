@@ -157,7 +157,7 @@ struct waiter {
 };
 }  // namespace detail
 
-/* What generate() made. */
+/* What generate() or resume() made. */
 struct generated {
     std::string task_id;
     std::uint64_t bytes;
@@ -216,6 +216,15 @@ public:
         vidu_error *err = nullptr;
         w.check(vidu_generate(h_.get(), &job, path.c_str(), &w.c, &id, &bytes, &err), err);
         return generated{detail::take(id), bytes};
+    }
+    /* Waits for a task submitted earlier and downloads its video. */
+    generated resume(const std::string &task_id, const std::string &path,
+                     const wait_options &options = {}) const {
+        detail::waiter w(options);
+        std::uint64_t bytes = 0;
+        vidu_error *err = nullptr;
+        w.check(vidu_resume(h_.get(), task_id.c_str(), path.c_str(), &w.c, &bytes, &err), err);
+        return generated{task_id, bytes};
     }
     const vidu_client *get() const noexcept { return h_.get(); }
 
