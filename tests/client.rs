@@ -55,6 +55,20 @@ fn wait_opts() -> WaitOptions<'static> {
     }
 }
 
+/// Generates a video on `provider` through `emu` and checks that the output, alone in its
+/// directory, holds exactly the emulator's MP4.
+fn generates_the_video(provider: Provider, emu: &Emulator) {
+    let dir = scratch_dir();
+    client(provider, emu)
+        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
 /// The directory holds exactly the given file names (no temporary leftovers).
 fn assert_dir_holds(dir: &Path, names: &[&str]) {
     let mut found: Vec<String> = std::fs::read_dir(dir)
@@ -196,15 +210,8 @@ fn throttled_and_unavailable_status_polls_are_retried() {
         Scenario::Unavailable { times: 2 },
     ] {
         let emu = emulator(scenario);
-        let dir = scratch_dir();
         let start = Instant::now();
-        client(Provider::Vidu, &emu)
-            .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
-            .unwrap();
-        assert_eq!(
-            std::fs::read(dir.join("v.mp4")).unwrap(),
-            Emulator::video_bytes()
-        );
+        generates_the_video(Provider::Vidu, &emu);
         if let Scenario::Throttled { .. } = scenario {
             assert!(
                 start.elapsed() >= Duration::from_millis(900),
@@ -291,15 +298,7 @@ fn a_timeout_keeps_the_task_id_and_the_last_status_and_the_wait_can_resume() {
 fn cut_downloads_resume_with_range_or_restart_when_range_is_ignored() {
     for scenario in [Scenario::CutDownload, Scenario::CutDownloadIgnoresRange] {
         let emu = emulator(scenario);
-        let dir = scratch_dir();
-        client(Provider::UModelVerse, &emu)
-            .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
-            .unwrap();
-        assert_eq!(
-            std::fs::read(dir.join("v.mp4")).unwrap(),
-            Emulator::video_bytes(),
-            "{scenario:?}"
-        );
+        generates_the_video(Provider::UModelVerse, &emu);
         let requests = emu.stats().video_requests;
         assert!(requests.len() >= 2, "{requests:?}");
         let range = requests[1]
@@ -314,21 +313,13 @@ fn cut_downloads_resume_with_range_or_restart_when_range_is_ignored() {
             .parse::<usize>()
             .unwrap();
         assert!(half_or_more > 0 && half_or_more < Emulator::video_bytes().len());
-        assert_dir_holds(&dir, &["v.mp4"]);
     }
 }
 
 #[test]
 fn a_cross_origin_redirect_is_followed_without_the_key() {
     let emu = emulator(Scenario::RedirectVideo);
-    let dir = scratch_dir();
-    client(Provider::Vidu, &emu)
-        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
-        .unwrap();
-    assert_eq!(
-        std::fs::read(dir.join("v.mp4")).unwrap(),
-        Emulator::video_bytes()
-    );
+    generates_the_video(Provider::Vidu, &emu);
     let stats = emu.stats();
     assert!(!stats.video_requests.is_empty());
     for r in stats.video_requests {
@@ -339,14 +330,7 @@ fn a_cross_origin_redirect_is_followed_without_the_key() {
 #[test]
 fn an_expired_video_url_is_refreshed_once() {
     let emu = emulator(Scenario::ExpiredUrl);
-    let dir = scratch_dir();
-    client(Provider::Vidu, &emu)
-        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
-        .unwrap();
-    assert_eq!(
-        std::fs::read(dir.join("v.mp4")).unwrap(),
-        Emulator::video_bytes()
-    );
+    generates_the_video(Provider::Vidu, &emu);
     let statuses: Vec<u16> = emu
         .stats()
         .video_requests
