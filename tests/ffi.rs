@@ -67,6 +67,16 @@ fn zeroed_config() -> vidu_config {
     unsafe { std::mem::zeroed() }
 }
 
+/// `vidu_client_new` refuses `config` with a message naming `field`, and makes no client.
+fn config_is_rejected(config: &vidu_config, field: &str) {
+    let mut client = ptr::null_mut();
+    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+        vidu_client_new(config, &mut client, err)
+    });
+    assert!(err.message().contains(field), "{field}: {}", err.message());
+    assert!(client.is_null(), "no client on failure");
+}
+
 fn zeroed_job() -> vidu_job {
     // SAFETY: as above.
     unsafe { std::mem::zeroed() }
@@ -173,26 +183,12 @@ fn null_arguments_are_named() {
 
     let mut config = zeroed_config();
     config.provider = VIDU_PROVIDER_VIDU;
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_new(&config, &mut client, err)
-    });
-    assert!(
-        err.message().contains("config->api_key"),
-        "{}",
-        err.message()
-    );
+    config_is_rejected(&config, "config->api_key");
 
     // Reserved space must stay zero (a newer header's options are refused, not ignored).
     config.api_key = c"k".as_ptr();
     config.reserved[3] = 1;
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_new(&config, &mut client, err)
-    });
-    assert!(
-        err.message().contains("config->reserved"),
-        "{}",
-        err.message()
-    );
+    config_is_rejected(&config, "config->reserved");
     assert!(client.is_null());
 
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
@@ -231,34 +227,13 @@ fn invalid_enum_values_are_rejected() {
     }
     config.provider = VIDU_PROVIDER_VTRIX;
     config.auth_scheme = 9;
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_new(&config, &mut client, err)
-    });
-    assert!(
-        err.message().contains("config->auth_scheme"),
-        "{}",
-        err.message()
-    );
+    config_is_rejected(&config, "config->auth_scheme");
     config.auth_scheme = 0;
     config.proxy_from_env = 3;
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_new(&config, &mut client, err)
-    });
-    assert!(
-        err.message().contains("config->proxy_from_env"),
-        "{}",
-        err.message()
-    );
+    config_is_rejected(&config, "config->proxy_from_env");
     config.proxy_from_env = 0;
     config.poll_first_secs = -1.0;
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_new(&config, &mut client, err)
-    });
-    assert!(
-        err.message().contains("config->poll_first_secs"),
-        "{}",
-        err.message()
-    );
+    config_is_rejected(&config, "config->poll_first_secs");
     config.poll_first_secs = f64::NAN;
     failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
         vidu_client_new(&config, &mut client, err)
