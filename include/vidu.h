@@ -141,11 +141,11 @@ typedef struct vidu_config {
    */
   double connect_timeout_secs;
   /**
-   * Sending a request. Default 120 s.
+   * Sending a request, in all. Default 600 s.
    */
   double send_timeout_secs;
   /**
-   * Waiting for a response, and for each read of its body. Default 30 s.
+   * Waiting for a response, and the longest stall of any read or write. Default 30 s.
    */
   double receive_timeout_secs;
   /**

@@ -118,7 +118,8 @@ impl Client {
             .timeout_send_request(Some(t.send))
             .timeout_send_body(Some(t.send))
             .timeout_recv_response(Some(t.receive))
-            .timeout_per_read(Some(t.receive));
+            .timeout_per_read(Some(t.receive))
+            .timeout_per_write(Some(t.receive));
         if !config.proxy_from_env {
             builder = builder.proxy(None);
         }

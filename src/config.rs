@@ -97,9 +97,12 @@ impl AuthScheme {
 pub struct Timeouts {
     /// Resolving and connecting, including TLS. Default 10 s.
     pub connect: Duration,
-    /// Sending the request headers and body. Default 120 s (an inline image can be 67 MB).
+    /// Sending the request headers and body, in all. Default 600 s: an inline image can make a
+    /// 67 MB body, which takes minutes on a slow uplink. A stalled upload fails sooner, after
+    /// `receive` without progress.
     pub send: Duration,
-    /// Waiting for the response headers, and for each read of a response body. Default 30 s.
+    /// Waiting for the response headers, and the longest stall of any single read or write.
+    /// Default 30 s.
     pub receive: Duration,
 }
 
@@ -107,7 +110,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: Duration::from_secs(10),
-            send: Duration::from_secs(120),
+            send: Duration::from_secs(600),
             receive: Duration::from_secs(30),
         }
     }

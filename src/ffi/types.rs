@@ -33,9 +33,9 @@ pub struct vidu_config {
     pub auth_scheme: vidu_auth_scheme,
     /// Resolving and connecting, TLS included. Default 10 s.
     pub connect_timeout_secs: f64,
-    /// Sending a request. Default 120 s.
+    /// Sending a request, in all. Default 600 s.
     pub send_timeout_secs: f64,
-    /// Waiting for a response, and for each read of its body. Default 30 s.
+    /// Waiting for a response, and the longest stall of any read or write. Default 30 s.
     pub receive_timeout_secs: f64,
     /// Delay before the first status poll, and the smallest delay. Default 2 s.
     pub poll_first_secs: f64,
