@@ -371,6 +371,18 @@ mod emulated {
         }
     }
 
+    /// Submits the sample PNG, passed as bytes in memory, and returns the task id (free it
+    /// with `vidu_string_free`).
+    pub(super) fn submit_sample(s: &Setup) -> *mut c_char {
+        let png = sample_png();
+        let mut job = zeroed_job();
+        job.image_data = png.as_ptr();
+        job.image_len = png.len();
+        let mut task_id = ptr::null_mut();
+        success(|err| unsafe { vidu_submit(s.client, &job, &mut task_id, err) });
+        task_id
+    }
+
     pub(super) fn setup(provider: vidu_provider, scenario: Option<&CStr>, poll: f64) -> Setup {
         let mut emulator = ptr::null_mut();
         success(|err| unsafe {
@@ -555,12 +567,7 @@ mod emulated {
     #[test]
     fn submit_status_wait_download_step_by_step() {
         let s = setup(VIDU_PROVIDER_VIDU, None, 0.02);
-        let png = sample_png();
-        let mut job = zeroed_job();
-        job.image_data = png.as_ptr();
-        job.image_len = png.len();
-        let mut task_id = ptr::null_mut();
-        success(|err| unsafe { vidu_submit(s.client, &job, &mut task_id, err) });
+        let task_id = submit_sample(&s);
         let mut status = ptr::null_mut();
         success(|err| unsafe { vidu_status(s.client, task_id, &mut status, err) });
         unsafe {
@@ -672,12 +679,7 @@ mod emulated {
     #[test]
     fn a_callback_that_returns_non_zero_stops_the_wait() {
         let s = setup(VIDU_PROVIDER_VTRIX, Some(c"never-finishes"), 0.02);
-        let png = sample_png();
-        let mut job = zeroed_job();
-        job.image_data = png.as_ptr();
-        job.image_len = png.len();
-        let mut task_id = ptr::null_mut();
-        success(|err| unsafe { vidu_submit(s.client, &job, &mut task_id, err) });
+        let task_id = submit_sample(&s);
         let mut seen = Seen {
             calls: 0,
             task_id: None,
@@ -735,12 +737,7 @@ mod emulated {
     fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
         // Polls 30 s apart: only the token can end this wait quickly.
         let s = setup(VIDU_PROVIDER_VIDU, Some(c"never-finishes"), 30.0);
-        let png = sample_png();
-        let mut job = zeroed_job();
-        job.image_data = png.as_ptr();
-        job.image_len = png.len();
-        let mut task_id = ptr::null_mut();
-        success(|err| unsafe { vidu_submit(s.client, &job, &mut task_id, err) });
+        let task_id = submit_sample(&s);
 
         let token = vidu_cancel_token_new();
         let token_addr = token as usize; // a cancel token may be triggered from any thread
