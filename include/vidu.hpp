@@ -21,39 +21,9 @@
 
 namespace vidu {
 
-/* A failed call. task_id() is not empty whenever a task exists: wait for it again. */
-class error : public std::runtime_error {
-public:
-    /* Takes ownership of `err` (which may be NULL) and frees it. */
-    error(vidu_result code, vidu_error *err)
-        : std::runtime_error(text(vidu_error_message(err), "vidu error")),
-          code_(code),
-          task_id_(text(vidu_error_task_id(err))),
-          provider_code_(text(vidu_error_provider_code(err))),
-          http_status_(vidu_error_http_status(err)) {
-        vidu_error_free(err);
-    }
-    /* A VIDU_ERROR_* code. */
-    vidu_result code() const noexcept { return code_; }
-    const std::string &task_id() const noexcept { return task_id_; }
-    const std::string &provider_code() const noexcept { return provider_code_; }
-    std::uint16_t http_status() const noexcept { return http_status_; }
-
-private:
-    static std::string text(const char *s, const char *fallback = "") {
-        return s ? s : fallback;
-    }
-    vidu_result code_;
-    std::string task_id_;
-    std::string provider_code_;
-    std::uint16_t http_status_;
-};
-
 namespace detail {
-inline void check(vidu_result rc, vidu_error *err) {
-    if (rc != VIDU_OK) throw error(rc, err);
-}
 struct deleter {
+    void operator()(vidu_error *p) const noexcept { vidu_error_free(p); }
     void operator()(vidu_client *p) const noexcept { vidu_client_free(p); }
     void operator()(vidu_task_status *p) const noexcept { vidu_status_free(p); }
     void operator()(vidu_cancel_token *p) const noexcept { vidu_cancel_token_free(p); }
@@ -65,11 +35,49 @@ inline std::string take(char *s) {
     handle<char> owned(s);
     return s ? std::string(s) : std::string();
 }
-inline std::string text(const char *s) { return s ? s : ""; }
+inline std::string text(const char *s, const char *fallback = "") { return s ? s : fallback; }
+}  // namespace detail
+
+/* A failed call. task_id() is not empty whenever a task exists: wait for it again. */
+class error : public std::runtime_error {
+public:
+    /* Takes ownership of `err` (which may be NULL) and frees it. Take the result of the call
+     * into a variable first: in `error(f(&err), err)` C++ may read `err` before `f` runs. */
+    error(vidu_result code, vidu_error *err) : error(code, detail::handle<vidu_error>(err)) {}
+    /* A VIDU_ERROR_* code. */
+    vidu_result code() const noexcept { return code_; }
+    const std::string &task_id() const noexcept { return task_id_; }
+    const std::string &provider_code() const noexcept { return provider_code_; }
+    std::uint16_t http_status() const noexcept { return http_status_; }
+
+private:
+    error(vidu_result code, detail::handle<vidu_error> err)
+        : std::runtime_error(detail::text(vidu_error_message(err.get()), "vidu error")),
+          code_(code),
+          task_id_(detail::text(vidu_error_task_id(err.get()))),
+          provider_code_(detail::text(vidu_error_provider_code(err.get()))),
+          http_status_(vidu_error_http_status(err.get())) {}
+    vidu_result code_;
+    std::string task_id_;
+    std::string provider_code_;
+    std::uint16_t http_status_;
+};
+
+namespace detail {
+/* Runs `f(&err)` for a fallible C function, then throws if it failed. The call is sequenced
+ * before `err` is read, which `check(f(&err), err)` would not guarantee. */
+template <class F> void call(F &&f) {
+    vidu_error *err = nullptr;
+    vidu_result rc = f(&err);
+    if (rc != VIDU_OK) throw error(rc, err);
+}
 }  // namespace detail
 
 /* The library's version at run time; VIDU_VERSION is the header's. */
-inline std::string version() { return vidu_version(); }
+inline const std::string &version() {
+    static const std::string v = detail::text(vidu_version());
+    return v;
+}
 
 /* Stops a wait or a download from any thread (see vidu_cancel_token). */
 class cancel_token {
@@ -85,33 +93,44 @@ private:
     detail::handle<vidu_cancel_token> h_;
 };
 
-/* The status of a task (see vidu_task_status). */
+/* The status of a task (see vidu_task_status). Its strings are copied once, so references
+ * and c_str() pointers taken from them stay valid as long as this object. */
 class task_status {
 public:
-    explicit task_status(vidu_task_status *s) : h_(s) {}
+    explicit task_status(vidu_task_status *s)
+        : h_(s),
+          state_name_(detail::text(vidu_state_name(vidu_status_state(s)))),
+          raw_state_(detail::text(vidu_status_raw_state(s))),
+          task_id_(detail::text(vidu_status_task_id(s))),
+          video_urls_(urls(s)),
+          cover_url_(detail::text(vidu_status_cover_url(s))),
+          error_code_(detail::text(vidu_status_error_code(s))),
+          error_message_(detail::text(vidu_status_error_message(s))) {}
     vidu_state state() const noexcept { return vidu_status_state(h_.get()); }
-    std::string state_name() const { return detail::text(vidu_state_name(state())); }
-    std::string raw_state() const { return detail::text(vidu_status_raw_state(h_.get())); }
-    std::string task_id() const { return detail::text(vidu_status_task_id(h_.get())); }
+    const std::string &state_name() const noexcept { return state_name_; }
+    const std::string &raw_state() const noexcept { return raw_state_; }
+    const std::string &task_id() const noexcept { return task_id_; }
     /* 0.0 to 1.0, or -1 when the provider does not say. */
     double progress() const noexcept { return vidu_status_progress(h_.get()); }
-    std::vector<std::string> video_urls() const {
-        std::vector<std::string> urls;
-        for (std::size_t i = 0, n = vidu_status_video_url_count(h_.get()); i < n; i++)
-            urls.push_back(vidu_status_video_url(h_.get(), i));
-        return urls;
-    }
-    std::string cover_url() const { return detail::text(vidu_status_cover_url(h_.get())); }
-    std::string error_code() const { return detail::text(vidu_status_error_code(h_.get())); }
-    std::string error_message() const {
-        return detail::text(vidu_status_error_message(h_.get()));
-    }
+    const std::vector<std::string> &video_urls() const noexcept { return video_urls_; }
+    const std::string &cover_url() const noexcept { return cover_url_; }
+    const std::string &error_code() const noexcept { return error_code_; }
+    const std::string &error_message() const noexcept { return error_message_; }
     /* -1 when not reported. */
     std::int64_t credits() const noexcept { return vidu_status_credits(h_.get()); }
     const vidu_task_status *get() const noexcept { return h_.get(); }
 
 private:
+    static std::vector<std::string> urls(const vidu_task_status *s) {
+        std::vector<std::string> urls;
+        for (std::size_t i = 0, n = vidu_status_video_url_count(s); i < n; i++)
+            urls.push_back(detail::text(vidu_status_video_url(s, i)));
+        return urls;
+    }
     detail::handle<vidu_task_status> h_;
+    std::string state_name_, raw_state_, task_id_;
+    std::vector<std::string> video_urls_;
+    std::string cover_url_, error_code_, error_message_;
 };
 
 /* Called on the waiting thread after each poll; return false to stop the wait. An exception
@@ -144,12 +163,17 @@ struct waiter {
             return 1;
         }
     }
-    void check(vidu_result rc, vidu_error *err) {
-        if (caught) {
-            vidu_error_free(err);
-            std::rethrow_exception(caught);
-        }
-        detail::check(rc, err);
+    /* detail::call, rethrowing what the callback threw in place of the C error. */
+    template <class F> void run(F &&f) {
+        detail::call([&](vidu_error **err) {
+            vidu_result rc = f(err);
+            if (caught) {
+                vidu_error_free(*err);
+                *err = nullptr;
+                std::rethrow_exception(caught);
+            }
+            return rc;
+        });
     }
     vidu_wait_options c{};
     progress_fn fn;
@@ -168,44 +192,42 @@ class client {
 public:
     explicit client(const vidu_config &config) {
         vidu_client *c = nullptr;
-        vidu_error *err = nullptr;
-        detail::check(vidu_client_new(&config, &c, &err), err);
+        detail::call([&](vidu_error **err) { return vidu_client_new(&config, &c, err); });
         h_.reset(c);
     }
     void check(const vidu_job &job) const {
-        vidu_error *err = nullptr;
-        detail::check(vidu_check(h_.get(), &job, &err), err);
+        detail::call([&](vidu_error **err) { return vidu_check(h_.get(), &job, err); });
     }
     std::string submit(const vidu_job &job) const {
         char *id = nullptr;
-        vidu_error *err = nullptr;
-        detail::check(vidu_submit(h_.get(), &job, &id, &err), err);
+        detail::call([&](vidu_error **err) { return vidu_submit(h_.get(), &job, &id, err); });
         return detail::take(id);
     }
     task_status status(const std::string &task_id) const {
         vidu_task_status *s = nullptr;
-        vidu_error *err = nullptr;
-        detail::check(vidu_status(h_.get(), task_id.c_str(), &s, &err), err);
+        detail::call(
+            [&](vidu_error **err) { return vidu_status(h_.get(), task_id.c_str(), &s, err); });
         return task_status(s);
     }
     task_status wait(const std::string &task_id, const wait_options &options = {}) const {
         detail::waiter w(options);
         vidu_task_status *s = nullptr;
-        vidu_error *err = nullptr;
-        w.check(vidu_wait(h_.get(), task_id.c_str(), &w.c, &s, &err), err);
+        w.run([&](vidu_error **err) {
+            return vidu_wait(h_.get(), task_id.c_str(), &w.c, &s, err);
+        });
         return task_status(s);
     }
     void cancel(const std::string &task_id) const {
-        vidu_error *err = nullptr;
-        detail::check(vidu_cancel(h_.get(), task_id.c_str(), &err), err);
+        detail::call(
+            [&](vidu_error **err) { return vidu_cancel(h_.get(), task_id.c_str(), err); });
     }
     std::uint64_t download(const task_status &status, const std::string &path,
                            const cancel_token *cancel = nullptr) const {
         std::uint64_t bytes = 0;
-        vidu_error *err = nullptr;
-        detail::check(vidu_download(h_.get(), status.get(), path.c_str(),
-                                    cancel ? cancel->get() : nullptr, &bytes, &err),
-                      err);
+        detail::call([&](vidu_error **err) {
+            return vidu_download(h_.get(), status.get(), path.c_str(),
+                                 cancel ? cancel->get() : nullptr, &bytes, err);
+        });
         return bytes;
     }
     generated generate(const vidu_job &job, const std::string &path,
@@ -213,8 +235,9 @@ public:
         detail::waiter w(options);
         char *id = nullptr;
         std::uint64_t bytes = 0;
-        vidu_error *err = nullptr;
-        w.check(vidu_generate(h_.get(), &job, path.c_str(), &w.c, &id, &bytes, &err), err);
+        w.run([&](vidu_error **err) {
+            return vidu_generate(h_.get(), &job, path.c_str(), &w.c, &id, &bytes, err);
+        });
         return generated{detail::take(id), bytes};
     }
     /* Waits for a task submitted earlier and downloads its video. */
@@ -222,8 +245,9 @@ public:
                      const wait_options &options = {}) const {
         detail::waiter w(options);
         std::uint64_t bytes = 0;
-        vidu_error *err = nullptr;
-        w.check(vidu_resume(h_.get(), task_id.c_str(), path.c_str(), &w.c, &bytes, &err), err);
+        w.run([&](vidu_error **err) {
+            return vidu_resume(h_.get(), task_id.c_str(), path.c_str(), &w.c, &bytes, err);
+        });
         return generated{task_id, bytes};
     }
     const vidu_client *get() const noexcept { return h_.get(); }
@@ -237,14 +261,17 @@ class emulator {
 public:
     explicit emulator(const char *scenario = nullptr, const char *api_key = nullptr) {
         vidu_emulator *e = nullptr;
-        vidu_error *err = nullptr;
-        detail::check(vidu_emulator_start(scenario, api_key, &e, &err), err);
+        detail::call(
+            [&](vidu_error **err) { return vidu_emulator_start(scenario, api_key, &e, err); });
         h_.reset(e);
+        base_url_ = detail::text(vidu_emulator_base_url(e));
     }
-    std::string base_url() const { return vidu_emulator_base_url(h_.get()); }
+    /* Valid as long as the emulator, so `config.base_url = emu.base_url().c_str();` is safe. */
+    const std::string &base_url() const noexcept { return base_url_; }
 
 private:
     detail::handle<vidu_emulator> h_;
+    std::string base_url_;
 };
 
 }  // namespace vidu

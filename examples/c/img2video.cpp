@@ -2,6 +2,8 @@
 // image on the built-in emulator, or on a real provider when VIDU_API_KEY is set:
 //
 //   img2video_cpp IMAGE OUTPUT.mp4 [umodelverse|vtrix|vidu]
+//
+// VIDU_EMULATOR_SCENARIO picks what the emulator's tasks do (e.g. task-fails).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -19,21 +21,19 @@ int main(int argc, char **argv) {
         vidu_provider provider = VIDU_PROVIDER_VIDU;
         if (argc > 3) {
             vidu_error *err = nullptr;
-            if (vidu_provider_from_name(argv[3], &provider, &err) != VIDU_OK)
-                throw vidu::error(VIDU_ERROR_INVALID_INPUT, err);
+            vidu_result rc = vidu_provider_from_name(argv[3], &provider, &err);
+            if (rc != VIDU_OK) throw vidu::error(rc, err);
         }
         const char *key = std::getenv("VIDU_API_KEY");
         std::unique_ptr<vidu::emulator> emulator;
-        std::string base_url;
         vidu_config config{};
         config.provider = provider;
         if (key && *key) {
             config.api_key = key;
         } else {
-            emulator = std::make_unique<vidu::emulator>();
-            base_url = emulator->base_url();
+            emulator = std::make_unique<vidu::emulator>(std::getenv("VIDU_EMULATOR_SCENARIO"));
             config.api_key = "emulator";
-            config.base_url = base_url.c_str();
+            config.base_url = emulator->base_url().c_str(); /* valid while the emulator runs */
             config.poll_first_secs = 0.05;
         }
         vidu::client client(config);
