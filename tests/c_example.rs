@@ -454,11 +454,40 @@ mod emulated {
         let run = run_to_end(
             Command::new(binary)
                 .env_remove("VIDU_API_KEY")
+                .env_remove("VIDU_EMULATOR_SCENARIO")
                 .arg(sample())
                 .arg(&out)
                 .arg("vtrix"),
         );
         assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
         assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    }
+
+    #[test]
+    fn cpp_example_reports_a_failed_task_with_its_message() {
+        if !have("c++", "the C++ example") {
+            return;
+        }
+        let binary = build("img2video_cpp", &CPP_EXAMPLE);
+        let out = output("cpp-example-fails.mp4");
+        let run = run_to_end(
+            Command::new(binary)
+                .env_remove("VIDU_API_KEY")
+                .env("VIDU_EMULATOR_SCENARIO", "task-fails")
+                .arg(sample())
+                .arg(&out)
+                .arg("vidu"),
+        );
+        let stderr = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(3), "{stderr}");
+        let error = stderr.lines().last().unwrap_or_default();
+        let task_id = progress_task_id(&stderr);
+        assert!(
+            error.starts_with(&format!(
+                "img2video_cpp: error: task {task_id} ended failed"
+            )),
+            "the real message, naming the task: {stderr:?}"
+        );
+        assert!(!out.exists(), "no file at the output path on failure");
     }
 }
