@@ -255,7 +255,9 @@ impl JobRecord {
     fn apply(&mut self, record: Record) {
         match record {
             Record::Header(_) => {}
-            Record::Intent { tag, at_unix_ms, .. } => {
+            Record::Intent {
+                tag, at_unix_ms, ..
+            } => {
                 *self = JobRecord {
                     attempts: self.attempts.saturating_add(1),
                     intent: Some(Intent { tag, at_unix_ms }),
@@ -267,11 +269,31 @@ impl JobRecord {
                 self.uncertain = None;
             }
             Record::Uncertain { reason, .. } => self.uncertain = Some(reason),
-            Record::Terminal { task_id, state, code, message, .. } => {
-                self.terminal = Some(Terminal { task_id, state, code, message })
+            Record::Terminal {
+                task_id,
+                state,
+                code,
+                message,
+                ..
+            } => {
+                self.terminal = Some(Terminal {
+                    task_id,
+                    state,
+                    code,
+                    message,
+                })
             }
-            Record::Written { task_id, path, bytes, .. } => {
-                self.written = Some(Written { task_id, path, bytes })
+            Record::Written {
+                task_id,
+                path,
+                bytes,
+                ..
+            } => {
+                self.written = Some(Written {
+                    task_id,
+                    path,
+                    bytes,
+                })
             }
         }
     }
@@ -351,7 +373,12 @@ impl Journal {
         let path = path.as_ref();
         let io_err = |action: &'static str| {
             let path = path.to_owned();
-            move |source| Error::Io { action, path, source, task_id: None }
+            move |source| Error::Io {
+                action,
+                path,
+                source,
+                task_id: None,
+            }
         };
         let mut file = OpenOptions::new()
             .read(true)
@@ -378,7 +405,8 @@ impl Journal {
             return Err(io_err("reading the journal")(not_a_journal()));
         }
         let mut data = start[..got].to_vec();
-        file.read_to_end(&mut data).map_err(io_err("reading the journal"))?;
+        file.read_to_end(&mut data)
+            .map_err(io_err("reading the journal"))?;
 
         let mut journal = Journal {
             file,
@@ -436,7 +464,11 @@ impl Journal {
             task_id: record.task_id().map(str::to_owned),
         };
         match record.job() {
-            None => return Err(invalid("the header is written by Journal::open only".into())),
+            None => {
+                return Err(invalid(
+                    "the header is written by Journal::open only".into(),
+                ))
+            }
             Some(job) if job >= self.header.jobs => {
                 return Err(invalid(format!(
                     "job {job} is out of range: the journal has {} jobs",
@@ -472,7 +504,10 @@ impl Journal {
         }
         let mut line = serde_json::to_vec(record).map_err(|e| fail(io::Error::other(e)))?;
         line.push(b'\n');
-        let written = self.file.write_all(&line).and_then(|()| self.file.sync_data());
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Cut a partial line so a later reader does not find garbage mid-file. Whether or
             // not that works, what reached the disk is unknown: stop appending.
@@ -638,8 +673,7 @@ fn is_prefix_either_way(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn job_count(jobs: u64) -> io::Result<usize> {
-    usize::try_from(jobs)
-        .map_err(|_| invalid_data(format!("{jobs} jobs do not fit in memory")))
+    usize::try_from(jobs).map_err(|_| invalid_data(format!("{jobs} jobs do not fit in memory")))
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
@@ -759,11 +793,20 @@ mod tests {
     fn sample_records() -> Vec<Record> {
         vec![
             Record::intent(0, "tag-0"),
-            Record::Submitted { job: 0, task_id: "t0".into() },
+            Record::Submitted {
+                job: 0,
+                task_id: "t0".into(),
+            },
             Record::intent(1, "tag-1"),
-            Record::Uncertain { job: 1, reason: "connection reset".into() },
+            Record::Uncertain {
+                job: 1,
+                reason: "connection reset".into(),
+            },
             Record::intent(2, "tag-2"),
-            Record::Submitted { job: 2, task_id: "t2".into() },
+            Record::Submitted {
+                job: 2,
+                task_id: "t2".into(),
+            },
             Record::Terminal {
                 job: 2,
                 task_id: "t2".into(),
@@ -800,7 +843,9 @@ mod tests {
         assert!(!replay.created);
         assert_eq!(replay.records, 8);
         assert_eq!(replay.truncated_bytes, 0);
-        let [a, b, c] = &replay.jobs[..] else { panic!("{replay:?}") };
+        let [a, b, c] = &replay.jobs[..] else {
+            panic!("{replay:?}")
+        };
         assert_eq!(a.phase(), Phase::Done);
         assert_eq!(a.task_id.as_deref(), Some("t0"));
         assert_eq!(a.written.as_ref().unwrap().path, Path::new("out/é cat.mp4"));
@@ -810,14 +855,26 @@ mod tests {
         assert_eq!(b.uncertain.as_deref(), Some("connection reset"));
         assert_eq!(c.phase(), Phase::Failed);
         let t = c.terminal.as_ref().unwrap();
-        assert_eq!((t.state.as_str(), t.code.as_deref()), ("failed", Some("ContentModeration")));
+        assert_eq!(
+            (t.state.as_str(), t.code.as_deref()),
+            ("failed", Some("ContentModeration"))
+        );
         assert_eq!(
             replay.counts(),
-            PhaseCounts { new: 0, unknown: 1, running: 0, failed: 1, done: 1 }
+            PhaseCounts {
+                new: 0,
+                unknown: 1,
+                running: 0,
+                failed: 1,
+                done: 1
+            }
         );
         // The first line is the documented header.
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("{\"t\":\"header\",\"version\":1,"), "{text}");
+        assert!(
+            text.starts_with("{\"t\":\"header\",\"version\":1,"),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 9);
     }
 
@@ -828,9 +885,15 @@ mod tests {
             &path,
             &[
                 Record::intent(1, "first"),
-                Record::Uncertain { job: 1, reason: "reset".into() },
+                Record::Uncertain {
+                    job: 1,
+                    reason: "reset".into(),
+                },
                 Record::intent(1, "second"),
-                Record::Submitted { job: 1, task_id: "t".into() },
+                Record::Submitted {
+                    job: 1,
+                    task_id: "t".into(),
+                },
             ],
         );
         let (_j, replay) = Journal::open(&path, &header(3)).unwrap();
@@ -845,13 +908,13 @@ mod tests {
     #[test]
     fn torn_last_line_is_cut_in_every_shape() {
         let shapes: &[&[u8]] = &[
-            b"{\"t\":\"submitted\",\"job\":1,\"ta",          // half an object
+            b"{\"t\":\"submitted\",\"job\":1,\"ta", // half an object
             b"{\"t\":\"submitted\",\"job\":1,\"task_id\":\"x\"}", // whole, but no newline
             b"{",
-            b"\0\0\0\0\0\0",   // zero-filled blocks
-            b"\0\0\0\0\0\0\n", // the same, newline included
+            b"\0\0\0\0\0\0",    // zero-filled blocks
+            b"\0\0\0\0\0\0\n",  // the same, newline included
             b"{\"t\":\"subm\n", // not JSON, with its newline
-            b"\n",             // an empty trailing line
+            b"\n",              // an empty trailing line
         ];
         for shape in shapes {
             let path = scratch("torn");
@@ -869,7 +932,11 @@ mod tests {
             assert_eq!(fs::read(&path).unwrap(), clean, "the torn line is cut away");
 
             // Appending after that continues on a clean line.
-            j.append(&Record::Submitted { job: 1, task_id: "y".into() }).unwrap();
+            j.append(&Record::Submitted {
+                job: 1,
+                task_id: "y".into(),
+            })
+            .unwrap();
             drop(j);
             let (_j, replay) = Journal::open(&path, &header(3)).unwrap();
             assert_eq!(replay.records, 3);
@@ -882,7 +949,10 @@ mod tests {
         let path = scratch("empty");
         fs::write(&path, b"").unwrap();
         let (j, replay) = Journal::open(&path, &header(3)).unwrap();
-        assert!(replay.created, "an empty file (crash after creation) becomes a journal");
+        assert!(
+            replay.created,
+            "an empty file (crash after creation) becomes a journal"
+        );
         drop(j);
         let (j, replay) = Journal::open(&path, &header(3)).unwrap();
         assert!(!replay.created);
@@ -918,12 +988,18 @@ mod tests {
         lines[last] = "{\"t\":\"written\",\"job\":0}";
         fs::write(&path, lines.join("\n") + "\n").unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains(&format!("line {} is corrupt", last + 1)), "{err}");
+        assert!(
+            reason(&err).contains(&format!("line {} is corrupt", last + 1)),
+            "{err}"
+        );
         // A job out of range.
         lines[last] = "{\"t\":\"submitted\",\"job\":3,\"task_id\":\"x\"}";
         fs::write(&path, lines.join("\n") + "\n").unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains("about job 3, but the journal has 3 jobs"), "{err}");
+        assert!(
+            reason(&err).contains("about job 3, but the journal has 3 jobs"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -934,10 +1010,17 @@ mod tests {
         text.push_str("{\"t\":\"checkpoint\",\"job\":0}\n");
         fs::write(&path, &text).unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains("line 10 has record type \"checkpoint\""), "{err}");
+        assert!(
+            reason(&err).contains("line 10 has record type \"checkpoint\""),
+            "{err}"
+        );
 
         let path = scratch("newer-header");
-        fs::write(&path, "{\"t\":\"header\",\"version\":2,\"shape\":\"new\"}\n").unwrap();
+        fs::write(
+            &path,
+            "{\"t\":\"header\",\"version\":2,\"shape\":\"new\"}\n",
+        )
+        .unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
         assert!(reason(&err).contains("format version 2"), "{err}");
     }
@@ -950,13 +1033,29 @@ mod tests {
         let other = Header::new(fingerprint(["a", "b", "d"]), 3, "vidu");
         let err = Journal::open(&path, &other).unwrap_err();
         assert!(reason(&err).contains("written for different jobs"), "{err}");
-        assert!(reason(&err).contains("use another --journal or remove it"), "{err}");
+        assert!(
+            reason(&err).contains("use another --journal or remove it"),
+            "{err}"
+        );
         let err = Journal::open(&path, &header(4)).unwrap_err();
         assert!(reason(&err).contains("written for different jobs"), "{err}");
-        let err = Journal::open(&path, &Header { provider: "vtrix".into(), ..header(3) })
-            .unwrap_err();
-        assert!(reason(&err).contains("provider vidu, this run uses vtrix"), "{err}");
-        assert_eq!(fs::read(&path).unwrap(), before, "a refused journal is left alone");
+        let err = Journal::open(
+            &path,
+            &Header {
+                provider: "vtrix".into(),
+                ..header(3)
+            },
+        )
+        .unwrap_err();
+        assert!(
+            reason(&err).contains("provider vidu, this run uses vtrix"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "a refused journal is left alone"
+        );
     }
 
     #[test]
@@ -982,7 +1081,10 @@ mod tests {
         let path = scratch("locked");
         let (first, _) = Journal::open(&path, &header(3)).unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains("another run is using this journal"), "{err}");
+        assert!(
+            reason(&err).contains("another run is using this journal"),
+            "{err}"
+        );
         assert!(reason(&err).contains(&path.display().to_string()), "{err}");
         drop(first);
         Journal::open(&path, &header(3)).expect("the lock goes with the Journal");
@@ -996,7 +1098,10 @@ mod tests {
         // Read through another handle while the journal is still open.
         let text = fs::read_to_string(&path).unwrap();
         let last = text.lines().nth(1).unwrap();
-        assert!(last.starts_with("{\"t\":\"intent\",\"job\":2,\"tag\":\"tag\","), "{text}");
+        assert!(
+            last.starts_with("{\"t\":\"intent\",\"job\":2,\"tag\":\"tag\","),
+            "{text}"
+        );
         assert!(text.ends_with("}\n"), "{text}");
         drop(j);
         let (_j, replay) = Journal::open(&path, &header(3)).unwrap();
@@ -1007,7 +1112,12 @@ mod tests {
     fn bad_appends_are_refused_and_carry_the_task_id() {
         let path = scratch("bad-append");
         let (mut j, _) = Journal::open(&path, &header(3)).unwrap();
-        let err = j.append(&Record::Submitted { job: 3, task_id: "t9".into() }).unwrap_err();
+        let err = j
+            .append(&Record::Submitted {
+                job: 3,
+                task_id: "t9".into(),
+            })
+            .unwrap_err();
         assert!(reason(&err).contains("job 3 is out of range"), "{err}");
         assert_eq!(err.task_id(), Some("t9"));
         assert!(j.append(&Record::Header(header(3))).is_err());
@@ -1045,7 +1155,10 @@ mod tests {
     fn fingerprint_is_stable_and_order_sensitive() {
         // Pinned: journals written by earlier versions must still match.
         assert_eq!(fingerprint(["a", "b"]), "47587b48b2d5db56");
-        assert_eq!(fingerprint(["a", "b"]), fingerprint(vec![b"a".to_vec(), b"b".to_vec()]));
+        assert_eq!(
+            fingerprint(["a", "b"]),
+            fingerprint(vec![b"a".to_vec(), b"b".to_vec()])
+        );
         assert_ne!(fingerprint(["a", "b"]), fingerprint(["b", "a"]));
         assert_ne!(fingerprint(["ab", "c"]), fingerprint(["a", "bc"]));
         assert_ne!(fingerprint(["a"]), fingerprint(["a", ""]));
@@ -1077,7 +1190,10 @@ mod tests {
             let task_id = format!("{}", 880_000_000_000u64 + job);
             for r in [
                 Record::intent(job, tag),
-                Record::Submitted { job, task_id: task_id.clone() },
+                Record::Submitted {
+                    job,
+                    task_id: task_id.clone(),
+                },
                 Record::Written {
                     job,
                     task_id: task_id.clone(),
@@ -1085,7 +1201,10 @@ mod tests {
                     bytes: 3_456_789,
                 },
                 Record::Submitted { job, task_id },
-                Record::Uncertain { job, reason: "none".into() },
+                Record::Uncertain {
+                    job,
+                    reason: "none".into(),
+                },
             ] {
                 serde_json::to_writer(&mut text, &r).unwrap();
                 text.push(b'\n');
@@ -1100,9 +1219,6 @@ mod tests {
                 t.elapsed()
             })
             .collect();
-        eprintln!(
-            "reopen of 100,000 records ({} bytes): {runs:?}",
-            text.len()
-        );
+        eprintln!("reopen of 100,000 records ({} bytes): {runs:?}", text.len());
     }
 }
