@@ -29,6 +29,7 @@ mod download;
 mod error;
 pub mod image;
 mod job;
+pub mod journal;
 pub mod model;
 mod poll;
 pub mod provider;
@@ -46,6 +47,7 @@ pub use config::{ApiKey, AuthScheme, Config, PollSchedule, RetryPolicy, Timeouts
 pub use error::{Error, ErrorKind, Result};
 pub use image::{ImageFormat, ImageSource};
 pub use job::{Job, MovementAmplitude};
+pub use journal::Journal;
 pub use provider::Provider;
 pub use status::{State, TaskStatus};
 
