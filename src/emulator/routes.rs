@@ -67,6 +67,17 @@ fn redirect_to_video(shared: &Shared, req: &Request) -> Response {
     Response::new(302, "text/plain", format!("Found: {location}\n")).with_header("Location", location)
 }
 
+/// The provider's scheme, then the one key the emulator accepts, if set.
+fn authenticate(shared: &Shared, api: &dyn Api, req: &Request) -> Result<(), ApiError> {
+    let key = api.check_auth(req.header("authorization"))?;
+    match &shared.options.api_key {
+        Some(expected) if *expected != key => {
+            Err(ApiError::new(401, Kind::Auth, "invalid API key"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An error answer, with `WWW-Authenticate` on a 401 where the provider sends one.
 fn error(shared: &Shared, api: &dyn Api, e: ApiError) -> Response {
     let response = api.error(shared, &e);
@@ -195,7 +206,7 @@ fn submit(shared: &Shared, api: &'static dyn Api, mut req: Request) -> Response 
         body_len,
         headers: req.headers.clone(),
     };
-    let checked = api.check_auth(req.header("authorization")).and_then(|_| {
+    let checked = authenticate(shared, api, &req).and_then(|_| {
         let body = check_body(api, &req, body_len, parsed.as_ref())?;
         api.validate(body, image.as_deref().unwrap_or(""))
     });
@@ -276,7 +287,7 @@ fn create(
 }
 
 fn status(shared: &Shared, api: &'static dyn Api, req: &Request, id: &str) -> Response {
-    if let Err(e) = api.check_auth(req.header("authorization")) {
+    if let Err(e) = authenticate(shared, api, &req) {
         return error(shared, api, e);
     }
     let effect = {
@@ -337,7 +348,7 @@ fn status(shared: &Shared, api: &'static dyn Api, req: &Request, id: &str) -> Re
 /// Cancel, task list, credits: counted, authenticated and faulted here, answered by the
 /// provider.
 fn extra(shared: &Shared, api: &'static dyn Api, route: Route, req: &Request, id: &str) -> Response {
-    if let Err(e) = api.check_auth(req.header("authorization")) {
+    if let Err(e) = authenticate(shared, api, &req) {
         return error(shared, api, e);
     }
     let effect = {

@@ -1,0 +1,4 @@
+//! Batch realism: time pace, concurrency, the task list, credits.
+
+use super::*;
+
