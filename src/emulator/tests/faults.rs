@@ -221,3 +221,112 @@ fn scenario_names_round_trip() {
         assert!(err.contains(name));
     }
 }
+
+#[test]
+fn a_canned_answer_to_the_first_submit_then_success() {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new().fault(
+            Fault::on(Route::Submit)
+                .provider("vidu")
+                .nth(1)
+                .respond(429, r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#)
+                .header("Retry-After", "1"),
+        ),
+    )
+    .unwrap();
+    let p = Provider::Vidu;
+    let mut conn = Conn::open(&emu.base_url());
+    let r = submit(&mut conn, p, &body(p, IMAGE_URL));
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json()["message"], "slow down");
+    assert_eq!(submit(&mut conn, p, &body(p, IMAGE_URL)).status, 200);
+    // Another provider's submit is not matched.
+    assert_eq!(submit(&mut conn, Provider::Vtrix, &body(Provider::Vtrix, IMAGE_URL)).status, 200);
+    let stats = emu.stats();
+    assert_eq!((stats.submits, stats.submit_requests), (2, 3));
+}
+
+#[test]
+fn one_task_fails_among_many() {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .concurrency_limit(u32::MAX)
+            .fault(Fault::tasks().nth_task(3).effect(Effect::FailTask))
+            .fault(Fault::tasks().prompt_contains("storm").effect(Effect::FailTask)),
+    )
+    .unwrap();
+    let p = Provider::Vidu;
+    let mut conn = Conn::open(&emu.base_url());
+    let mut ends = Vec::new();
+    for i in 1..=6 {
+        let mut b = body(p, IMAGE_URL);
+        b["prompt"] = json!(if i == 5 { "a storm at sea" } else { "calm" });
+        let id = task_id(p, &submit(&mut conn, p, &b));
+        let (_, last) = walk(&mut conn, p, &id);
+        ends.push(state_of(p, &last));
+    }
+    assert_eq!(ends, ["success", "success", "failed", "success", "failed", "success"]);
+}
+
+#[test]
+fn faults_compose_per_route_and_provider() {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .fault(Fault::on(Route::Status).provider("vtrix").times(2).error(503))
+            .fault(
+                Fault::on(Route::Status)
+                    .provider("vidu")
+                    .per_task()
+                    .times(1)
+                    .effect(Effect::State("scheduled".into())),
+            ),
+    )
+    .unwrap();
+    let (mut conn, umv) = submitted(&emu, Provider::UModelVerse);
+    assert_eq!(poll(&mut conn, Provider::UModelVerse, &umv).status, 200);
+    let (mut conn, vtx) = submitted(&emu, Provider::Vtrix);
+    let r = poll(&mut conn, Provider::Vtrix, &vtx);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["error"]["code"], "service_unavailable");
+    assert_eq!(poll(&mut conn, Provider::Vtrix, &vtx).status, 503);
+    assert_eq!(poll(&mut conn, Provider::Vtrix, &vtx).status, 200);
+    for _ in 0..2 {
+        let (mut conn, id) = submitted(&emu, Provider::Vidu);
+        let (states, _) = walk(&mut conn, Provider::Vidu, &id);
+        assert_eq!(states, ["scheduled", "created", "queueing", "processing", "success"]);
+    }
+}
+
+#[test]
+fn a_stall_delays_the_answer() {
+    let emu = Emulator::start_with(EmulatorOptions::new().fault(
+        Fault::on(Route::Status).times(1).effect(Effect::Stall(Duration::from_millis(300))),
+    ))
+    .unwrap();
+    let (mut conn, id) = submitted(&emu, Provider::Vidu);
+    let started = Instant::now();
+    assert_eq!(poll(&mut conn, Provider::Vidu, &id).status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[test]
+fn faults_on_video_and_reset_after_status() {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .fault(Fault::on(Route::Video).nth(1).error(403))
+            .fault(Fault::on(Route::Status).nth(1).effect(Effect::Reset)),
+    )
+    .unwrap();
+    let p = Provider::UModelVerse;
+    let (mut conn, id) = submitted(&emu, p);
+    conn.request("GET", &status_path(p, &id), &[auth(p)], b"");
+    assert!(conn.read().is_none(), "reset without an answer");
+    let mut conn = Conn::open(&emu.base_url());
+    let (states, last) = walk(&mut conn, p, &id);
+    assert_eq!(states, ["Running", "Success"], "the reset poll still counted");
+    let url = url_of(p, &last);
+    assert_eq!(get(&url, &[]).status, 403);
+    assert_eq!(get(&url, &[]).body, Emulator::video_bytes());
+}
