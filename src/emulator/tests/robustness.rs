@@ -81,3 +81,93 @@ fn connections_beyond_the_cap_are_refused() {
     });
     assert!(served);
 }
+
+/// Counts the bytes live on the current thread while tracking is on, and their peak.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub(super) struct Counting;
+
+    thread_local! {
+        static TRACKING: Cell<bool> = const { Cell::new(false) };
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(delta: isize) {
+        let _ = TRACKING.try_with(|on| {
+            if on.get() {
+                let live = LIVE.with(|l| {
+                    l.set(l.get() + delta);
+                    l.get()
+                });
+                PEAK.with(|p| p.set(p.get().max(live)));
+            }
+        });
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            System.alloc(layout)
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as isize));
+            System.dealloc(ptr, layout)
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // A moving realloc briefly holds both blocks.
+            add(new_size as isize);
+            let p = System.realloc(ptr, layout, new_size);
+            add(-(layout.size() as isize));
+            p
+        }
+    }
+
+    /// Runs `f` and returns the peak of bytes allocated on this thread meanwhile.
+    pub(super) fn peak_during(f: impl FnOnce()) -> isize {
+        LIVE.with(|l| l.set(0));
+        PEAK.with(|p| p.set(0));
+        TRACKING.with(|t| t.set(true));
+        f();
+        TRACKING.with(|t| t.set(false));
+        PEAK.with(|p| p.get())
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
+#[test]
+fn a_submit_holds_about_one_copy_of_its_body() {
+    use crate::emulator::image_check::tests::{data_uri, png};
+    let emu = Emulator::start().unwrap();
+    // A 12 MB PNG inline: a 16 MB body.
+    let mut image = png(512, 512);
+    image.resize(12 * 1024 * 1024, 0);
+    let body = body(Provider::UModelVerse, &data_uri("image/png", &image)).to_string();
+    drop(image);
+    let body_len = body.len() as isize;
+    let request = http::Request {
+        method: "POST".into(),
+        path: "/v1/tasks/submit".into(),
+        query: String::new(),
+        headers: vec![
+            ("authorization".into(), "key".into()),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: body.into_bytes(),
+    };
+    let shared = emu.shared.clone();
+    let mut status = 0;
+    // Measured from the moment the body exists: the parsed JSON is the one more copy, for
+    // as long as the body is still alive (before: the body, the JSON, a clone of it and two
+    // decoded images, about four copies).
+    let peak = counting::peak_during(|| status = routes::handle(&shared, request).status);
+    assert_eq!(status, 200);
+    assert!(
+        peak < body_len * 5 / 4,
+        "{peak} bytes allocated beyond the {body_len} of the body"
+    );
+}
