@@ -103,7 +103,10 @@ pub(crate) enum Body {
     Bytes(Vec<u8>),
     Static(&'static [u8]),
     /// `len` bytes of the synthetic video from `offset` on, generated while written.
-    Synthetic { offset: u64, len: u64 },
+    Synthetic {
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl Body {
@@ -314,11 +317,7 @@ impl Drop for Live<'_> {
     }
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    ctx: Arc<Ctx>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-) {
+fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, connections: Arc<Mutex<Vec<JoinHandle<()>>>>) {
     for stream in listener.incoming() {
         if ctx.stop.load(Ordering::SeqCst) {
             break;

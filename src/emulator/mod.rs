@@ -493,9 +493,7 @@ impl Shared {
     }
 
     pub(crate) fn video_len(&self) -> u64 {
-        self.options
-            .video_size
-            .unwrap_or(SAMPLE_MP4.len() as u64)
+        self.options.video_size.unwrap_or(SAMPLE_MP4.len() as u64)
     }
 
     /// The URL a successful task reports for its video.

@@ -398,4 +398,3 @@ pub(crate) fn duration_resolution<'a>(
     }
     Ok((duration, resolution))
 }
-

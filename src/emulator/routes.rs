@@ -64,7 +64,8 @@ fn redirect_to_video(shared: &Shared, req: &Request) -> Response {
         format!("?{}", req.query)
     };
     let location = format!("{}{}{}", shared.video_base(), req.path, query);
-    Response::new(302, "text/plain", format!("Found: {location}\n")).with_header("Location", location)
+    Response::new(302, "text/plain", format!("Found: {location}\n"))
+        .with_header("Location", location)
 }
 
 /// The provider's scheme, then the one key the emulator accepts, if set.
@@ -88,7 +89,11 @@ fn error(shared: &Shared, api: &dyn Api, e: ApiError) -> Response {
 }
 
 /// The answer of a fault that replaces the handling, if it is one.
-pub(crate) fn replacement(shared: &Shared, api: Option<&dyn Api>, effect: &Effect) -> Option<Response> {
+pub(crate) fn replacement(
+    shared: &Shared,
+    api: Option<&dyn Api>,
+    effect: &Effect,
+) -> Option<Response> {
     match effect {
         Effect::Respond {
             status,
@@ -98,7 +103,8 @@ pub(crate) fn replacement(shared: &Shared, api: Option<&dyn Api>, effect: &Effec
             let mut r = Response::new(*status, "application/json", body.as_bytes());
             for (name, value) in headers {
                 if name.eq_ignore_ascii_case("content-type") {
-                    r.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+                    r.headers
+                        .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
                 }
                 r = r.with_header(name, value.as_str());
             }
@@ -191,7 +197,10 @@ fn submit(shared: &Shared, api: &'static dyn Api, mut req: Request) -> Response 
     // the parsed JSON instead of cloning it.
     let mut parsed: Option<Value> = serde_json::from_slice(&req.body).ok();
     req.body = Vec::new();
-    let image = match parsed.as_mut().and_then(|v| v.pointer_mut(api.image_pointer())) {
+    let image = match parsed
+        .as_mut()
+        .and_then(|v| v.pointer_mut(api.image_pointer()))
+    {
         Some(slot @ Value::String(_)) => match std::mem::replace(slot, json!("<image>")) {
             Value::String(s) => Some(s),
             _ => None,
@@ -202,7 +211,10 @@ fn submit(shared: &Shared, api: &'static dyn Api, mut req: Request) -> Response 
         provider: api.name(),
         authorization: req.header("authorization").unwrap_or_default().to_string(),
         json: parsed.clone().unwrap_or(Value::Null),
-        image: image.as_deref().map(image_check::describe).unwrap_or_default(),
+        image: image
+            .as_deref()
+            .map(image_check::describe)
+            .unwrap_or_default(),
         body_len,
         headers: req.headers.clone(),
     };
@@ -237,9 +249,14 @@ fn submit(shared: &Shared, api: &'static dyn Api, mut req: Request) -> Response 
             prompt: &submitted.prompt,
         };
         let in_flight = state.tasks.in_flight();
-        state.faults.pick(Route::Submit, api.name(), Some(view), in_flight)
+        state
+            .faults
+            .pick(Route::Submit, api.name(), Some(view), in_flight)
     };
-    if let Some(answer) = effect.as_ref().and_then(|e| replacement(shared, Some(api), e)) {
+    if let Some(answer) = effect
+        .as_ref()
+        .and_then(|e| replacement(shared, Some(api), e))
+    {
         return answer;
     }
     let (task, echo) = create(shared, api, submitted, listed);
@@ -287,7 +304,7 @@ fn create(
 }
 
 fn status(shared: &Shared, api: &'static dyn Api, req: &Request, id: &str) -> Response {
-    if let Err(e) = authenticate(shared, api, &req) {
+    if let Err(e) = authenticate(shared, api, req) {
         return error(shared, api, e);
     }
     let effect = {
@@ -299,9 +316,14 @@ fn status(shared: &Shared, api: &'static dyn Api, req: &Request, id: &str) -> Re
             .get(id)
             .filter(|t| t.api.name() == api.name())
             .map(Task::view);
-        state.faults.pick(Route::Status, api.name(), view, in_flight)
+        state
+            .faults
+            .pick(Route::Status, api.name(), view, in_flight)
     };
-    if let Some(answer) = effect.as_ref().and_then(|e| replacement(shared, Some(api), e)) {
+    if let Some(answer) = effect
+        .as_ref()
+        .and_then(|e| replacement(shared, Some(api), e))
+    {
         return answer;
     }
     if id.is_empty() {
@@ -314,7 +336,10 @@ fn status(shared: &Shared, api: &'static dyn Api, req: &Request, id: &str) -> Re
     );
     let task = {
         let mut state = shared.lock();
-        let known = state.tasks.get(id).is_some_and(|t| t.api.name() == api.name());
+        let known = state
+            .tasks
+            .get(id)
+            .is_some_and(|t| t.api.name() == api.name());
         if known && !frozen {
             state.tasks.report(id);
         }
@@ -347,8 +372,14 @@ fn status(shared: &Shared, api: &'static dyn Api, req: &Request, id: &str) -> Re
 
 /// Cancel, task list, credits: counted, authenticated and faulted here, answered by the
 /// provider.
-fn extra(shared: &Shared, api: &'static dyn Api, route: Route, req: &Request, id: &str) -> Response {
-    if let Err(e) = authenticate(shared, api, &req) {
+fn extra(
+    shared: &Shared,
+    api: &'static dyn Api,
+    route: Route,
+    req: &Request,
+    id: &str,
+) -> Response {
+    if let Err(e) = authenticate(shared, api, req) {
         return error(shared, api, e);
     }
     let effect = {
@@ -358,7 +389,10 @@ fn extra(shared: &Shared, api: &'static dyn Api, route: Route, req: &Request, id
         let view = state.tasks.get(id).map(Task::view);
         state.faults.pick(route, api.name(), view, in_flight)
     };
-    if let Some(answer) = effect.as_ref().and_then(|e| replacement(shared, Some(api), e)) {
+    if let Some(answer) = effect
+        .as_ref()
+        .and_then(|e| replacement(shared, Some(api), e))
+    {
         return answer;
     }
     let response = api.extra(shared, route, req, id);

@@ -94,8 +94,9 @@ impl Task {
     fn may_move(&self, holding: u32, limit: u32) -> bool {
         match self.phase {
             Phase::Running(i) => {
-                !(self.fate.never_finish && i + 1 == self.api.states().len())
-                    && !(i == self.api.queue_state() && holding >= limit)
+                let held_at_the_end = self.fate.never_finish && i + 1 == self.api.states().len();
+                let no_slot = i == self.api.queue_state() && holding >= limit;
+                !held_at_the_end && !no_slot
             }
             Phase::Done(_) => false,
         }
@@ -318,7 +319,10 @@ mod tests {
         let s = rfc3339(t);
         assert!(s.starts_with("2025-01-01T15:41:31."), "{s}");
         assert_eq!(parse_rfc3339(&s), Some(1_735_746_091));
-        assert_eq!(parse_rfc3339("2025-01-01T16:41:31+01:00"), Some(1_735_746_091));
+        assert_eq!(
+            parse_rfc3339("2025-01-01T16:41:31+01:00"),
+            Some(1_735_746_091)
+        );
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2025-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);

@@ -6,8 +6,7 @@ use serde_json::{json, Map, Value};
 use super::faults::Route;
 use super::http::{Request, Response};
 use super::provider::{
-    auth_key, duration_resolution, vidu_rule, Api, ApiError, Fields, Kind, Routed, Submitted,
-    MIB,
+    auth_key, duration_resolution, vidu_rule, Api, ApiError, Fields, Kind, Routed, Submitted, MIB,
 };
 use super::tasks::{Outcome, Phase, Task};
 use super::Shared;

@@ -11,8 +11,7 @@ use serde_json::{json, Map, Value};
 use super::faults::Route;
 use super::http::{Request, Response};
 use super::provider::{
-    auth_key, duration_resolution, vidu_rule, Api, ApiError, Fields, Kind, Routed, Submitted,
-    MIB,
+    auth_key, duration_resolution, vidu_rule, Api, ApiError, Fields, Kind, Routed, Submitted, MIB,
 };
 use super::tasks::{parse_rfc3339, rfc3339, unix, Outcome, Phase, Task};
 use super::Shared;
@@ -339,9 +338,9 @@ fn number(pairs: &[(String, String)], name: &str) -> Result<Option<usize>, ApiEr
 fn time(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, ApiError> {
     match pairs.iter().find(|(k, _)| k == key) {
         None => Ok(None),
-        Some((_, v)) => parse_rfc3339(v).map(Some).ok_or_else(|| {
-            ApiError::invalid(key, format!("{v:?} is not an RFC 3339 time"))
-        }),
+        Some((_, v)) => parse_rfc3339(v)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(key, format!("{v:?} is not an RFC 3339 time"))),
     }
 }
 
@@ -351,7 +350,11 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
     let pairs = req.query_pairs();
     let ids = array_param(&pairs, "task_ids")?;
     let states = array_param(&pairs, "states")?;
-    if let Some(bad) = states.iter().flatten().find(|s| !STATES.contains(&s.as_str())) {
+    if let Some(bad) = states
+        .iter()
+        .flatten()
+        .find(|s| !STATES.contains(&s.as_str()))
+    {
         return Err(ApiError::invalid(
             "states",
             format!("{bad:?} is not one of {}", STATES.join(", ")),
@@ -360,8 +363,7 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
     let models = array_param(&pairs, "model_versions")?;
     let resolutions = array_param(&pairs, "resolutions")?;
     let now = unix(SystemTime::now()) as i64;
-    let from = time(&pairs, "created_at.from")?
-        .unwrap_or(now - LIST_WINDOW.as_secs() as i64);
+    let from = time(&pairs, "created_at.from")?.unwrap_or(now - LIST_WINDOW.as_secs() as i64);
     let to = time(&pairs, "created_at.to")?.unwrap_or(i64::MAX);
     let size = number(&pairs, "pagesz")?.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&size) {
@@ -386,7 +388,11 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
         .filter(|t| t.api.name() == "vidu")
         .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
         .filter(|t| models.as_ref().is_none_or(|m| m.contains(&t.model)))
-        .filter(|t| resolutions.as_ref().is_none_or(|r| r.contains(&t.resolution)))
+        .filter(|t| {
+            resolutions
+                .as_ref()
+                .is_none_or(|r| r.contains(&t.resolution))
+        })
         .filter(|t| (from..=to).contains(&(t.created_unix() as i64)))
         .map(|t| t.id.clone())
         .collect();
@@ -397,7 +403,11 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
     let tasks: Vec<Task> = selected
         .iter()
         .filter_map(|id| state.tasks.get(id))
-        .filter(|t| states.as_ref().is_none_or(|s| s.iter().any(|s| s == state_name(t))))
+        .filter(|t| {
+            states
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|s| s == state_name(t)))
+        })
         .cloned()
         .collect();
     drop(state);

@@ -7,7 +7,12 @@ fn vidu_submit(conn: &mut Conn, prompt: &str, payload: &str) -> String {
     b["prompt"] = json!(prompt);
     b["payload"] = json!(payload);
     let reply = submit(conn, Provider::Vidu, &b);
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     task_id(Provider::Vidu, &reply)
 }
 
@@ -25,7 +30,12 @@ fn list(conn: &mut Conn, query: &str) -> Reply {
 }
 
 fn listed_ids(reply: &Reply) -> Vec<String> {
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     reply.json()["tasks"]
         .as_array()
         .unwrap()
@@ -42,23 +52,24 @@ fn credits(conn: &mut Conn) -> Value {
 
 #[test]
 fn time_pace_ignores_polls() {
-    let emu = Emulator::start_with(
-        EmulatorOptions::new().state_duration(Duration::from_secs(3600)),
-    )
-    .unwrap();
+    let emu =
+        Emulator::start_with(EmulatorOptions::new().state_duration(Duration::from_secs(3600)))
+            .unwrap();
     let mut conn = Conn::open(&emu.base_url());
     let id = vidu_submit(&mut conn, "", "");
     for _ in 0..5 {
         assert_eq!(vidu_state(&mut conn, &id), "created");
     }
-    let emu = Emulator::start_with(
-        EmulatorOptions::new().state_duration(Duration::from_millis(1)),
-    )
-    .unwrap();
+    let emu = Emulator::start_with(EmulatorOptions::new().state_duration(Duration::from_millis(1)))
+        .unwrap();
     let mut conn = Conn::open(&emu.base_url());
     let id = vidu_submit(&mut conn, "", "");
     std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(vidu_state(&mut conn, &id), "success", "time moved it, not polls");
+    assert_eq!(
+        vidu_state(&mut conn, &id),
+        "success",
+        "time moved it, not polls"
+    );
 }
 
 #[test]
@@ -104,7 +115,11 @@ fn task_list_filters_pages_and_echoes_payload() {
         .map(|i| vidu_submit(&mut conn, &format!("prompt {i}"), &format!("tag-{i}")))
         .collect();
     // Some other provider's task is never listed.
-    submit(&mut conn, Provider::Vtrix, &body(Provider::Vtrix, IMAGE_URL));
+    submit(
+        &mut conn,
+        Provider::Vtrix,
+        &body(Provider::Vtrix, IMAGE_URL),
+    );
 
     let (a, b) = (&ids[3], &ids[7]);
     for query in [
@@ -141,18 +156,34 @@ fn task_list_filters_pages_and_echoes_payload() {
     assert_eq!(listed_ids(&r), [ids[1].clone(), ids[0].clone()]);
     assert_eq!(r.json()["next_page_token"], "");
     // Numbered pages, also under the document's `paper.` spelling.
-    assert_eq!(listed_ids(&list(&mut conn, "pager.pagesz=5&pager.page=2")), [ids[1].clone(), ids[0].clone()]);
+    assert_eq!(
+        listed_ids(&list(&mut conn, "pager.pagesz=5&pager.page=2")),
+        [ids[1].clone(), ids[0].clone()]
+    );
     assert_eq!(listed_ids(&list(&mut conn, "paper.pagesz=3")).len(), 3);
     let r = list(&mut conn, "pager.pagesz=101");
     assert_eq!(r.status, 400);
-    assert!(r.json()["message"].as_str().unwrap().contains("pager.pagesz"));
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("pager.pagesz"));
     // Time window and states.
     assert!(listed_ids(&list(&mut conn, "created_at.from=2999-01-01T00:00:00Z")).is_empty());
-    assert_eq!(listed_ids(&list(&mut conn, "created_at.to=2999-01-01T00:00:00%2B01:00&pager.pagesz=100")).len(), 12);
+    assert_eq!(
+        listed_ids(&list(
+            &mut conn,
+            "created_at.to=2999-01-01T00:00:00%2B01:00&pager.pagesz=100"
+        ))
+        .len(),
+        12
+    );
     let r = list(&mut conn, "created_at.from=yesterday");
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["reason"], "FieldInvalid");
-    assert!(r.json()["message"].as_str().unwrap().contains("created_at.from"));
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("created_at.from"));
     assert!(listed_ids(&list(&mut conn, "states=success")).is_empty());
     assert_eq!(list(&mut conn, "states=done").status, 400);
     assert_eq!(emu.stats().list_calls, 16);
@@ -172,7 +203,10 @@ fn listing_a_task_reports_it_like_a_poll() {
     }
     assert_eq!(states, ["created", "queueing", "processing", "success"]);
     let r = list(&mut conn, &format!("task_ids={id}&states=success"));
-    let url = r.json()["tasks"][0]["creations"][0]["url"].as_str().unwrap().to_string();
+    let url = r.json()["tasks"][0]["creations"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(get(&url, &[]).body, Emulator::video_bytes());
     assert_eq!(emu.stats().status_polls, 0);
 }
@@ -188,7 +222,10 @@ fn credits_decrease_per_task() {
     vidu_submit(&mut conn, "", "");
     vidu_submit(&mut conn, "", "");
     let after = credits(&mut conn);
-    assert_eq!(after["credit_remain"], 980, "5 s tasks cost 10 credits each");
+    assert_eq!(
+        after["credit_remain"], 980,
+        "5 s tasks cost 10 credits each"
+    );
     assert_eq!(after["queue_count"], 2);
     assert_eq!(emu.stats().credits_calls, 2);
 }
@@ -212,7 +249,13 @@ fn quota_exceeded_beyond_in_flight_tasks() {
     vidu_submit(&mut conn, "", "");
     let stats = emu.stats();
     assert_eq!((stats.submits, stats.submit_requests), (3, 4));
-    assert_eq!("quota-exceeded".parse::<Scenario>().unwrap(), Scenario::QuotaExceeded { in_flight: 5, retry_after_secs: 1 });
+    assert_eq!(
+        "quota-exceeded".parse::<Scenario>().unwrap(),
+        Scenario::QuotaExceeded {
+            in_flight: 5,
+            retry_after_secs: 1
+        }
+    );
 }
 
 #[test]

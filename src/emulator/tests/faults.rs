@@ -91,7 +91,6 @@ fn scenario_never_finishes() {
     assert_eq!(last, "in_progress");
 }
 
-
 #[test]
 fn scenario_cut_download_then_range() {
     let emu = start(Scenario::CutDownload);
@@ -229,7 +228,10 @@ fn a_canned_answer_to_the_first_submit_then_success() {
             Fault::on(Route::Submit)
                 .provider("vidu")
                 .nth(1)
-                .respond(429, r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#)
+                .respond(
+                    429,
+                    r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#,
+                )
                 .header("Retry-After", "1"),
         ),
     )
@@ -243,7 +245,15 @@ fn a_canned_answer_to_the_first_submit_then_success() {
     assert_eq!(r.json()["message"], "slow down");
     assert_eq!(submit(&mut conn, p, &body(p, IMAGE_URL)).status, 200);
     // Another provider's submit is not matched.
-    assert_eq!(submit(&mut conn, Provider::Vtrix, &body(Provider::Vtrix, IMAGE_URL)).status, 200);
+    assert_eq!(
+        submit(
+            &mut conn,
+            Provider::Vtrix,
+            &body(Provider::Vtrix, IMAGE_URL)
+        )
+        .status,
+        200
+    );
     let stats = emu.stats();
     assert_eq!((stats.submits, stats.submit_requests), (2, 3));
 }
@@ -254,7 +264,11 @@ fn one_task_fails_among_many() {
         EmulatorOptions::new()
             .concurrency_limit(u32::MAX)
             .fault(Fault::tasks().nth_task(3).effect(Effect::FailTask))
-            .fault(Fault::tasks().prompt_contains("storm").effect(Effect::FailTask)),
+            .fault(
+                Fault::tasks()
+                    .prompt_contains("storm")
+                    .effect(Effect::FailTask),
+            ),
     )
     .unwrap();
     let p = Provider::Vidu;
@@ -267,14 +281,22 @@ fn one_task_fails_among_many() {
         let (_, last) = walk(&mut conn, p, &id);
         ends.push(state_of(p, &last));
     }
-    assert_eq!(ends, ["success", "success", "failed", "success", "failed", "success"]);
+    assert_eq!(
+        ends,
+        ["success", "success", "failed", "success", "failed", "success"]
+    );
 }
 
 #[test]
 fn faults_compose_per_route_and_provider() {
     let emu = Emulator::start_with(
         EmulatorOptions::new()
-            .fault(Fault::on(Route::Status).provider("vtrix").times(2).error(503))
+            .fault(
+                Fault::on(Route::Status)
+                    .provider("vtrix")
+                    .times(2)
+                    .error(503),
+            )
             .fault(
                 Fault::on(Route::Status)
                     .provider("vidu")
@@ -295,15 +317,22 @@ fn faults_compose_per_route_and_provider() {
     for _ in 0..2 {
         let (mut conn, id) = submitted(&emu, Provider::Vidu);
         let (states, _) = walk(&mut conn, Provider::Vidu, &id);
-        assert_eq!(states, ["scheduled", "created", "queueing", "processing", "success"]);
+        assert_eq!(
+            states,
+            ["scheduled", "created", "queueing", "processing", "success"]
+        );
     }
 }
 
 #[test]
 fn a_stall_delays_the_answer() {
-    let emu = Emulator::start_with(EmulatorOptions::new().fault(
-        Fault::on(Route::Status).times(1).effect(Effect::Stall(Duration::from_millis(300))),
-    ))
+    let emu = Emulator::start_with(
+        EmulatorOptions::new().fault(
+            Fault::on(Route::Status)
+                .times(1)
+                .effect(Effect::Stall(Duration::from_millis(300))),
+        ),
+    )
     .unwrap();
     let (mut conn, id) = submitted(&emu, Provider::Vidu);
     let started = Instant::now();
@@ -325,7 +354,11 @@ fn faults_on_video_and_reset_after_status() {
     assert!(conn.read().is_none(), "reset without an answer");
     let mut conn = Conn::open(&emu.base_url());
     let (states, last) = walk(&mut conn, p, &id);
-    assert_eq!(states, ["Running", "Success"], "the reset poll still counted");
+    assert_eq!(
+        states,
+        ["Running", "Success"],
+        "the reset poll still counted"
+    );
     let url = url_of(p, &last);
     assert_eq!(get(&url, &[]).status, 403);
     assert_eq!(get(&url, &[]).body, Emulator::video_bytes());

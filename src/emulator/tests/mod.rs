@@ -288,7 +288,6 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-
 fn finished_url(emu: &Emulator, p: Provider) -> (Conn, String, String) {
     let (mut conn, id) = submitted(emu, p);
     let (_, last) = walk(&mut conn, p, &id);

@@ -19,7 +19,9 @@ fn a_huge_chunk_size_is_413_not_an_overflow() {
     for chunks in ["FFFFFFFFFFFFFFFF\r\n", "5\r\nhello\r\nFFFFFFFFFFFFFFFF\r\n"] {
         let mut conn = Conn::open(&emu.base_url());
         chunked_submit(&mut conn, chunks);
-        let reply = conn.read().expect("an answer, not a dead connection thread");
+        let reply = conn
+            .read()
+            .expect("an answer, not a dead connection thread");
         assert_eq!(reply.status, 413, "{chunks:?}");
         assert!(conn.closed());
     }
@@ -43,10 +45,8 @@ fn chunks_summing_past_the_limit_are_413() {
 
 #[test]
 fn idle_connections_are_closed() {
-    let emu = Emulator::start_with(
-        EmulatorOptions::new().idle_timeout(Duration::from_millis(200)),
-    )
-    .unwrap();
+    let emu = Emulator::start_with(EmulatorOptions::new().idle_timeout(Duration::from_millis(200)))
+        .unwrap();
     let mut conn = Conn::open(&emu.base_url());
     assert_eq!(conn.call("GET", "/nope", &[], b"").status, 404);
     std::thread::sleep(Duration::from_millis(600));
@@ -107,6 +107,8 @@ mod counting {
         });
     }
 
+    // SAFETY: every call is forwarded unchanged to `System`; the counting touches only
+    // const-initialized thread-locals, which never allocate.
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             add(layout.size() as isize);
