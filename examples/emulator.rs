@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo run --example emulator -- [--scenario NAME] [--api-key KEY] [--polls-per-state N]
+//!     [--state-duration SECS] [--concurrency N] [--video-size BYTES]
 //! ```
+//!
+//! `--state-duration` makes tasks advance with time instead of polls; `--concurrency` caps
+//! the tasks running at once (default 5; the rest wait in the queue state); `--video-size`
+//! serves a synthetic video of that many bytes instead of the sample MP4.
 //!
 //! Prints `VIDU_BASE_URL=http://127.0.0.1:PORT` on stdout (one line, flushed) and a human line
 //! on stderr, then serves until the process is killed (Ctrl-C).
@@ -12,7 +17,14 @@ use std::process::ExitCode;
 
 use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
 
-const USAGE: &str = "usage: emulator [--scenario NAME] [--api-key KEY] [--polls-per-state N]";
+const USAGE: &str = "usage: emulator [--scenario NAME] [--api-key KEY] [--polls-per-state N] \
+                     [--state-duration SECS] [--concurrency N] [--video-size BYTES]";
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: {value:?} is not a non-negative number"))
+}
 
 fn parse(args: &[String]) -> Result<EmulatorOptions, String> {
     let mut options = EmulatorOptions::default();
@@ -38,11 +50,15 @@ fn parse(args: &[String]) -> Result<EmulatorOptions, String> {
         match name {
             "--scenario" => options.scenario = value.parse().map_err(|e| format!("{e}"))?,
             "--api-key" => options.api_key = Some(value),
-            "--polls-per-state" => {
-                options.polls_per_state = value
-                    .parse()
-                    .map_err(|_| format!("--polls-per-state: {value:?} is not a number"))?
+            "--polls-per-state" => options.polls_per_state = number(name, &value)?,
+            "--state-duration" => {
+                let secs: f64 = number(name, &value)?;
+                let d = std::time::Duration::try_from_secs_f64(secs)
+                    .map_err(|_| format!("{name}: {value:?} is not a duration in seconds"))?;
+                options.state_duration = Some(d);
             }
+            "--concurrency" => options.concurrency_limit = number(name, &value)?,
+            "--video-size" => options.video_size = Some(number(name, &value)?),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -58,10 +74,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let pace = match options.state_duration {
+        Some(d) => format!("{d:?} per state"),
+        None => format!("{} poll(s) per state", options.polls_per_state),
+    };
     let description = format!(
-        "scenario {:?}, {} poll(s) per state, {}",
+        "scenario {:?}, {pace}, {} task(s) at once, {}",
         options.scenario,
-        options.polls_per_state,
+        options.concurrency_limit,
         match &options.api_key {
             Some(_) => "one API key accepted",
             None => "any API key accepted",

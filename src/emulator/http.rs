@@ -1,12 +1,14 @@
-//! A tiny HTTP/1.1 server on std: one thread per connection, keep-alive, Content-Length and
-//! chunked request bodies, answers always framed with Content-Length.
+//! The transport: a tiny HTTP/1.1 server on std. One thread per connection (at most
+//! [`Limits::max_connections`] at once), keep-alive with an idle timeout, Content-Length and
+//! chunked request bodies (size checked without overflow), answers framed with Content-Length
+//! and streamed, so a large synthetic video is never held in memory.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest request body accepted at the HTTP layer; larger bodies get 413.
 pub(crate) const MAX_BODY: u64 = 100 * 1024 * 1024;
@@ -16,6 +18,17 @@ const MAX_LINE: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
 /// How often a connection thread blocked in a read looks at the stop flag.
 const STOP_CHECK: Duration = Duration::from_millis(50);
+/// Bytes written per `write` call when streaming a body.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// Bounds on what clients can make the server hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+}
 
 /// One parsed request.
 #[derive(Debug)]
@@ -39,12 +52,23 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The first query parameter with this name (no percent-decoding beyond `%XX`).
+    /// Every query parameter, percent-decoded, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect()
+    }
+
+    /// The first query parameter with this name.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == name).then(|| percent_decode(v))
-        })
+        self.query_pairs()
+            .into_iter()
+            .find_map(|(k, v)| (k == name).then_some(v))
     }
 }
 
@@ -73,13 +97,62 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A response body.
+#[derive(Debug)]
+pub(crate) enum Body {
+    Bytes(Vec<u8>),
+    Static(&'static [u8]),
+    /// `len` bytes of the synthetic video from `offset` on, generated while written.
+    Synthetic {
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Static(b) => b.len() as u64,
+            Body::Synthetic { len, .. } => *len,
+        }
+    }
+
+    /// Writes the first `limit` bytes.
+    fn write_to(&self, mut w: impl Write, limit: u64) -> io::Result<()> {
+        let n = limit.min(self.len());
+        match self {
+            Body::Bytes(b) => w.write_all(&b[..n as usize]),
+            Body::Static(b) => w.write_all(&b[..n as usize]),
+            Body::Synthetic { offset, .. } => {
+                let mut buf = vec![0u8; WRITE_CHUNK];
+                let mut done = 0u64;
+                while done < n {
+                    let take = (n - done).min(WRITE_CHUNK as u64) as usize;
+                    for (i, b) in buf[..take].iter_mut().enumerate() {
+                        *b = synthetic_byte(offset.saturating_add(done).saturating_add(i as u64));
+                    }
+                    w.write_all(&buf[..take])?;
+                    done += take as u64;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Byte `offset` of the synthetic video: a pattern that catches shifted or repeated ranges.
+pub(crate) fn synthetic_byte(offset: u64) -> u8 {
+    (offset % 251) as u8 ^ (offset >> 20) as u8
+}
+
 /// What the connection does once the handler has answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum After {
     /// Write the whole response; keep the connection unless the request asked to close.
     Normal,
     /// Write the headers and only this many body bytes, then close the connection.
-    CutBody(usize),
+    CutBody(u64),
     /// Write nothing at all and close the connection.
     Reset,
 }
@@ -89,17 +162,21 @@ pub(crate) enum After {
 pub(crate) struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: Body,
     pub after: After,
 }
 
 impl Response {
     /// A response with a body and a content type.
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response::with_body(status, content_type, Body::Bytes(body.into()))
+    }
+
+    pub fn with_body(status: u16, content_type: &str, body: Body) -> Response {
         Response {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
-            body: body.into(),
+            body,
             after: After::Normal,
         }
     }
@@ -107,6 +184,14 @@ impl Response {
     /// A JSON response.
     pub fn json(status: u16, value: &serde_json::Value) -> Response {
         Response::new(status, "application/json", value.to_string())
+    }
+
+    /// Nothing written; the connection is closed.
+    pub fn reset() -> Response {
+        Response {
+            after: After::Reset,
+            ..Response::new(200, "text/plain", "")
+        }
     }
 
     /// Adds a header.
@@ -137,8 +222,14 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Answers one request.
-pub(crate) type Handler = dyn Fn(&Request) -> Response + Send + Sync;
+/// Answers one request (it owns the request, so it can drop the body as soon as parsed).
+pub(crate) type Handler = dyn Fn(Request) -> Response + Send + Sync;
+
+/// What the server reports about its connections.
+pub(crate) trait Observer: Send + Sync {
+    fn accepted(&self);
+    fn refused(&self);
+}
 
 /// A listening server; dropping it stops the accept loop and every connection thread.
 pub(crate) struct Server {
@@ -148,22 +239,37 @@ pub(crate) struct Server {
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
+struct Ctx {
+    stop: Arc<AtomicBool>,
+    handler: Arc<Handler>,
+    observer: Arc<dyn Observer>,
+    limits: Limits,
+    live: AtomicUsize,
+}
+
 impl Server {
-    /// Binds `127.0.0.1:0` and serves with `handler`; `on_accept` runs once per connection.
+    /// Binds `127.0.0.1:0` and serves with `handler`.
     pub fn start(
         handler: Arc<Handler>,
-        on_accept: Arc<dyn Fn() + Send + Sync>,
+        observer: Arc<dyn Observer>,
+        limits: Limits,
     ) -> io::Result<Server> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let ctx = Arc::new(Ctx {
+            stop: stop.clone(),
+            handler,
+            observer,
+            limits,
+            live: AtomicUsize::new(0),
+        });
         let accept_thread = {
-            let stop = stop.clone();
             let connections = connections.clone();
             std::thread::Builder::new()
                 .name(format!("vidu-emulator-{}", addr.port()))
-                .spawn(move || accept_loop(listener, stop, connections, handler, on_accept))?
+                .spawn(move || accept_loop(listener, ctx, connections))?
         };
         Ok(Server {
             addr,
@@ -202,43 +308,65 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    stop: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    handler: Arc<Handler>,
-    on_accept: Arc<dyn Fn() + Send + Sync>,
-) {
+/// Decrements the live-connection count when a connection thread ends, however it ends.
+struct Live<'a>(&'a AtomicUsize);
+
+impl Drop for Live<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, connections: Arc<Mutex<Vec<JoinHandle<()>>>>) {
     for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
+        if ctx.stop.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(stream) = stream else {
+        let Ok(mut stream) = stream else {
             // Out of file descriptors and the like: back off a little.
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
-        on_accept();
-        let stop = stop.clone();
-        let handler = handler.clone();
+        if ctx.live.load(Ordering::SeqCst) >= ctx.limits.max_connections {
+            ctx.observer.refused();
+            // A fresh socket's send buffer takes these few bytes without blocking.
+            let _ = stream.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        }
+        ctx.observer.accepted();
+        ctx.live.fetch_add(1, Ordering::SeqCst);
+        let conn_ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
             .name("vidu-emulator-conn".into())
-            .spawn(move || serve_connection(stream, &stop, &*handler));
+            .spawn(move || {
+                let _live = Live(&conn_ctx.live);
+                serve_connection(stream, &conn_ctx);
+            });
         let mut list = lock(&connections);
         list.retain(|h| !h.is_finished());
-        if let Ok(h) = spawned {
-            list.push(h);
+        match spawned {
+            Ok(h) => list.push(h),
+            // The closure (and its guard) never ran.
+            Err(_) => {
+                ctx.live.fetch_sub(1, Ordering::SeqCst);
+            }
         }
     }
 }
 
-/// A reader that retries read timeouts until the server is stopped.
-struct StopAware<'a> {
+/// A reader that retries read timeouts until the server is stopped or the peer has sent
+/// nothing for the idle timeout.
+struct Patient<'a> {
     stream: &'a TcpStream,
     stop: &'a AtomicBool,
+    idle_timeout: Duration,
+    last_progress: Instant,
 }
 
-impl Read for StopAware<'_> {
+impl Read for Patient<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.stop.load(Ordering::SeqCst) {
@@ -252,10 +380,16 @@ impl Read for StopAware<'_> {
                     if e.kind() == io::ErrorKind::WouldBlock
                         || e.kind() == io::ErrorKind::TimedOut =>
                 {
-                    continue
+                    if self.last_progress.elapsed() >= self.idle_timeout {
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection"));
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other,
+                Ok(n) => {
+                    self.last_progress = Instant::now();
+                    return Ok(n);
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -263,7 +397,7 @@ impl Read for StopAware<'_> {
 
 /// Why reading a request failed.
 enum ReadError {
-    /// The peer closed (or the server stops) between requests: close quietly.
+    /// The peer closed (or the server stops, or the connection idled) between requests.
     Closed,
     /// Malformed request: answer 400 and close.
     Bad(&'static str),
@@ -277,13 +411,15 @@ impl From<io::Error> for ReadError {
     }
 }
 
-fn serve_connection(stream: TcpStream, stop: &AtomicBool, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(STOP_CHECK));
+fn serve_connection(stream: TcpStream, ctx: &Ctx) {
+    let _ = stream.set_read_timeout(Some(STOP_CHECK.min(ctx.limits.idle_timeout)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(StopAware {
+    let mut reader = BufReader::new(Patient {
         stream: &stream,
-        stop,
+        stop: &ctx.stop,
+        idle_timeout: ctx.limits.idle_timeout,
+        last_progress: Instant::now(),
     });
     loop {
         let (request, keep_alive) = match read_request(&mut reader, &stream) {
@@ -300,13 +436,13 @@ fn serve_connection(stream: TcpStream, stop: &AtomicBool, handler: &Handler) {
                 break;
             }
         };
-        let response = handler(&request);
         let head_only = request.method == "HEAD";
+        let response = (ctx.handler)(request);
         match response.after {
             After::Reset => break,
             After::CutBody(n) => {
                 let _ = write_head(&stream, &response, false)
-                    .and_then(|_| (&stream).write_all(&response.body[..n.min(response.body.len())]))
+                    .and_then(|_| response.body.write_to(&stream, n))
                     .and_then(|_| (&stream).flush());
                 break;
             }
@@ -342,7 +478,7 @@ fn write_response(
 ) -> io::Result<()> {
     write_head(stream, r, keep_alive)?;
     if !head_only {
-        stream.write_all(&r.body)?;
+        r.body.write_to(stream, u64::MAX)?;
     }
     stream.flush()
 }
@@ -456,12 +592,7 @@ fn read_request(
                 if len > MAX_BODY {
                     return Err(ReadError::TooLarge);
                 }
-                let mut body = Vec::with_capacity(len.min(1 << 20) as usize);
-                reader.take(len).read_to_end(&mut body)?;
-                if (body.len() as u64) < len {
-                    return Err(ReadError::Closed);
-                }
-                body
+                read_exact_body(reader, Vec::new(), len)?
             }
         }
     };
@@ -476,6 +607,29 @@ fn read_request(
         },
         keep_alive,
     ))
+}
+
+/// Appends exactly `len` more bytes to `body`, reserving them once (no doubling copies; the
+/// reservation is only address space until the bytes arrive).
+fn read_exact_body(
+    reader: &mut impl BufRead,
+    mut body: Vec<u8>,
+    len: u64,
+) -> Result<Vec<u8>, ReadError> {
+    let want = usize::try_from(len).map_err(|_| ReadError::TooLarge)?;
+    // Exact for a Content-Length body; amortized across chunks of a chunked one.
+    let reserved = if body.is_empty() {
+        body.try_reserve_exact(want)
+    } else {
+        body.try_reserve(want)
+    };
+    reserved.map_err(|_| ReadError::TooLarge)?;
+    let before = body.len();
+    reader.take(len).read_to_end(&mut body)?;
+    if body.len() - before < want {
+        return Err(ReadError::Closed);
+    }
+    Ok(body)
 }
 
 fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
@@ -497,14 +651,12 @@ fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
                 }
             }
         }
-        if body.len() as u64 + size > MAX_BODY {
-            return Err(ReadError::TooLarge);
+        // A chunk size near u64::MAX must not wrap around the limit.
+        match (body.len() as u64).checked_add(size) {
+            Some(total) if total <= MAX_BODY => {}
+            _ => return Err(ReadError::TooLarge),
         }
-        let before = body.len();
-        reader.take(size).read_to_end(&mut body)?;
-        if ((body.len() - before) as u64) < size {
-            return Err(ReadError::Closed);
-        }
+        body = read_exact_body(reader, body, size)?;
         match read_line(reader)? {
             Some(l) if l.is_empty() => {}
             Some(_) => return Err(ReadError::Bad("chunk not followed by CRLF")),

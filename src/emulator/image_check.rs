@@ -4,7 +4,21 @@
 //!
 //! Written from the documents, independently of the client's `crate::image`.
 
-use base64::Engine;
+use std::io::Read;
+
+/// Decoded bytes kept for sniffing the format and reading the dimensions; the rest is only
+/// decoded to check it and count it, never held (one copy of an inline image per request).
+const HEADER_PREFIX: usize = 1024 * 1024;
+
+/// Decodes standard base64 as a stream: the decoded length and the first `keep` bytes.
+fn decode_streaming(data: &str, keep: usize) -> std::io::Result<(u64, Vec<u8>)> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut decoder = base64::read::DecoderReader::new(data.as_bytes(), engine);
+    let mut prefix = Vec::new();
+    (&mut decoder).take(keep as u64).read_to_end(&mut prefix)?;
+    let rest = std::io::copy(&mut decoder, &mut std::io::sink())?;
+    Ok((prefix.len() as u64 + rest, prefix))
+}
 
 /// Smallest accepted side, in pixels.
 const MIN_SIDE: u32 = 128;
@@ -82,8 +96,8 @@ pub(crate) fn describe(s: &str) -> String {
         return format!("url:{s}");
     }
     if let Some((mime, data)) = split_data_uri(s) {
-        return match base64::engine::general_purpose::STANDARD.decode(data) {
-            Ok(bytes) => format!("data:{mime};{}", bytes.len()),
+        return match decode_streaming(data, 0) {
+            Ok((len, _)) => format!("data:{mime};{len}"),
             Err(_) => format!("data:{mime};invalid"),
         };
     }
@@ -116,13 +130,11 @@ pub(crate) fn check(s: &str, max_decoded: u64) -> Result<(), ImageProblem> {
             "decoded image larger than {max_decoded} bytes"
         )));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
+    let (len, bytes) = decode_streaming(data, HEADER_PREFIX)
         .map_err(|e| ImageProblem::NotAnImage(format!("data URI is not valid base64: {e}")))?;
-    if bytes.len() as u64 > max_decoded {
+    if len > max_decoded {
         return Err(ImageProblem::TooLarge(format!(
-            "decoded image is {} bytes, larger than {max_decoded}",
-            bytes.len()
+            "decoded image is {len} bytes, larger than {max_decoded}"
         )));
     }
     let actual = sniff(&bytes).map_err(ImageProblem::Format)?;
@@ -252,6 +264,7 @@ fn jpeg_dimensions(b: &[u8]) -> Option<(u32, u32)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use base64::Engine;
 
     /// A PNG header (signature + IHDR) of the given size; enough for the checks.
     pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {

@@ -3,48 +3,72 @@
 //! [`Emulator::start`] binds two servers on `127.0.0.1`: the API origin
 //! ([`Emulator::base_url`]) serves the UModelVerse, Vtrix and official Vidu routes side by side
 //! (their paths differ), and the video origin ([`Emulator::video_base_url`]) serves the MP4 of
-//! every successful task ([`Emulator::video_bytes`]). A [`Scenario`] injects one kind of
-//! trouble; [`Emulator::stats`] tells what the emulator saw.
+//! every successful task ([`Emulator::video_bytes`]). [`Fault`]s inject trouble per route,
+//! provider, task and attempt; a [`Scenario`] is a named preset of them.
+//! [`Emulator::stats`] tells what the emulator saw.
 //!
-//! The emulator is written from the provider documents only and shares no wire code with the
-//! client: it exists to check the client.
+//! The emulator is written from the provider documents only (`src/emulator/PROTOCOLS.md`) and
+//! shares no wire code with the client: it exists to check the client.
 //!
 //! ```
-//! use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
+//! use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route, Scenario};
 //!
-//! let emulator = Emulator::start_with(EmulatorOptions {
-//!     api_key: Some("secret".into()),
-//!     scenario: Scenario::Normal,
-//!     ..EmulatorOptions::default()
-//! })?;
+//! let emulator = Emulator::start_with(
+//!     EmulatorOptions::new()
+//!         .api_key("secret")
+//!         .scenario(Scenario::Normal)
+//!         // The first submit is throttled; the client should wait and retry.
+//!         .fault(Fault::on(Route::Submit).times(1).error(429).retry_after(1)),
+//! )?;
 //! assert!(emulator.base_url().starts_with("http://127.0.0.1:"));
 //! assert_ne!(emulator.base_url(), emulator.video_base_url());
 //! assert_eq!(emulator.stats().submits, 0);
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), vidu::Error>(())
 //! ```
 //!
 //! Routes of the API origin:
 //!
-//! | provider | submit | status | cancel |
+//! | provider | submit | status | other |
 //! |---|---|---|---|
 //! | UModelVerse | `POST /v1/tasks/submit` | `GET /v1/tasks/status?task_id=<id>` | — |
 //! | Vtrix | `POST /model/v1/generation` | `GET /model/v1/generation/task/<id>` | — |
-//! | Vidu | `POST /ent/v2/img2video` | `GET /ent/v2/tasks/<id>/creations` | `POST /ent/v2/tasks/<id>/cancel` |
+//! | Vidu | `POST /ent/v2/img2video` | `GET /ent/v2/tasks/<id>/creations` | `POST /ent/v2/tasks/<id>/cancel`, `GET /ent/v2/tasks`, `GET /ent/v2/credits` |
 //!
-//! Each status poll moves a task on by one poll; after [`EmulatorOptions::polls_per_state`]
-//! polls in an intermediate state it enters the next one. Video URLs look like
+//! Tasks advance by polls (the default: after [`EmulatorOptions::polls_per_state`] status
+//! reports in an intermediate state, the next report shows the next state; a task list
+//! entry is a report too) or by time ([`EmulatorOptions::state_duration`]). At most
+//! [`EmulatorOptions::concurrency_limit`] tasks run at once; the rest wait in the queue state
+//! (`queueing`, `Pending`, `pending`). Video URLs look like
 //! `<video origin>/videos/<task id>.mp4?sig=<n>`.
+//!
+//! Layout: `http.rs` transport, `routes.rs` the request flow, `provider.rs` the trait each
+//! provider file implements (`umodelverse.rs`, `vtrix.rs`, `vidu.rs`), `tasks.rs` the state
+//! machine, `faults.rs` and `scenario.rs` the trouble, `video.rs` the video origin,
+//! `image_check.rs` the image rules. A fourth provider is one new file plus a row in
+//! `provider::PROVIDERS`.
 
-mod api;
+mod faults;
 mod http;
 mod image_check;
+mod provider;
+mod routes;
+mod scenario;
+mod tasks;
+mod umodelverse;
 mod video;
+mod vidu;
+mod vtrix;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+pub use faults::{Effect, Fault, Route, TaskMatch};
+pub use scenario::{Scenario, UnknownScenario};
+
+use tasks::{Pace, Task, Tasks};
 
 /// The MP4 every successful task yields: one second of a 128x128 test pattern, H.264.
 static SAMPLE_MP4: &[u8] = include_bytes!("sample.mp4");
@@ -52,7 +76,6 @@ static SAMPLE_MP4: &[u8] = include_bytes!("sample.mp4");
 /// A running emulator. Dropping it stops both servers and joins their threads.
 pub struct Emulator {
     shared: Arc<Shared>,
-    // Declared after `shared` only for clarity; both servers are stopped in `Drop`.
     api: Option<http::Server>,
     video: Option<http::Server>,
 }
@@ -67,17 +90,38 @@ impl fmt::Debug for Emulator {
     }
 }
 
-/// How an [`Emulator`] behaves.
+/// How an [`Emulator`] behaves. Start from [`EmulatorOptions::new`] (or `default()`) and
+/// change what you need with the builder methods, which state the defaults.
 #[derive(Clone, Debug)]
 pub struct EmulatorOptions {
     /// The only API key accepted (with each provider's own scheme). `None` (the default):
     /// any non-empty key is accepted, still with the right scheme.
     pub api_key: Option<String>,
-    /// The trouble to inject. Default [`Scenario::Normal`].
+    /// A preset of trouble. Default [`Scenario::Normal`] (none).
     pub scenario: Scenario,
-    /// Status polls a task spends in each intermediate state. Default 1; 0 makes the first
-    /// poll report the terminal state.
+    /// Status reports a task gives in each intermediate state (poll pace). Default 1; 0 makes
+    /// the first poll report the terminal state. Ignored when `state_duration` is set.
     pub polls_per_state: u32,
+    /// Time pace: each intermediate state lasts this long, however often it is polled.
+    /// Default `None`: poll pace.
+    pub state_duration: Option<Duration>,
+    /// Tasks running at once, over the emulator (an organisation, on the official API); the
+    /// others wait in the queue state. Default 5; `u32::MAX`: no limit.
+    pub concurrency_limit: u32,
+    /// Faults, tried before the scenario's, in order. Default none.
+    pub faults: Vec<Fault>,
+    /// Credits of the account (`GET /ent/v2/credits`); each task costs twice its duration.
+    /// Default 100,000.
+    pub credits: u64,
+    /// Serve a synthetic video of this many bytes (generated while sent, never held in
+    /// memory; see [`Emulator::synthetic_video_byte`]) instead of the sample MP4. Default
+    /// `None`.
+    pub video_size: Option<u64>,
+    /// Connections that send nothing for this long are closed. Default 30 s.
+    pub idle_timeout: Duration,
+    /// Connections served at once, per origin; more are answered 503 and closed.
+    /// Default 256.
+    pub max_connections: usize,
 }
 
 impl Default for EmulatorOptions {
@@ -86,144 +130,110 @@ impl Default for EmulatorOptions {
             api_key: None,
             scenario: Scenario::Normal,
             polls_per_state: 1,
+            state_duration: None,
+            concurrency_limit: 5,
+            faults: Vec::new(),
+            credits: 100_000,
+            video_size: None,
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 256,
         }
     }
 }
 
-/// The trouble an [`Emulator`] injects. "Status polls" count over the whole emulator, for
-/// every provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Scenario {
-    /// Tasks walk through the provider's own intermediate states and succeed.
-    Normal,
-    /// Tasks end failed, with a provider-shaped error code and message.
-    TaskFails,
-    /// The first `times` status polls answer 429 with `Retry-After: <retry_after_secs>`.
-    Throttled {
-        /// How many polls are refused.
-        times: u32,
-        /// The `Retry-After` value, in seconds.
-        retry_after_secs: u32,
-    },
-    /// The first `times` status polls answer 503.
-    Unavailable {
-        /// How many polls are refused.
-        times: u32,
-    },
-    /// Every valid submit is read to the end and creates a task, then the connection is closed
-    /// without an answer.
-    ResetAfterSubmit,
-    /// Tasks stay in their last intermediate (running) state forever.
-    NeverFinishes,
-    /// The first video GET announces the full `Content-Length` but the connection closes after
-    /// half the bytes; later `Range` requests are honoured (206 + `Content-Range`).
-    CutDownload,
-    /// Like [`Scenario::CutDownload`], but later `Range` requests are ignored (200 with the
-    /// whole body).
-    CutDownloadIgnoresRange,
-    /// Result URLs point at the API origin, which answers 302 to the video origin.
-    RedirectVideo,
-    /// The first video URL of each task answers 403 (expired signature); the next status poll
-    /// returns a fresh URL that works.
-    ExpiredUrl,
-    /// The first `times` status polls answer 200 with JSON cut short; `u32::MAX` means always.
-    MalformedStatus {
-        /// How many polls are malformed.
-        times: u32,
-    },
-    /// The first `times` status polls report a state no document lists (without moving the
-    /// task on), then tasks proceed normally.
-    UnknownState {
-        /// How many polls report the unknown state.
-        times: u32,
-    },
-}
-
-/// Kebab-case names, in the order of [`Scenario::names`].
-const SCENARIO_NAMES: &[&str] = &[
-    "normal",
-    "task-fails",
-    "throttled",
-    "unavailable",
-    "reset-after-submit",
-    "never-finishes",
-    "cut-download",
-    "cut-download-ignores-range",
-    "redirect-video",
-    "expired-url",
-    "malformed-status",
-    "unknown-state",
-];
-
-impl Scenario {
-    /// The names [`FromStr`] accepts.
-    pub fn names() -> &'static [&'static str] {
-        SCENARIO_NAMES
+impl EmulatorOptions {
+    /// The defaults: any key, no faults, one poll per state, 5 tasks at once.
+    pub fn new() -> EmulatorOptions {
+        EmulatorOptions::default()
     }
-}
 
-/// The error of [`Scenario::from_str`]: the name is unknown.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownScenario(pub String);
-
-impl fmt::Display for UnknownScenario {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown scenario {:?}; known scenarios: {}",
-            self.0,
-            SCENARIO_NAMES.join(", ")
-        )
+    /// Accepts only this key. Default: any non-empty key.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
     }
-}
 
-impl std::error::Error for UnknownScenario {}
+    /// Uses a preset. Default [`Scenario::Normal`].
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = scenario;
+        self
+    }
 
-impl FromStr for Scenario {
-    type Err = UnknownScenario;
+    /// Poll pace with `n` reports per state. Default 1.
+    pub fn polls_per_state(mut self, n: u32) -> Self {
+        self.polls_per_state = n;
+        self
+    }
 
-    /// Parses a kebab-case name. Counted scenarios get fixed counts: `throttled` is 1 poll
-    /// with `Retry-After: 1`, `unavailable` 2 polls, `malformed-status` always,
-    /// `unknown-state` 2 polls.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim() {
-            "normal" => Scenario::Normal,
-            "task-fails" => Scenario::TaskFails,
-            "throttled" => Scenario::Throttled {
-                times: 1,
-                retry_after_secs: 1,
-            },
-            "unavailable" => Scenario::Unavailable { times: 2 },
-            "reset-after-submit" => Scenario::ResetAfterSubmit,
-            "never-finishes" => Scenario::NeverFinishes,
-            "cut-download" => Scenario::CutDownload,
-            "cut-download-ignores-range" => Scenario::CutDownloadIgnoresRange,
-            "redirect-video" => Scenario::RedirectVideo,
-            "expired-url" => Scenario::ExpiredUrl,
-            "malformed-status" => Scenario::MalformedStatus { times: u32::MAX },
-            "unknown-state" => Scenario::UnknownState { times: 2 },
-            other => return Err(UnknownScenario(other.to_string())),
-        })
+    /// Time pace: each state lasts `d`. Default: poll pace.
+    pub fn state_duration(mut self, d: Duration) -> Self {
+        self.state_duration = Some(d);
+        self
+    }
+
+    /// Tasks running at once. Default 5; `u32::MAX`: no limit.
+    pub fn concurrency_limit(mut self, n: u32) -> Self {
+        self.concurrency_limit = n;
+        self
+    }
+
+    /// Adds a fault (tried before the scenario's, in the order added). Default none.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// The account's credits. Default 100,000.
+    pub fn credits(mut self, n: u64) -> Self {
+        self.credits = n;
+        self
+    }
+
+    /// Serves a synthetic video of `bytes` bytes. Default: the sample MP4.
+    pub fn video_size(mut self, bytes: u64) -> Self {
+        self.video_size = Some(bytes);
+        self
+    }
+
+    /// Closes connections idle this long. Default 30 s.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+
+    /// Connections served at once per origin. Default 256.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
     }
 }
 
 /// What an [`Emulator`] has seen so far ([`Emulator::stats`] takes a snapshot).
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Stats {
-    /// Submit requests that created a task (including those of
-    /// [`Scenario::ResetAfterSubmit`], which are never answered).
+    /// Submit requests that created a task (including those a fault reset unanswered).
     pub submits: u32,
-    /// Submit requests answered with a 4xx status.
+    /// Submit requests answered with a 4xx status by validation or authentication.
     pub rejected_submits: u32,
+    /// Requests that reached a submit route, whatever the answer.
+    pub submit_requests: u32,
     /// Requests that reached a status route, whatever the answer (429, 503, 404 included).
     pub status_polls: u32,
+    /// Requests that reached the task list, `GET /ent/v2/tasks`.
+    pub list_calls: u32,
+    /// Requests that reached `GET /ent/v2/credits`.
+    pub credits_calls: u32,
     /// Requests that reached the Vidu cancel route, whatever the answer.
     pub cancels: u32,
+    /// `GET` requests on the video origin.
+    pub video_gets: u32,
     /// TCP connections accepted on the API origin.
     pub api_connections: u32,
     /// TCP connections accepted on the video origin.
     pub video_connections: u32,
+    /// Connections refused (503) on either origin because `max_connections` were open.
+    pub refused_connections: u32,
     /// Every request that reached the video origin, in order.
     pub video_requests: Vec<RecordedRequest>,
     /// The last request that reached a submit route, accepted or rejected.
@@ -285,37 +295,67 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 
 impl Emulator {
     /// Starts an emulator with [`EmulatorOptions::default`].
-    pub fn start() -> std::io::Result<Emulator> {
+    pub fn start() -> crate::Result<Emulator> {
         Emulator::start_with(EmulatorOptions::default())
     }
 
     /// Starts an emulator: binds the API origin and the video origin on `127.0.0.1`, each on a
-    /// free port.
-    pub fn start_with(options: EmulatorOptions) -> std::io::Result<Emulator> {
+    /// free port. Fails with [`crate::Error::Io`] when a socket or thread cannot be had.
+    pub fn start_with(options: EmulatorOptions) -> crate::Result<Emulator> {
+        Emulator::try_start(options).map_err(|source| crate::Error::Io {
+            action: "starting the emulator on",
+            path: PathBuf::from("127.0.0.1"),
+            source,
+            task_id: None,
+        })
+    }
+
+    fn try_start(options: EmulatorOptions) -> std::io::Result<Emulator> {
+        let pace = match options.state_duration {
+            Some(d) => Pace::Time(d),
+            None => Pace::Polls(options.polls_per_state),
+        };
+        let mut faults = options.faults.clone();
+        faults.extend(options.scenario.faults());
         let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                stats: Stats::default(),
+                tasks: Tasks::new(pace, options.concurrency_limit),
+                faults: faults::Faults::new(faults),
+            }),
             options,
             api_base: OnceLock::new(),
             video_base: OnceLock::new(),
-            state: Mutex::default(),
+            counter: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
             api_connections: AtomicU32::new(0),
             video_connections: AtomicU32::new(0),
+            refused_connections: AtomicU32::new(0),
         });
+        let limits = http::Limits {
+            idle_timeout: shared.options.idle_timeout,
+            max_connections: shared.options.max_connections,
+        };
         let api = {
-            let (s1, s2) = (shared.clone(), shared.clone());
+            let s = shared.clone();
             http::Server::start(
-                Arc::new(move |req: &http::Request| api::handle(&s1, req)),
-                Arc::new(move || {
-                    s2.api_connections.fetch_add(1, Ordering::SeqCst);
+                Arc::new(move |req| routes::handle(&s, req)),
+                Arc::new(Connections {
+                    shared: shared.clone(),
+                    video: false,
                 }),
+                limits,
             )?
         };
         let video = {
-            let (s1, s2) = (shared.clone(), shared.clone());
+            let s = shared.clone();
             http::Server::start(
-                Arc::new(move |req: &http::Request| video::handle(&s1, req)),
-                Arc::new(move || {
-                    s2.video_connections.fetch_add(1, Ordering::SeqCst);
+                Arc::new(move |req| video::handle(&s, req)),
+                Arc::new(Connections {
+                    shared: shared.clone(),
+                    video: true,
                 }),
+                limits,
             )?
         };
         let _ = shared
@@ -341,9 +381,21 @@ impl Emulator {
         self.shared.video_base()
     }
 
-    /// The MP4 every successful task yields (a few KB, a real H.264 file).
+    /// The sample MP4 successful tasks yield without [`EmulatorOptions::video_size`] (a few
+    /// KB, a real H.264 file).
     pub fn video_bytes() -> &'static [u8] {
         SAMPLE_MP4
+    }
+
+    /// The length of the video this emulator serves.
+    pub fn video_len(&self) -> u64 {
+        self.shared.video_len()
+    }
+
+    /// Byte `offset` of the synthetic video of [`EmulatorOptions::video_size`], to check a
+    /// download without holding it.
+    pub fn synthetic_video_byte(offset: u64) -> u8 {
+        http::synthetic_byte(offset)
     }
 
     /// A snapshot of what the emulator has seen so far.
@@ -351,6 +403,7 @@ impl Emulator {
         let mut stats = self.shared.lock().stats.clone();
         stats.api_connections = self.shared.api_connections.load(Ordering::SeqCst);
         stats.video_connections = self.shared.video_connections.load(Ordering::SeqCst);
+        stats.refused_connections = self.shared.refused_connections.load(Ordering::SeqCst);
         stats
     }
 
@@ -362,85 +415,42 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        // Each server's own Drop stops its accept loop and joins its connection threads.
+        // Stalled handlers see this and return; each server's own Drop stops its accept loop
+        // and joins its connection threads.
+        self.shared.stopping.store(true, Ordering::SeqCst);
         drop(self.api.take());
         drop(self.video.take());
     }
 }
 
-/// The provider a route belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Provider {
-    UModelVerse,
-    Vtrix,
-    Vidu,
+/// Counts an origin's connections.
+struct Connections {
+    shared: Arc<Shared>,
+    video: bool,
 }
 
-impl Provider {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Provider::UModelVerse => "umodelverse",
-            Provider::Vtrix => "vtrix",
-            Provider::Vidu => "vidu",
-        }
+impl http::Observer for Connections {
+    fn accepted(&self) {
+        let counter = if self.video {
+            &self.shared.video_connections
+        } else {
+            &self.shared.api_connections
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The provider's own intermediate states, in order.
-    pub(crate) fn intermediate_states(self) -> &'static [&'static str] {
-        match self {
-            Provider::UModelVerse => &["Pending", "Running"],
-            Provider::Vtrix => &["pending", "in_progress"],
-            Provider::Vidu => &["created", "queueing", "processing"],
-        }
+    fn refused(&self) {
+        self.shared
+            .refused_connections
+            .fetch_add(1, Ordering::SeqCst);
     }
-}
-
-/// How a task ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Success,
-    Failed,
-    Cancelled,
-}
-
-/// Where a task is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// Index into [`Provider::intermediate_states`].
-    Running(usize),
-    Done(Outcome),
-}
-
-/// One task.
-#[derive(Clone, Debug)]
-pub(crate) struct Task {
-    pub provider: Provider,
-    pub id: String,
-    /// The model as the provider reports it (Vtrix: the customer-facing id).
-    pub model: String,
-    pub duration: u32,
-    pub payload: String,
-    pub phase: Phase,
-    /// Polls already spent in the current phase.
-    pub polls_in_phase: u32,
-    pub created_unix: u64,
-    pub finished_unix: u64,
-    /// The current video URL signature; [`Scenario::ExpiredUrl`] bumps it.
-    pub sig: u32,
-    /// A number for ids derived from the task (Vtrix `jobId`, Vidu creation id).
-    pub serial: u64,
 }
 
 /// Mutable state behind one lock.
-#[derive(Default)]
 pub(crate) struct State {
     pub stats: Stats,
-    pub tasks: HashMap<String, Task>,
-    pub next_serial: u64,
-    /// Status polls answered by a scenario fault so far.
-    pub faulted_polls: u32,
-    /// Video GETs answered with the body so far (for the cut scenarios).
-    pub video_gets: u32,
+    pub tasks: Tasks,
+    pub faults: faults::Faults,
 }
 
 /// Everything the handlers share.
@@ -449,8 +459,12 @@ pub(crate) struct Shared {
     api_base: OnceLock<String>,
     video_base: OnceLock<String>,
     state: Mutex<State>,
+    /// Request ids and task serials.
+    counter: AtomicU64,
+    stopping: AtomicBool,
     api_connections: AtomicU32,
     video_connections: AtomicU32,
+    refused_connections: AtomicU32,
 }
 
 impl Shared {
@@ -466,9 +480,25 @@ impl Shared {
         self.video_base.get().cloned().unwrap_or_default()
     }
 
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn serial(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub(crate) fn request_id(&self) -> String {
+        format!("req-{:08x}", self.serial())
+    }
+
+    pub(crate) fn video_len(&self) -> u64 {
+        self.options.video_size.unwrap_or(SAMPLE_MP4.len() as u64)
+    }
+
     /// The URL a successful task reports for its video.
     pub(crate) fn video_url(&self, task: &Task) -> String {
-        let origin = if self.options.scenario == Scenario::RedirectVideo {
+        let origin = if task.fate.redirect {
             self.api_base()
         } else {
             self.video_base()
@@ -477,33 +507,12 @@ impl Shared {
     }
 }
 
-impl Task {
-    /// Reports the phase for this poll and counts the poll: after `polls_per_state` polls in
-    /// an intermediate state the task enters the next one.
-    pub(crate) fn poll(&mut self, options: &EmulatorOptions) -> Phase {
-        let states = self.provider.intermediate_states().len();
-        while let Phase::Running(i) = self.phase {
-            if options.scenario == Scenario::NeverFinishes && i + 1 == states {
-                break;
-            }
-            if self.polls_in_phase < options.polls_per_state {
-                break;
-            }
-            self.polls_in_phase = 0;
-            self.phase = if i + 1 < states {
-                Phase::Running(i + 1)
-            } else {
-                self.finished_unix = unix_now();
-                Phase::Done(if options.scenario == Scenario::TaskFails {
-                    Outcome::Failed
-                } else {
-                    Outcome::Success
-                })
-            };
-        }
-        self.polls_in_phase = self.polls_in_phase.saturating_add(1);
-        self.phase
-    }
+/// splitmix64: ids that do not look sequential.
+pub(crate) fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[allow(dead_code)]
@@ -512,39 +521,6 @@ fn assert_send_sync() {
     is::<Emulator>();
     is::<Stats>();
     is::<EmulatorOptions>();
-}
-
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Now as RFC 3339 with microseconds, like `2025-01-01T15:41:31.968916Z`.
-pub(crate) fn rfc3339_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        now.subsec_micros()
-    )
 }
 
 #[cfg(test)]

@@ -1,20 +1,28 @@
-//! The video origin: `/videos/<task id>.mp4?sig=<n>` with ranges, expiry and cut downloads.
+//! The video origin: `/videos/<task id>.mp4?sig=<n>` with ranges, expiry, cut bodies and, with
+//! [`super::EmulatorOptions::video_size`], a large synthetic video streamed as it is written.
 
-use super::http::{After, Request, Response};
-use super::{Emulator, Outcome, Phase, RecordedRequest, Scenario, Shared};
+use super::faults::{Effect, Route};
+use super::http::{After, Body, Request, Response};
+use super::routes::replacement;
+use super::tasks::{Outcome, Phase};
+use super::{RecordedRequest, Shared, SAMPLE_MP4};
 
 /// Answers one request of the video origin and records it.
-pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
-    let response = answer(shared, req);
+pub(crate) fn handle(shared: &Shared, req: Request) -> Response {
+    let response = answer(shared, &req);
     let path = if req.query.is_empty() {
         req.path.clone()
     } else {
         format!("{}?{}", req.path, req.query)
     };
-    shared.lock().stats.video_requests.push(RecordedRequest {
-        method: req.method.clone(),
+    let mut state = shared.lock();
+    if req.method == "GET" {
+        state.stats.video_gets += 1;
+    }
+    state.stats.video_requests.push(RecordedRequest {
+        method: req.method,
         path,
-        headers: req.headers.clone(),
+        headers: req.headers,
         status: response.status,
     });
     response
@@ -22,6 +30,15 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
 
 fn not_found() -> Response {
     Response::new(404, "text/plain", "not found\n")
+}
+
+/// `len` bytes of the served video from `start` on.
+fn body(shared: &Shared, start: u64, len: u64) -> Body {
+    match shared.options.video_size {
+        Some(_) => Body::Synthetic { offset: start, len },
+        // The sample is a few KB: these casts cannot truncate.
+        None => Body::Static(&SAMPLE_MP4[start as usize..(start + len) as usize]),
+    }
 }
 
 fn answer(shared: &Shared, req: &Request) -> Response {
@@ -38,9 +55,10 @@ fn answer(shared: &Shared, req: &Request) -> Response {
             .with_header("Allow", "GET, HEAD");
     }
     let sig: Option<u32> = req.query_param("sig").and_then(|s| s.parse().ok());
-    let scenario = shared.options.scenario;
-    let cut = {
+    let effect = {
         let mut state = shared.lock();
+        let in_flight = state.tasks.in_flight();
+        let state = &mut *state;
         let Some(task) = state.tasks.get_mut(id) else {
             return not_found();
         };
@@ -50,32 +68,35 @@ fn answer(shared: &Shared, req: &Request) -> Response {
         if sig != Some(task.sig) {
             return expired();
         }
-        if scenario == Scenario::ExpiredUrl && task.sig == 1 {
-            // The first URL of the task has "expired"; the next status poll has a new one.
-            task.sig = 2;
+        let effect = state
+            .faults
+            .pick(Route::Video, task.api.name(), Some(task.view()), in_flight);
+        if effect == Some(Effect::Expire) {
+            // This URL has "expired"; the next status poll has a new one.
+            task.sig = task.sig.saturating_add(1);
             return expired();
         }
-        if req.method == "GET" {
-            state.video_gets += 1;
-        }
-        req.method == "GET"
-            && state.video_gets == 1
-            && matches!(
-                scenario,
-                Scenario::CutDownload | Scenario::CutDownloadIgnoresRange
-            )
+        effect
     };
-    let bytes = Emulator::video_bytes();
-    let total = bytes.len();
-    let ranged = !cut && scenario != Scenario::CutDownloadIgnoresRange;
+    if let Some(answer) = effect.as_ref().and_then(|e| replacement(shared, None, e)) {
+        return answer;
+    }
+    if effect == Some(Effect::Reset) {
+        return Response::reset();
+    }
+    let total = shared.video_len();
+    let cut = req.method == "GET" && effect == Some(Effect::CutBody);
+    let ranged = !cut && effect != Some(Effect::IgnoreRange);
     let mut response = match req.header("range").filter(|_| ranged) {
-        None => Response::new(200, "video/mp4", bytes),
+        None => Response::with_body(200, "video/mp4", body(shared, 0, total)),
         Some(range) => match parse_range(range, total) {
-            Range::Ignore => Response::new(200, "video/mp4", bytes),
+            Range::Ignore => Response::with_body(200, "video/mp4", body(shared, 0, total)),
             Range::Unsatisfiable => Response::new(416, "text/plain", "range not satisfiable\n")
                 .with_header("Content-Range", format!("bytes */{total}")),
-            Range::Part(start, end) => Response::new(206, "video/mp4", &bytes[start..=end])
-                .with_header("Content-Range", format!("bytes {start}-{end}/{total}")),
+            Range::Part(start, end) => {
+                Response::with_body(206, "video/mp4", body(shared, start, end - start + 1))
+                    .with_header("Content-Range", format!("bytes {start}-{end}/{total}"))
+            }
         },
     };
     response = response.with_header("Accept-Ranges", "bytes");
@@ -100,11 +121,11 @@ enum Range {
     Ignore,
     Unsatisfiable,
     /// Inclusive bounds.
-    Part(usize, usize),
+    Part(u64, u64),
 }
 
 /// Parses `bytes=N-`, `bytes=N-M` and `bytes=-N`.
-fn parse_range(header: &str, total: usize) -> Range {
+fn parse_range(header: &str, total: u64) -> Range {
     let Some(spec) = header.trim().strip_prefix("bytes=") else {
         return Range::Ignore;
     };
@@ -115,7 +136,7 @@ fn parse_range(header: &str, total: usize) -> Range {
         return Range::Ignore;
     };
     let (a, b) = (a.trim(), b.trim());
-    let parse = |s: &str| s.parse::<usize>().ok();
+    let parse = |s: &str| s.parse::<u64>().ok();
     match (a.is_empty(), b.is_empty()) {
         (false, _) => {
             let Some(start) = parse(a) else {

@@ -51,12 +51,8 @@ fn start(scenario: Option<&str>, api_key: Option<&str>) -> Result<vidu_emulator,
             .parse()
             .map_err(|e| vidu_error::invalid_argument("scenario", format!("{e}")))?;
     }
-    let emulator = Emulator::start_with(options).map_err(|e| {
-        vidu_error::new(
-            super::VIDU_ERROR_IO,
-            format!("cannot start the emulator: {e}"),
-        )
-    })?;
+    let emulator = Emulator::start_with(options)
+        .map_err(|e| vidu_error::new(super::VIDU_ERROR_IO, e.to_string()))?;
     let base_url = super::boundary::c_string(&emulator.base_url());
     Ok(vidu_emulator {
         _emulator: emulator,
