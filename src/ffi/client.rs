@@ -10,7 +10,7 @@ use super::error::vidu_error;
 use super::status::vidu_task_status;
 use super::types::{vidu_config, vidu_job, vidu_wait_options, wait_options};
 use super::{vidu_cancel_token, vidu_result};
-use crate::client::Client;
+use crate::client::{Client, WaitOptions};
 
 /// A client for one provider, holding its configuration and a connection pool.
 ///
@@ -155,8 +155,9 @@ pub unsafe extern "C" fn vidu_download(
         let client = &arg_ref(client, "client")?.client;
         let status = &arg_ref(status, "status")?.status;
         let path = Path::new(arg_str(path, "path")?);
-        let cancel = opt_ref(cancel).map(|c| &c.token);
-        let bytes = client.download(status, path, cancel)?;
+        let mut options = WaitOptions::new();
+        options.cancel = opt_ref(cancel).map(|c| c.token.clone());
+        let bytes = client.download(status, path, &options)?;
         if let Some(out) = opt_out(bytes_out) {
             out.set(bytes);
         }

@@ -32,7 +32,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use crate::config::AuthScheme;
+use crate::auth::AuthScheme;
 use crate::error::ErrorKind;
 use crate::job::MovementAmplitude;
 use crate::provider::Provider;

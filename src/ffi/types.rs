@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use super::{
     auth_scheme_from_code, movement_from_code, provider_from_code, tristate, vidu_auth_scheme,
     vidu_cancel_token, vidu_movement_amplitude, vidu_provider, vidu_state, vidu_tristate,
 };
-use crate::client::{Progress, WaitOptions};
+use crate::client::{Progress, ProgressCallback, WaitOptions};
 use crate::config::Config;
 use crate::image::ImageSource;
 use crate::job::Job;
@@ -346,12 +347,15 @@ pub(super) fn wait_options<'a>(
             };
             // SAFETY: the caller gave this callback and its userdata for this call, on this
             // thread; `progress` and its strings outlive the call.
-            unsafe { callback(userdata, &progress) == 0 }
-        }) as Box<dyn FnMut(&Progress<'_>) -> bool + 'a>
+            if unsafe { callback(userdata, &progress) } == 0 {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        }) as ProgressCallback<'a>
     });
-    Ok(WaitOptions {
-        timeout,
-        cancel,
-        on_progress,
-    })
+    let mut options = WaitOptions::new().timeout(timeout);
+    options.cancel = cancel;
+    options.on_progress = on_progress;
+    Ok(options)
 }
