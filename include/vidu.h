@@ -263,10 +263,52 @@ typedef struct vidu_job {
    */
   uint32_t allow_unknown_model;
   /**
+   * The voice of the speech (official API); only with `audio` = `VIDU_TRISTATE_TRUE`.
+   */
+  const char *voice_id;
+  /**
+   * Watermark image URL (official API).
+   */
+  const char *wm_url;
+  /**
+   * Metadata text stored with the video (official API).
+   */
+  const char *meta_data;
+  /**
+   * Extra JSON fields sent as given, unchecked: a JSON object whose keys are not fields
+   * this library sets. For fields providers added after this release.
+   */
+  const char *extra_fields_unchecked;
+  /**
+   * Video with sound and speech (official API): `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate audio;
+  /**
+   * Let the service write the prompt (official API, extra credits): `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate is_rec;
+  /**
+   * Off-peak generation (official API): fewer credits, done within 48 hours; not with
+   * audio. `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate off_peak;
+  /**
+   * Watermark (official API): `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate watermark;
+  /**
+   * Watermark corner, 1 to 4 (official API); 0: the provider's default.
+   */
+  uint32_t wm_position;
+  /**
+   * Must be zero (padding kept for a later 32-bit option).
+   */
+  uint32_t reserved32;
+  /**
    * Must be zero. Room for options added later without changing the struct's size, so
    * programs built against this header keep working with newer libraries.
    */
-  uint64_t reserved[8];
+  uint64_t reserved[1];
 } vidu_job;
 
 /**

@@ -376,3 +376,106 @@ fn provider_specific_fields() {
     let bad_url = Job::new(ImageSource::Url("https://".into()));
     assert_eq!(rejected(Provider::Vidu, &bad_url, "https://"), "image");
 }
+
+#[test]
+fn the_official_apis_newer_fields_are_checked() {
+    let all = url_job()
+        .audio(true)
+        .voice_id("voice-1")
+        .is_rec(true)
+        .watermark(true)
+        .wm_position(4)
+        .wm_url("https://example.com/wm.png")
+        .meta_data("{\"k\":1}");
+    accepted(Provider::Vidu, &all);
+    accepted(Provider::Vidu, &url_job().off_peak(true));
+    // The gateways take none of them: the error names the field.
+    for (job, field, shown) in [
+        (url_job().audio(true), "audio", "true"),
+        (url_job().voice_id("v"), "voice_id", "v"),
+        (url_job().is_rec(true), "is_rec", "true"),
+        (url_job().off_peak(true), "off_peak", "true"),
+        (url_job().watermark(false), "watermark", "false"),
+        (url_job().wm_position(2), "wm_position", "2"),
+        (url_job().wm_url("https://e/w.png"), "wm_url", "e/w.png"),
+        (url_job().meta_data("m"), "meta_data", "m"),
+    ] {
+        for p in [Provider::UModelVerse, Provider::Vtrix] {
+            assert_eq!(rejected(p, &job, shown), field, "{p}");
+            let text = check(p, &job).unwrap_err().to_string();
+            assert!(
+                text.contains(&format!("{p} does not take {field}")),
+                "{text}"
+            );
+        }
+    }
+    // Rules between fields.
+    let no_audio = url_job().voice_id("voice-1");
+    assert_eq!(rejected(Provider::Vidu, &no_audio, "voice-1"), "voice_id");
+    let both = url_job().audio(true).off_peak(true);
+    assert_eq!(rejected(Provider::Vidu, &both, "true"), "off_peak");
+    accepted(Provider::Vidu, &url_job().audio(false).off_peak(true));
+    for bad in [0, 5] {
+        let job = url_job().wm_position(bad);
+        assert_eq!(
+            rejected(Provider::Vidu, &job, &bad.to_string()),
+            "wm_position"
+        );
+    }
+    let job = url_job().wm_url("ftp://e/w.png");
+    assert_eq!(rejected(Provider::Vidu, &job, "ftp://"), "wm_url");
+}
+
+#[test]
+fn extra_fields_are_checked_only_for_json_and_collisions() {
+    let ok = url_job().extra_fields_unchecked(r#"{"future_knob": [1, 2], "x": null}"#);
+    for p in Provider::ALL {
+        accepted(p, &ok);
+    }
+    for bad in ["[1]", "\"x\"", "{", "", "{\"a\":1} {}"] {
+        let job = url_job().extra_fields_unchecked(bad);
+        assert_eq!(
+            rejected(Provider::Vidu, &job, "JSON object"),
+            "extra_fields_unchecked",
+            "{bad:?}"
+        );
+    }
+    // A field this library sets cannot be smuggled in: use its setter, which is checked.
+    for (p, key) in [
+        (Provider::Vidu, "duration"),
+        (Provider::Vidu, "off_peak"),
+        (Provider::Vtrix, "images"),
+        (Provider::UModelVerse, "seed"),
+    ] {
+        let job = url_job().extra_fields_unchecked(format!("{{\"{key}\": 1}}"));
+        assert_eq!(rejected(p, &job, key), "extra_fields_unchecked", "{p}");
+    }
+}
+
+#[test]
+fn every_setter_sets_its_field() {
+    let job = Job::new(URL)
+        .model("viduq2-pro")
+        .prompt("p")
+        .duration(5)
+        .seed(7)
+        .resolution("720p")
+        .movement_amplitude(MovementAmplitude::Small)
+        .bgm(true)
+        .callback_url("https://e/h")
+        .payload("x")
+        .allow_unknown_model(true)
+        .image("https://e/other.png");
+    assert_eq!(job.model.as_deref(), Some("viduq2-pro"));
+    assert_eq!(job.prompt.as_deref(), Some("p"));
+    assert_eq!((job.duration, job.seed), (Some(5), Some(7)));
+    assert_eq!(job.resolution.as_deref(), Some("720p"));
+    assert_eq!(job.movement_amplitude, Some(MovementAmplitude::Small));
+    assert_eq!(job.bgm, Some(true));
+    assert_eq!(job.callback_url.as_deref(), Some("https://e/h"));
+    assert_eq!(job.payload.as_deref(), Some("x"));
+    assert!(job.allow_unknown_model);
+    assert_eq!(job.image, ImageSource::Url("https://e/other.png".into()));
+    let s = accepted(Provider::Vidu, &job);
+    assert_eq!((s.model(), s.payload()), ("viduq2-pro", Some("x")));
+}

@@ -3,10 +3,10 @@
 use std::ffi::c_char;
 use std::path::Path;
 
+use super::boundary::vidu_error;
 use super::boundary::{
     arg_out, arg_ref, arg_str, call, free_handle, new_handle, opt_out, opt_ref, owned_string, value,
 };
-use super::error::vidu_error;
 use super::status::vidu_task_status;
 use super::types::{vidu_config, vidu_job, vidu_wait_options, wait_options};
 use super::{vidu_cancel_token, vidu_result};

@@ -46,6 +46,7 @@ mod error;
 mod status;
 mod types;
 
+pub use boundary::vidu_error;
 pub use cancel::*;
 pub use client::*;
 pub use emulator::*;
