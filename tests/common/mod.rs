@@ -6,6 +6,7 @@
 pub mod canned;
 #[cfg(feature = "emulator")]
 pub mod emulated;
+pub mod ffi;
 pub mod images;
 
 use std::path::{Path, PathBuf};
