@@ -93,6 +93,20 @@ fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     Some((start, total))
 }
 
+/// The full size of a video from a `206` answer: the `Content-Range` total, or the start plus
+/// `Content-Length`, which must not overflow.
+fn partial_total(start: u64, total: Option<u64>, declared_len: Option<u64>) -> Result<Option<u64>> {
+    match (total, declared_len) {
+        (Some(t), _) => Ok(Some(t)),
+        (None, Some(len)) => len.checked_add(start).map(Some).ok_or_else(|| {
+            fail(format!(
+                "206 answer with an impossible Content-Length {len} from offset {start}"
+            ))
+        }),
+        (None, None) => Ok(None),
+    }
+}
+
 enum Outcome {
     Done,
     /// The connection ended early or failed transiently: resume (or restart) and try again.
@@ -262,15 +276,7 @@ fn fetch(
                 restart(file, path)?;
                 return Ok(Outcome::Retry(None));
             }
-            match (total, declared_len) {
-                (Some(t), _) => Some(t),
-                (None, Some(len)) => Some(len.checked_add(start).ok_or_else(|| {
-                    fail(format!(
-                        "206 answer with an impossible Content-Length {len} from offset {start}"
-                    ))
-                })?),
-                (None, None) => None,
-            }
+            partial_total(start, total, declared_len)?
         }
         403 => return Ok(Outcome::Expired),
         s if transport::is_transient_status(s) => {
@@ -367,6 +373,21 @@ mod tests {
         // Numbers past u64 make the header invalid, never a wrapped or panicking number.
         assert_eq!(parse_content_range("bytes 99999999999999999999-1/*"), None);
         assert_eq!(parse_content_range("bytes 5-9/99999999999999999999"), None);
+    }
+
+    #[test]
+    fn a_partial_answer_cannot_overflow_the_size() {
+        assert_eq!(partial_total(5, None, Some(5)).unwrap(), Some(10));
+        assert_eq!(
+            partial_total(5, Some(10), Some(u64::MAX)).unwrap(),
+            Some(10)
+        );
+        assert_eq!(partial_total(5, None, None).unwrap(), None);
+        let err = partial_total(5, None, Some(u64::MAX)).unwrap_err();
+        assert!(
+            err.to_string().contains("impossible Content-Length"),
+            "{err}"
+        );
     }
 
     #[test]
