@@ -382,6 +382,33 @@ typedef struct vidu_wait_options {
 } vidu_wait_options;
 
 /**
+ * The account's credits and concurrency, as `vidu_credits` fills them in. A value the provider
+ * did not report is -1.
+ */
+typedef struct vidu_credits_info {
+  /**
+   * Credits left, summed over the account's kinds of credit.
+   */
+  int64_t credit_remain;
+  /**
+   * Tasks that may run at once (per organisation).
+   */
+  int64_t concurrency_limit;
+  /**
+   * Tasks running now.
+   */
+  int64_t current_concurrency;
+  /**
+   * Tasks waiting in the queue.
+   */
+  int64_t queue_count;
+  /**
+   * Zero; room for more numbers without changing the struct's size.
+   */
+  uint64_t reserved[4];
+} vidu_credits_info;
+
+/**
  * Success.
  */
 #define VIDU_OK 0
@@ -661,6 +688,14 @@ vidu_result vidu_wait(const struct vidu_client *client,
 vidu_result vidu_cancel(const struct vidu_client *client,
                         const char *task_id,
                         struct vidu_error **err);
+
+/**
+ * Asks the official API for the account's credits and concurrency and writes them to `*out`.
+ * UModelVerse and Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
+ */
+vidu_result vidu_credits(const struct vidu_client *client,
+                         struct vidu_credits_info *out,
+                         struct vidu_error **err);
 
 /**
  * Downloads the video of a succeeded task to `path`, atomically: on failure no file is left

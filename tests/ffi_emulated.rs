@@ -426,3 +426,39 @@ fn the_newer_fields_reach_the_official_api() {
     assert!(text(task_id).is_some());
     unsafe { vidu_string_free(task_id) };
 }
+
+#[test]
+fn credits_through_the_c_abi() {
+    use common::canned::{canned_server, http_response};
+    let (url, _) = canned_server(vec![http_response(
+        "200 OK",
+        "",
+        r#"{"remains": [{"type": "a", "credit_remain": 1200, "concurrency_limit": 5,
+            "current_concurrency": 2}, {"type": "b", "credit_remain": 30}]}"#,
+    )]);
+    let url = CString::new(url).unwrap();
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VIDU;
+    config.api_key = KEY.as_ptr();
+    config.base_url = url.as_ptr();
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    // SAFETY: all-zero is a valid vidu_credits_info.
+    let mut out: vidu_credits_info = unsafe { std::mem::zeroed() };
+    success(|err| unsafe { vidu_credits(client, &mut out, err) });
+    assert_eq!(
+        (
+            out.credit_remain,
+            out.concurrency_limit,
+            out.current_concurrency,
+            out.queue_count
+        ),
+        (1230, 5, 2, -1)
+    );
+    unsafe { vidu_client_free(client) };
+
+    let s = setup(VIDU_PROVIDER_VTRIX, None, 0.01);
+    failure(VIDU_ERROR_UNSUPPORTED, |err| unsafe {
+        vidu_credits(s.client, &mut out, err)
+    });
+}

@@ -190,6 +190,9 @@ impl FromStr for Provider {
         Provider::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| Error::invalid("provider", s, "one of umodelverse, vtrix, vidu"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+                Error::invalid("provider", s, format!("one of {}", names.join(", ")))
+            })
     }
 }
