@@ -348,4 +348,35 @@ mod tests {
             .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("ключ"), "{err}");
     }
+
+    #[test]
+    fn setters_set_and_defaults_are_as_documented() {
+        let c = Config::new(Provider::UModelVerse, "k");
+        assert_eq!(c.base_url, "https://api.umodelverse.ai");
+        assert_eq!(c.auth_scheme, AuthScheme::Bare);
+        assert_eq!(c.timeouts, Timeouts::new());
+        assert_eq!(c.timeouts.send, Duration::from_secs(600));
+        assert_eq!(c.poll, PollSchedule::new());
+        assert_eq!(c.retry.max_attempts, 5);
+        assert_eq!((c.max_status_body, c.proxy_from_env), (1 << 20, true));
+        let c = c
+            .api_key("k2")
+            .base_url("https://gw.example.com")
+            .auth_scheme(AuthScheme::Bearer)
+            .timeouts(Timeouts::new().connect(Duration::from_secs(1)))
+            .poll(PollSchedule::new().first(Duration::from_secs(3)))
+            .retry(RetryPolicy::new().max_attempts(1))
+            .user_agent("ua")
+            .max_status_body(7)
+            .proxy_from_env(false);
+        assert_eq!(c.api_key.expose(), "k2");
+        assert_eq!(c.base_url, "https://gw.example.com");
+        assert_eq!(c.auth_scheme, AuthScheme::Bearer);
+        assert_eq!(c.timeouts.connect, Duration::from_secs(1));
+        assert_eq!(c.poll.first, Duration::from_secs(3));
+        assert_eq!(c.retry.max_attempts, 1);
+        assert_eq!((c.user_agent.as_str(), c.max_status_body), ("ua", 7));
+        assert!(!c.proxy_from_env);
+        assert!(c.validate().is_ok());
+    }
 }

@@ -479,3 +479,28 @@ fn every_setter_sets_its_field() {
     let s = accepted(Provider::Vidu, &job);
     assert_eq!((s.model(), s.payload()), ("viduq2-pro", Some("x")));
 }
+
+#[test]
+fn a_submission_is_sent_only_by_a_client_of_its_provider() {
+    let job = url_job();
+    let vidu = Client::new(Config::new(Provider::Vidu, "k")).unwrap();
+    let submission = vidu.prepare(&job).unwrap();
+    assert_eq!(submission.provider(), Provider::Vidu);
+    assert_eq!(submission.image_format(), None);
+    // Nothing listens there: the refusal comes before anything is sent.
+    let vtrix =
+        Client::new(Config::new(Provider::Vtrix, "k").base_url("http://127.0.0.1:9")).unwrap();
+    let err = vtrix
+        .submit_prepared(&submission, &vidu::CancelToken::new())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "submission",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
