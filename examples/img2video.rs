@@ -5,6 +5,7 @@
 //! at the provider; 4 timeout (the task goes on: its id is printed); 1 any other error.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ const USAGE: &str =
     "usage: img2video --provider umodelverse|vtrix|vidu [--base-url URL] [--api-key KEY]
        [--model MODEL] --image PATH_OR_URL [--prompt TEXT] [--duration N] [--resolution R]
        [--movement-amplitude A] [--seed N] [--bgm] [--poll-interval SECS] [--timeout SECS]
-       --output FILE.mp4
+       [--off-peak] [--audio] [--watermark] --output FILE.mp4
 VIDU_API_KEY, VIDU_BASE_URL and VIDU_PROVIDER stand in for the flags. With no API key and no
 base URL the built-in emulator is started (offline).";
 
@@ -27,8 +28,11 @@ struct Args {
     output: Option<String>,
     poll_interval: Option<Duration>,
     timeout: Option<Duration>,
-    job: Job<'static>,
+    /// The job's settings, applied once the image is known.
+    job: Vec<JobSetting>,
 }
+
+type JobSetting = Box<dyn FnOnce(Job<'static>) -> Job<'static>>;
 
 fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
     v.parse::<f64>()
@@ -49,11 +53,18 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         output: None,
         poll_interval: None,
         timeout: None,
-        job: Job::new(""),
+        job: Vec::new(),
     };
     while let Some(flag) = argv.next() {
-        if flag == "--bgm" {
-            a.job.bgm = Some(true);
+        let switch: Option<JobSetting> = match flag.as_str() {
+            "--bgm" => Some(Box::new(|j| j.bgm(true))),
+            "--off-peak" => Some(Box::new(|j| j.off_peak(true))),
+            "--audio" => Some(Box::new(|j| j.audio(true))),
+            "--watermark" => Some(Box::new(|j| j.watermark(true))),
+            _ => None,
+        };
+        if let Some(setting) = switch {
+            a.job.push(setting);
             continue;
         }
         if flag == "-h" || flag == "--help" {
@@ -64,26 +75,30 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             v.parse::<u64>()
                 .map_err(|_| format!("{flag} {v:?}: expected a whole number"))
         };
+        let mut set = |setting: JobSetting| a.job.push(setting);
         match flag.as_str() {
             "--provider" => a.provider = Some(value),
             "--base-url" => a.base_url = Some(value),
             "--api-key" => a.api_key = Some(value),
-            "--model" => a.job.model = Some(value),
+            "--model" => set(Box::new(move |j| j.model(value))),
             "--image" => a.image = Some(value),
-            "--prompt" => a.job.prompt = Some(value),
+            "--prompt" => set(Box::new(move |j| j.prompt(value))),
             "--duration" => {
-                a.job.duration = Some(
-                    int(&value)?
-                        .try_into()
-                        .map_err(|_| format!("--duration {value:?} is too large"))?,
-                )
+                let seconds: u32 = int(&value)?
+                    .try_into()
+                    .map_err(|_| format!("--duration {value:?} is too large"))?;
+                set(Box::new(move |j| j.duration(seconds)))
             }
-            "--resolution" => a.job.resolution = Some(value),
+            "--resolution" => set(Box::new(move |j| j.resolution(value))),
             "--movement-amplitude" => {
-                a.job.movement_amplitude =
-                    Some(value.parse().map_err(|e: vidu::Error| e.to_string())?)
+                let amplitude: vidu::MovementAmplitude =
+                    value.parse().map_err(|e: vidu::Error| e.to_string())?;
+                set(Box::new(move |j| j.movement_amplitude(amplitude)))
             }
-            "--seed" => a.job.seed = Some(int(&value)?),
+            "--seed" => {
+                let seed = int(&value)?;
+                set(Box::new(move |j| j.seed(seed)))
+            }
             "--poll-interval" => a.poll_interval = Some(seconds(&flag, &value)?),
             "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
             "--output" => a.output = Some(value),
@@ -170,37 +185,33 @@ fn main() -> ExitCode {
     };
 
     let mut stderr = std::io::stderr();
-    let mut wait = WaitOptions {
-        on_progress: Some(Box::new(move |p: &vidu::Progress<'_>| {
-            let pct = p
-                .status
-                .progress
-                .map(|f| format!(" {:.0}%", f * 100.0))
-                .unwrap_or_default();
-            let state = if p.status.state == vidu::State::Unknown {
-                &p.status.raw_state
-            } else {
-                p.status.state.as_str()
-            };
-            let _ = write!(
-                stderr,
-                "\rtask {}: {state}{pct} {:.1}s    ",
-                p.status.task_id,
-                p.elapsed.as_secs_f64()
-            );
-            let _ = stderr.flush();
-            true
-        })),
-        ..Default::default()
-    };
+    let mut wait = WaitOptions::new().on_progress(move |p: &vidu::Progress<'_>| {
+        let pct = p
+            .status
+            .progress
+            .map(|f| format!(" {:.0}%", f * 100.0))
+            .unwrap_or_default();
+        let state = if p.status.state == vidu::State::Unknown {
+            &p.status.raw_state
+        } else {
+            p.status.state.as_str()
+        };
+        let _ = write!(
+            stderr,
+            "\rtask {}: {state}{pct} {:.1}s    ",
+            p.status.task_id,
+            p.elapsed.as_secs_f64()
+        );
+        let _ = stderr.flush();
+        ControlFlow::Continue(())
+    });
     if args.timeout.is_some() {
         wait.timeout = args.timeout;
     }
     let result = match (&args.task_id, &args.image) {
         (Some(task_id), _) => client.resume(task_id, output, &mut wait),
         (None, Some(image)) => {
-            let mut job = args.job;
-            job.image = image.as_str().into();
+            let job = (args.job.into_iter()).fold(Job::new(image.as_str()), |job, set| set(job));
             client.generate(&job, output, &mut wait)
         }
         (None, None) => unreachable!("checked above"),
@@ -238,6 +249,12 @@ fn report(e: &vidu::Error) -> ExitCode {
         _ => 1,
     };
     let mut message = e.to_string();
+    if let vidu::Error::InvalidInput {
+        field: "api_key", ..
+    } = e
+    {
+        message.push_str("; pass --api-key or set VIDU_API_KEY");
+    }
     // Nothing paid for is lost: say how to pick the task up again.
     if let (
         Some(id),

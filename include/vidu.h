@@ -263,10 +263,52 @@ typedef struct vidu_job {
    */
   uint32_t allow_unknown_model;
   /**
+   * The voice of the speech (official API); only with `audio` = `VIDU_TRISTATE_TRUE`.
+   */
+  const char *voice_id;
+  /**
+   * Watermark image URL (official API).
+   */
+  const char *wm_url;
+  /**
+   * Metadata text stored with the video (official API).
+   */
+  const char *meta_data;
+  /**
+   * Extra JSON fields sent as given, unchecked: a JSON object whose keys are not fields
+   * this library sets. For fields providers added after this release.
+   */
+  const char *extra_fields_unchecked;
+  /**
+   * Video with sound and speech (official API): `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate audio;
+  /**
+   * Let the service write the prompt (official API, extra credits): `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate is_rec;
+  /**
+   * Off-peak generation (official API): fewer credits, done within 48 hours; not with
+   * audio. `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate off_peak;
+  /**
+   * Watermark (official API): `VIDU_TRISTATE_*`.
+   */
+  vidu_tristate watermark;
+  /**
+   * Watermark corner, 1 to 4 (official API); 0: the provider's default.
+   */
+  uint32_t wm_position;
+  /**
+   * Must be zero (padding kept for a later 32-bit option).
+   */
+  uint32_t reserved32;
+  /**
    * Must be zero. Room for options added later without changing the struct's size, so
    * programs built against this header keep working with newer libraries.
    */
-  uint64_t reserved[8];
+  uint64_t reserved[1];
 } vidu_job;
 
 /**
@@ -338,6 +380,33 @@ typedef struct vidu_wait_options {
    */
   uint64_t reserved[8];
 } vidu_wait_options;
+
+/**
+ * The account's credits and concurrency, as `vidu_credits` fills them in. A value the provider
+ * did not report is -1.
+ */
+typedef struct vidu_credits_info {
+  /**
+   * Credits left, summed over the account's kinds of credit.
+   */
+  int64_t credit_remain;
+  /**
+   * Tasks that may run at once (per organisation).
+   */
+  int64_t concurrency_limit;
+  /**
+   * Tasks running now.
+   */
+  int64_t current_concurrency;
+  /**
+   * Tasks waiting in the queue.
+   */
+  int64_t queue_count;
+  /**
+   * Zero; room for more numbers without changing the struct's size.
+   */
+  uint64_t reserved[4];
+} vidu_credits_info;
 
 /**
  * Success.
@@ -619,6 +688,14 @@ vidu_result vidu_wait(const struct vidu_client *client,
 vidu_result vidu_cancel(const struct vidu_client *client,
                         const char *task_id,
                         struct vidu_error **err);
+
+/**
+ * Asks the official API for the account's credits and concurrency and writes them to `*out`.
+ * UModelVerse and Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
+ */
+vidu_result vidu_credits(const struct vidu_client *client,
+                         struct vidu_credits_info *out,
+                         struct vidu_error **err);
 
 /**
  * Downloads the video of a succeeded task to `path`, atomically: on failure no file is left

@@ -31,23 +31,27 @@ impl CancelToken {
     }
 
     /// Sleeps for `duration` or until cancelled, whichever comes first. Returns true when
-    /// cancelled.
+    /// cancelled. A duration past what the clock can hold sleeps until cancelled.
     pub fn sleep(&self, duration: Duration) -> bool {
         let (flag, cond) = &*self.inner;
-        let end = Instant::now() + duration;
+        let end = Instant::now().checked_add(duration);
         let mut cancelled = flag.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if *cancelled {
                 return true;
             }
-            let now = Instant::now();
-            if now >= end {
-                return false;
-            }
-            cancelled = cond
-                .wait_timeout(cancelled, end - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            cancelled = match end {
+                None => cond.wait(cancelled).unwrap_or_else(|e| e.into_inner()),
+                Some(end) => {
+                    let now = Instant::now();
+                    if now >= end {
+                        return false;
+                    }
+                    cond.wait_timeout(cancelled, end - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
         }
     }
 }
@@ -68,6 +72,16 @@ mod tests {
         assert!(sleeper.join().unwrap(), "sleep must report cancellation");
         assert!(start.elapsed() < Duration::from_secs(10));
         assert!(token.is_cancelled());
+    }
+
+    #[test]
+    fn an_endless_sleep_does_not_panic_and_ends_on_cancel() {
+        let token = CancelToken::new();
+        let other = token.clone();
+        let sleeper = thread::spawn(move || other.sleep(Duration::MAX));
+        thread::sleep(Duration::from_millis(20));
+        token.cancel();
+        assert!(sleeper.join().unwrap());
     }
 
     #[test]

@@ -1,18 +1,21 @@
-//! The client: submit, status, wait, cancel, download, generate, over one shared `ureq::Agent`.
+//! The client: the I/O around the pure provider code. Submit, status, wait, cancel, download,
+//! generate, and the account queries, over one shared `ureq::Agent`.
 
-use std::io::{self, Cursor, Read};
+use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use crate::account::{Credits, TaskPage, TaskQuery};
 use crate::cancel::CancelToken;
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::image::{DataUriReader, ImageSource};
-use crate::job::{self, CheckedJob, Job};
-use crate::provider::{check_task_id, Method, Provider, WireRequest};
-use crate::retry;
+use crate::error::{Error, Result, TransportError};
+use crate::job::Job;
+use crate::provider::{check_task_id, Method, Provider, Spec, WireRequest};
+use crate::retry::{Backoff, Next};
 use crate::status::{State, TaskStatus};
+use crate::submission::{self, ImageErrorSlot, Submission};
+use crate::transport::{self, Reply};
 
 /// A client for one provider. `Send + Sync`: share it between threads; all calls go through
 /// one `ureq::Agent`, so consecutive polls reuse one connection.
@@ -24,6 +27,7 @@ pub struct Client {
 
 /// What the progress callback sees after each poll.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Progress<'s> {
     /// The status just polled.
     pub status: &'s TaskStatus,
@@ -33,17 +37,22 @@ pub struct Progress<'s> {
     pub polls: u32,
 }
 
-/// Called on the waiting thread after each poll; returns false to stop waiting.
-pub type ProgressCallback<'a> = Box<dyn FnMut(&Progress<'_>) -> bool + 'a>;
+/// Called on the waiting thread after each poll: `ControlFlow::Continue(())` to go on waiting,
+/// `ControlFlow::Break(())` to stop (the wait then fails with [`Error::Cancelled`]).
+pub type ProgressCallback<'a> = Box<dyn FnMut(&Progress<'_>) -> ControlFlow<()> + 'a>;
 
-/// How to wait for a task.
+/// How to wait, and how to stop: used by [`Client::wait`], [`Client::download`],
+/// [`Client::generate`] and [`Client::resume`], so one cancel token stops all of them.
+#[non_exhaustive]
 pub struct WaitOptions<'a> {
     /// Give up after this long, returning [`Error::Timeout`] with the task id and the last
-    /// status, so the wait can be resumed later. Default 30 minutes; `None` waits for ever.
+    /// status, so the wait can be resumed later. Default 30 minutes; `None` waits for ever (as
+    /// does a duration too long for the clock).
     pub timeout: Option<Duration>,
-    /// Stops the wait (and a download) from another thread, at once.
+    /// Stops the wait, the download, and a submit's backoff, from another thread, at once.
+    /// Default none.
     pub cancel: Option<CancelToken>,
-    /// Called on the waiting thread after each poll; return false to stop waiting.
+    /// Called on the waiting thread after each poll. Default none.
     pub on_progress: Option<ProgressCallback<'a>>,
 }
 
@@ -57,6 +66,35 @@ impl Default for WaitOptions<'_> {
     }
 }
 
+impl<'a> WaitOptions<'a> {
+    /// The defaults: a 30-minute deadline, no cancel token, no callback.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the deadline (default 30 minutes; `None`: none).
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Sets the cancel token (default none).
+    pub fn cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+    /// Sets the progress callback (default none).
+    pub fn on_progress(
+        mut self,
+        callback: impl FnMut(&Progress<'_>) -> ControlFlow<()> + 'a,
+    ) -> Self {
+        self.on_progress = Some(Box::new(callback));
+        self
+    }
+
+    fn token(&self) -> CancelToken {
+        self.cancel.clone().unwrap_or_default()
+    }
+}
+
 impl std::fmt::Debug for WaitOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WaitOptions")
@@ -67,8 +105,9 @@ impl std::fmt::Debug for WaitOptions<'_> {
     }
 }
 
-/// The result of [`Client::generate`].
+/// The result of [`Client::generate`] and [`Client::resume`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Generated {
     /// The provider's task id.
     pub task_id: String,
@@ -88,42 +127,42 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A response read to the end (bodies of status and error answers are small and capped).
-pub(crate) struct Reply {
-    pub status: u16,
-    pub body: Vec<u8>,
-    pub retry_after: Option<Duration>,
-    pub trace_id: Option<String>,
-}
-
-/// A response header as text, if present and readable.
-pub(crate) fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
-    let value = response.headers().get(name)?;
-    value.to_str().ok().map(str::to_owned)
+/// The one agent of a client, from its configuration. Per-phase timeouts, not a global one:
+/// ureq spawns a DNS thread per call for a global timeout, even on a pooled connection.
+fn agent(config: &Config) -> ureq::Agent {
+    let t = config.timeouts;
+    let mut builder = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(config.user_agent.as_str())
+        .timeout_connect(Some(t.connect))
+        .timeout_send_request(Some(t.send))
+        .timeout_send_body(Some(t.send))
+        .timeout_recv_response(Some(t.receive))
+        .timeout_per_read(Some(t.receive))
+        .timeout_per_write(Some(t.receive));
+    if !config.proxy_from_env {
+        builder = builder.proxy(None);
+    }
+    builder.build().new_agent()
 }
 
 /// Consecutive unreadable status answers tolerated before giving up.
 const MAX_MALFORMED_POLLS: u32 = 3;
 
+fn transport_error(operation: &'static str, task_id: Option<&str>, e: ureq::Error) -> Error {
+    Error::Transport {
+        operation,
+        task_id: task_id.map(str::to_owned),
+        source: TransportError::new(e),
+    }
+}
+
 impl Client {
-    /// Checks `config` and builds the client.
+    /// Checks `config` and builds the client. Nothing is sent.
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let t = config.timeouts;
-        let mut builder = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(config.user_agent.as_str())
-            .timeout_connect(Some(t.connect))
-            .timeout_send_request(Some(t.send))
-            .timeout_send_body(Some(t.send))
-            .timeout_recv_response(Some(t.receive))
-            .timeout_per_read(Some(t.receive))
-            .timeout_per_write(Some(t.receive));
-        if !config.proxy_from_env {
-            builder = builder.proxy(None);
-        }
-        let agent = builder.build().new_agent();
+        let agent = agent(&config);
         let authorization = config.auth_scheme.header_value(&config.api_key);
         Ok(Client {
             config,
@@ -142,9 +181,19 @@ impl Client {
         self.config.provider
     }
 
+    fn spec(&self) -> &'static Spec {
+        self.provider().spec()
+    }
+
     /// Runs every check on `job` without sending anything.
     pub fn check(&self, job: &Job<'_>) -> Result<()> {
-        job::check(self.provider(), job).map(|_| ())
+        self.prepare(job).map(drop)
+    }
+
+    /// Checks `job` and builds the request that [`submit_prepared`](Self::submit_prepared)
+    /// will send, reading only the image's header. Nothing is sent.
+    pub fn prepare<'j>(&self, job: &'j Job<'_>) -> Result<Submission<'j>> {
+        submission::prepare(self.provider(), job)
     }
 
     fn url(&self, path: &str) -> String {
@@ -189,153 +238,146 @@ impl Client {
                     .send(&json[..])?
             }
         };
-        let status = response.status().as_u16();
-        let header = |name: &str| header(&response, name);
-        let retry_after =
-            header("retry-after").and_then(|v| retry::parse_retry_after(&v, SystemTime::now()));
-        let trace_id = header("x-md-trace-id").or_else(|| header("x-request-id"));
-        let mut response = response;
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(self.config.max_status_body)
-            .read_to_vec()?;
-        Ok(Reply {
-            status,
-            body,
-            retry_after,
-            trace_id,
-        })
+        transport::read_reply(
+            response,
+            self.config.max_status_body,
+            self.spec().request_id_headers,
+        )
     }
 
     fn api_error(&self, operation: &'static str, reply: &Reply, task_id: Option<&str>) -> Error {
-        let parsed = self.provider().parse_error(reply.status, &reply.body);
+        let parsed = (self.spec().parse_error)(reply.status, &reply.body);
         Error::Api {
             operation,
             http_status: reply.status,
             provider_code: parsed.code,
             message: parsed.message,
-            request_id: parsed.request_id.or_else(|| reply.trace_id.clone()),
+            request_id: parsed.request_id.or_else(|| reply.request_id.clone()),
             task_id: task_id.map(str::to_owned),
+            retry_after_secs: reply
+                .retry_after
+                .map(|d| u16::try_from(d.as_secs()).unwrap_or(u16::MAX)),
         }
     }
 
-    /// Sends an idempotent request, retrying transient failures within `deadline`.
-    /// Returns the first non-transient reply, 2xx or not.
-    pub(crate) fn send_idempotent(
+    /// Sends an idempotent request, retrying transient failures (resets, timeouts, 408, 429,
+    /// 5xx) within `deadline`. Returns the first non-transient reply, 2xx or not.
+    fn send_idempotent(
         &self,
         operation: &'static str,
-        task_id: &str,
+        task_id: Option<&str>,
         request: &WireRequest,
         deadline: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<Reply> {
-        let policy = &self.config.retry;
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(&self.config.retry, deadline);
         loop {
             let (retry_after, failure) = match self.send(request, None) {
-                Ok(reply) if retry::is_transient_status(reply.status) => (
+                Ok(reply) if transport::is_transient_status(reply.status) => (
                     reply.retry_after,
-                    self.api_error(operation, &reply, Some(task_id)),
+                    self.api_error(operation, &reply, task_id),
                 ),
                 Ok(reply) => return Ok(reply),
                 Err(ureq::Error::BodyExceedsLimit(limit)) => {
                     return Err(Error::Protocol {
                         operation,
-                        task_id: Some(task_id.to_owned()),
+                        task_id: task_id.map(str::to_owned),
                         detail: format!(
                             "the answer is larger than {limit} bytes (Config::max_status_body)"
                         ),
                     })
                 }
-                Err(e) if retry::is_transient_error(&e) => (
-                    None,
-                    Error::Transport {
-                        operation,
-                        task_id: Some(task_id.to_owned()),
-                        source: Box::new(e),
-                    },
-                ),
-                Err(e) => {
-                    return Err(Error::Transport {
-                        operation,
-                        task_id: Some(task_id.to_owned()),
-                        source: Box::new(e),
+                Err(e) if transport::is_transient_error(&e) => {
+                    (None, transport_error(operation, task_id, e))
+                }
+                Err(e) => return Err(transport_error(operation, task_id, e)),
+            };
+            match backoff.after_failure(retry_after, cancel) {
+                Next::Retry => {}
+                Next::GiveUp => return Err(failure),
+                Next::Cancelled => {
+                    return Err(Error::Cancelled {
+                        task_id: task_id.map(str::to_owned),
                     })
                 }
-            };
-            attempt += 1;
-            if attempt >= policy.max_attempts {
-                return Err(failure);
-            }
-            let delay = retry::delay(policy, attempt - 1, retry_after);
-            if deadline.is_some_and(|d| Instant::now() + delay > d) {
-                return Err(failure);
-            }
-            if cancel.sleep(delay) {
-                return Err(Error::Cancelled {
-                    task_id: task_id.to_owned(),
-                });
             }
         }
     }
 
-    /// Submits `job` and returns the task id.
+    /// A GET of an account query, retried like a status poll; the 2xx body.
+    fn query(&self, operation: &'static str, request: &WireRequest) -> Result<Vec<u8>> {
+        let reply = self.send_idempotent(operation, None, request, None, &CancelToken::new())?;
+        if !reply.is_success() {
+            return Err(self.api_error(operation, &reply, None));
+        }
+        Ok(reply.body)
+    }
+
+    /// Submits `job` and returns the task id: [`prepare`](Self::prepare), then
+    /// [`submit_prepared`](Self::submit_prepared) without a cancel token.
+    pub fn submit(&self, job: &Job<'_>) -> Result<String> {
+        let submission = self.prepare(job)?;
+        self.submit_prepared(&submission, &CancelToken::new())
+    }
+
+    /// Sends a prepared submission and returns the task id. `cancel` stops the wait between
+    /// attempts (then [`Error::Cancelled`] without a task id: none was created).
     ///
     /// Submit costs money and no provider documents an idempotency key, so it is retried only
-    /// when it certainly was not processed (could not connect, `429`). A failure after the body
-    /// was sent is [`Error::SubmitUncertain`].
-    pub fn submit(&self, job: &Job<'_>) -> Result<String> {
-        let checked = job::check(self.provider(), job)?;
-        let request = self.provider().submit_request(&checked.params());
-        let policy = &self.config.retry;
-        let mut attempt = 0;
+    /// when it certainly was not processed: the connection could not be made, or the provider
+    /// answered `429`. Any other failure after the body was sent is [`Error::SubmitUncertain`]
+    /// (network) or [`Error::Api`] (an HTTP error, never retried). A final `429` keeps the
+    /// server's `Retry-After` ([`Error::retry_after`]).
+    pub fn submit_prepared(
+        &self,
+        submission: &Submission<'_>,
+        cancel: &CancelToken,
+    ) -> Result<String> {
+        if submission.provider() != self.provider() {
+            return Err(Error::invalid(
+                "submission",
+                submission.provider(),
+                format!("a submission prepared for {}", self.provider()),
+            ));
+        }
+        let mut backoff = Backoff::new(&self.config.retry, None);
         loop {
-            let image_error = Arc::new(Mutex::new(None));
-            let mut body = open_body(&checked, &request, &image_error)?;
-            let result = self.send(&request, Some((&mut body, checked.body_len)));
+            let image_error = ImageErrorSlot::default();
+            let mut body = submission.open_body(&image_error)?;
+            let result = self.send(
+                submission.request(),
+                Some((&mut body, submission.content_length())),
+            );
             drop(body);
             if let Some(source) = image_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                let path = match &job.image {
-                    ImageSource::Path(p) => p.clone(),
-                    _ => PathBuf::from("<memory>"),
-                };
                 return Err(Error::Io {
                     action: "reading the image while sending it",
-                    path,
+                    path: submission.image_path(),
                     source,
                     task_id: None,
                 });
             }
-            let retry_after = match result {
-                Ok(reply) if (200..300).contains(&reply.status) => {
-                    return self.provider().parse_submit(&reply.body).map(|s| s.task_id);
+            let (retry_after, failure) = match result {
+                Ok(reply) if reply.is_success() => {
+                    return (self.spec().parse_submit)(&reply.body).map(|s| s.task_id);
                 }
+                // A 429 is a refusal before any processing: no task exists, sending again is safe.
                 Ok(reply) if reply.status == 429 => {
-                    if attempt + 1 >= policy.max_attempts {
-                        return Err(self.api_error("submit", &reply, None));
-                    }
-                    reply.retry_after
+                    (reply.retry_after, self.api_error("submit", &reply, None))
                 }
                 Ok(reply) => return Err(self.api_error("submit", &reply, None)),
-                Err(e) if retry::never_sent(&e) => {
-                    if attempt + 1 >= policy.max_attempts {
-                        return Err(Error::Transport {
-                            operation: "submit",
-                            task_id: None,
-                            source: Box::new(e),
-                        });
-                    }
-                    None
-                }
+                Err(e) if transport::never_sent(&e) => (None, transport_error("submit", None, e)),
                 Err(e) => {
                     return Err(Error::SubmitUncertain {
-                        source: Box::new(e),
+                        source: TransportError::new(e),
                     })
                 }
             };
-            std::thread::sleep(retry::delay(policy, attempt, retry_after));
-            attempt += 1;
+            match backoff.after_failure(retry_after, cancel) {
+                Next::Retry => {}
+                Next::GiveUp => return Err(failure),
+                Next::Cancelled => return Err(Error::Cancelled { task_id: None }),
+            }
         }
     }
 
@@ -345,20 +387,20 @@ impl Client {
         self.fetch_status(task_id, None, &CancelToken::new())
     }
 
-    pub(crate) fn fetch_status(
+    fn fetch_status(
         &self,
         task_id: &str,
         deadline: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<TaskStatus> {
-        let request = self.provider().status_request(task_id);
-        let reply = self.send_idempotent("status", task_id, &request, deadline, cancel)?;
-        if !(200..300).contains(&reply.status) {
+        let request = (self.spec().status_request)(task_id);
+        let reply = self.send_idempotent("status", Some(task_id), &request, deadline, cancel)?;
+        if !reply.is_success() {
             return Err(self.api_error("status", &reply, Some(task_id)));
         }
-        let mut status = self.provider().parse_status(task_id, &reply.body)?;
+        let mut status = (self.spec().parse_status)(task_id, &reply.body)?;
         if status.request_id.is_none() {
-            status.request_id = reply.trace_id;
+            status.request_id = reply.request_id;
         }
         Ok(status)
     }
@@ -371,8 +413,9 @@ impl Client {
     pub fn wait(&self, task_id: &str, options: &mut WaitOptions<'_>) -> Result<TaskStatus> {
         check_task_id(task_id)?;
         let start = Instant::now();
-        let deadline = options.timeout.map(|t| start + t);
-        let cancel = options.cancel.clone().unwrap_or_default();
+        // A deadline past what the clock can hold is no deadline.
+        let deadline = options.timeout.and_then(|t| start.checked_add(t));
+        let cancel = options.token();
         let mut last: Option<TaskStatus> = None;
         let mut polls = 0u32;
         let mut malformed = 0u32;
@@ -382,21 +425,19 @@ impl Client {
                 delay = delay.min(d.saturating_duration_since(Instant::now()));
             }
             if cancel.sleep(delay) {
-                return Err(Error::Cancelled {
-                    task_id: task_id.to_owned(),
-                });
+                return Err(Error::cancelled(task_id));
             }
-            polls += 1;
+            polls = polls.saturating_add(1);
             match self.fetch_status(task_id, deadline, &cancel) {
                 Ok(status) => {
                     malformed = 0;
-                    let keep_going = match options.on_progress.as_mut() {
+                    let flow = match options.on_progress.as_mut() {
                         Some(callback) => callback(&Progress {
                             status: &status,
                             elapsed: start.elapsed(),
                             polls,
                         }),
-                        None => true,
+                        None => ControlFlow::Continue(()),
                     };
                     match status.state {
                         State::Succeeded => return Ok(status),
@@ -408,10 +449,8 @@ impl Client {
                         _ => {}
                     }
                     last = Some(status);
-                    if !keep_going {
-                        return Err(Error::Cancelled {
-                            task_id: task_id.to_owned(),
-                        });
+                    if flow.is_break() {
+                        return Err(Error::cancelled(task_id));
                     }
                 }
                 // A proxy glitch may garble one answer; a server that keeps doing it is an error.
@@ -433,37 +472,60 @@ impl Client {
     /// others answer [`Error::Unsupported`]. To stop only the local wait, use a [`CancelToken`].
     pub fn cancel(&self, task_id: &str) -> Result<()> {
         check_task_id(task_id)?;
-        let request = self.provider().cancel_request(task_id)?;
-        let reply = self.send(&request, None).map_err(|e| Error::Transport {
-            operation: "cancel",
-            task_id: Some(task_id.to_owned()),
-            source: Box::new(e),
-        })?;
-        if (200..300).contains(&reply.status) {
+        let cancel_request = self
+            .spec()
+            .cancel_request
+            .ok_or_else(|| self.provider().unsupported("remote cancel"))?;
+        let reply = self
+            .send(&cancel_request(task_id), None)
+            .map_err(|e| transport_error("cancel", Some(task_id), e))?;
+        if reply.is_success() {
             Ok(())
         } else {
             Err(self.api_error("cancel", &reply, Some(task_id)))
         }
     }
 
+    /// Lists tasks (official API only; the gateways answer [`Error::Unsupported`]): one page,
+    /// filtered by `query`. Follow [`TaskPage::next_page_token`] for more.
+    pub fn tasks(&self, query: &TaskQuery) -> Result<TaskPage> {
+        let call = (self.spec().task_list.as_ref())
+            .ok_or_else(|| self.provider().unsupported("task list"))?;
+        let body = self.query("task list", &(call.request)(query)?)?;
+        (call.parse)(&body)
+    }
+
+    /// The account's credits and concurrency (official API only; the gateways answer
+    /// [`Error::Unsupported`]).
+    pub fn credits(&self) -> Result<Credits> {
+        let call =
+            (self.spec().credits.as_ref()).ok_or_else(|| self.provider().unsupported("credits"))?;
+        let body = self.query("credits", &(call.request)())?;
+        (call.parse)(&body)
+    }
+
     /// Downloads the video of a succeeded task to `path`: streamed to a temporary file beside
     /// it, synced, then renamed, so `path` holds the whole video or nothing. Resumes a dropped
     /// connection with `Range`, fetches a fresh URL once when the signed URL expired (`403`),
     /// follows only `https` (or `http` to loopback) URLs, and never sends the API key to the
-    /// video host. Returns the size in bytes.
+    /// video host. Only `options.cancel` is used. Returns the size in bytes.
     pub fn download(
         &self,
         status: &TaskStatus,
         path: impl AsRef<Path>,
-        cancel: Option<&CancelToken>,
+        options: &WaitOptions<'_>,
     ) -> Result<u64> {
-        let cancel = cancel.cloned().unwrap_or_default();
-        crate::download::download(self, status, path.as_ref(), &cancel)
-            .map_err(|e| e.with_task_id(&status.task_id))
-    }
-
-    pub(crate) fn agent(&self) -> &ureq::Agent {
-        &self.agent
+        let cancel = options.token();
+        let mut refresh = || self.fetch_status(&status.task_id, None, &cancel);
+        crate::download::download(
+            &self.agent,
+            &self.config.retry,
+            status,
+            path.as_ref(),
+            &cancel,
+            &mut refresh,
+        )
+        .map_err(|e| e.with_task_id(&status.task_id))
     }
 
     /// Submit, wait and download in one call. On failure the error carries the task id
@@ -476,7 +538,8 @@ impl Client {
     ) -> Result<Generated> {
         let path = path.as_ref();
         crate::download::check_output_path(path)?;
-        let task_id = self.submit(job)?;
+        let submission = self.prepare(job)?;
+        let task_id = self.submit_prepared(&submission, &options.token())?;
         self.resume(&task_id, path, options)
     }
 
@@ -492,7 +555,7 @@ impl Client {
         check_task_id(task_id)?;
         crate::download::check_output_path(path)?;
         let status = self.wait(task_id, options)?;
-        let bytes = self.download(&status, path, options.cancel.as_ref())?;
+        let bytes = self.download(&status, path, options)?;
         Ok(Generated {
             task_id: task_id.to_owned(),
             path: path.to_owned(),
@@ -500,78 +563,4 @@ impl Client {
             status,
         })
     }
-}
-
-/// Reads `inner`, remembering its first error so the caller can tell an image read failure
-/// from a network failure, and failing if it yields other than `expected` bytes.
-struct ImageReader<R> {
-    inner: R,
-    remaining: u64,
-    error: Arc<Mutex<Option<io::Error>>>,
-}
-
-impl<R: Read> Read for ImageReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let cap = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        let result = if cap == 0 {
-            Ok(0)
-        } else {
-            self.inner.read(&mut buf[..cap])
-        };
-        let result = match result {
-            Ok(0) if self.remaining > 0 => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the image file shrank while it was being sent",
-            )),
-            other => other,
-        };
-        match result {
-            Ok(n) => {
-                self.remaining -= n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                let copy = io::Error::new(e.kind(), e.to_string());
-                *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                Err(copy)
-            }
-        }
-    }
-}
-
-/// The submit body as a stream: JSON head, the data URI encoded chunk by chunk, JSON tail.
-fn open_body<'a>(
-    checked: &'a CheckedJob<'_, '_>,
-    request: &'a WireRequest,
-    error: &Arc<Mutex<Option<io::Error>>>,
-) -> Result<Box<dyn Read + 'a>> {
-    let body = request.body.as_ref().expect("submit requests have a body");
-    let head = Cursor::new(&body.head[..]);
-    let tail = Cursor::new(&body.tail[..]);
-    let Some(info) = checked.inline.filter(|_| body.inline_image) else {
-        return Ok(Box::new(head.chain(tail)));
-    };
-    let source: Box<dyn Read + 'a> = match &checked.job.image {
-        ImageSource::Path(path) => {
-            Box::new(std::fs::File::open(path).map_err(|source| Error::Io {
-                action: "opening the image",
-                path: path.clone(),
-                source,
-                task_id: None,
-            })?)
-        }
-        ImageSource::Bytes(bytes) => Box::new(&bytes[..]),
-        ImageSource::Url(_) => unreachable!("URLs are not inline"),
-    };
-    let image = ImageReader {
-        inner: source,
-        remaining: info.byte_len,
-        error: error.clone(),
-    };
-    Ok(Box::new(
-        head.chain(DataUriReader::new(info.format, image))
-            .chain(tail),
-    ))
 }

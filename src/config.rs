@@ -1,99 +1,21 @@
 //! Client configuration. Every field states its default.
 
-use std::fmt;
 use std::time::Duration;
 
+use crate::auth::{ApiKey, AuthScheme};
 use crate::error::{Error, Result};
 use crate::provider::Provider;
+use crate::retry::{PollSchedule, RetryPolicy};
+use crate::transport::is_https_or_loopback;
 
-/// True for `https` URLs and for `http` URLs whose host is loopback (local testing).
-pub(crate) fn is_https_or_loopback(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return true;
-    }
-    let Some(rest) = lower.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.split(':').next().unwrap_or(""),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// An API key. Its `Debug` and `Display` never show it.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-    /// The key itself, for building the `Authorization` header.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    /// True when no key was given.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() {
-            "ApiKey(<empty>)"
-        } else {
-            "ApiKey(<redacted>)"
-        })
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl<S: Into<String>> From<S> for ApiKey {
-    fn from(s: S) -> Self {
-        ApiKey(s.into())
-    }
-}
-
-/// How the key goes into the `Authorization` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum AuthScheme {
-    /// `Authorization: <key>` (UModelVerse's Vidu page).
-    Bare = 1,
-    /// `Authorization: Bearer <key>` (Vtrix; UModelVerse's general auth page).
-    Bearer = 2,
-    /// `Authorization: Token <key>` (official Vidu API).
-    Token = 3,
-}
-
-impl AuthScheme {
-    /// The header value for `key`.
-    pub(crate) fn header_value(self, key: &ApiKey) -> String {
-        match self {
-            AuthScheme::Bare => key.expose().to_owned(),
-            AuthScheme::Bearer => format!("Bearer {}", key.expose()),
-            AuthScheme::Token => format!("Token {}", key.expose()),
-        }
-    }
-}
+/// The longest duration any configuration field takes: longer ones are surely a mistake, and
+/// would overflow the clock arithmetic of the HTTP library.
+pub const MAX_CONFIG_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Per-phase network timeouts. Per-phase rather than global: ureq spawns a DNS thread per call
 /// for a global timeout, even on a pooled connection.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// Resolving and connecting, including TLS. Default 10 s.
     pub connect: Duration,
@@ -116,60 +38,32 @@ impl Default for Timeouts {
     }
 }
 
-/// When to poll a task: `first`, then each delay `growth` times the last, at most `max`, each
-/// shortened by up to `jitter` (a fraction) at random so that many clients do not poll in step.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PollSchedule {
-    /// Delay before the first status poll, and the smallest delay. Default 2 s.
-    pub first: Duration,
-    /// Factor between consecutive delays, at least 1.0. Default 1.5.
-    pub growth: f64,
-    /// Largest delay. Default 15 s.
-    pub max: Duration,
-    /// Random fraction taken off each delay, 0.0..=0.5. Default 0.1.
-    pub jitter: f64,
-}
-
-impl Default for PollSchedule {
-    fn default() -> Self {
-        PollSchedule {
-            first: Duration::from_secs(2),
-            growth: 1.5,
-            max: Duration::from_secs(15),
-            jitter: 0.1,
-        }
+impl Timeouts {
+    /// The defaults: connect 10 s, send 600 s, receive 30 s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`connect`](Self::connect) (default 10 s).
+    pub fn connect(mut self, d: Duration) -> Self {
+        self.connect = d;
+        self
+    }
+    /// Sets [`send`](Self::send) (default 600 s).
+    pub fn send(mut self, d: Duration) -> Self {
+        self.send = d;
+        self
+    }
+    /// Sets [`receive`](Self::receive) (default 30 s).
+    pub fn receive(mut self, d: Duration) -> Self {
+        self.receive = d;
+        self
     }
 }
 
-/// Retries of transient failures (connect errors, resets, timeouts, 408, 429, 5xx). Status and
-/// download are retried on all of these; submit only when it certainly was not processed
-/// (could not connect, 429). Delays use exponential backoff with full jitter; a `Retry-After`
-/// from the server is honoured up to `max_retry_after`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts per request, the first included. Default 5; 1 disables retries.
-    pub max_attempts: u32,
-    /// Base of the backoff: attempt n waits a random time up to `base * 2^n`. Default 500 ms.
-    pub base: Duration,
-    /// Largest backoff delay. Default 10 s.
-    pub max_delay: Duration,
-    /// Largest `Retry-After` honoured. Default 60 s.
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            base: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
-
-/// Everything a [`crate::Client`] needs. Build with [`Config::new`], then set fields.
+/// Everything a [`crate::Client`] needs. Build with [`Config::new`], then the setters (or set
+/// fields).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The provider. No default.
     pub provider: Provider,
@@ -211,32 +105,64 @@ impl Config {
         }
     }
 
-    /// Sets the base URL.
+    /// Sets the API key.
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+    /// Sets the base URL (default [`Provider::default_base_url`]).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
+        self
+    }
+    /// Sets the auth scheme (default [`Provider::default_auth_scheme`]).
+    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.auth_scheme = scheme;
+        self
+    }
+    /// Sets the network timeouts (default [`Timeouts::default`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+    /// Sets the poll schedule (default [`PollSchedule::default`]).
+    pub fn poll(mut self, poll: PollSchedule) -> Self {
+        self.poll = poll;
+        self
+    }
+    /// Sets the retry policy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Sets the `User-Agent` (default `vidu-rust/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+    /// Sets the largest status or error body read, in bytes (default 1 MiB).
+    pub fn max_status_body(mut self, bytes: u64) -> Self {
+        self.max_status_body = bytes;
+        self
+    }
+    /// Uses `HTTPS_PROXY` and friends from the environment, or not (default true).
+    pub fn proxy_from_env(mut self, yes: bool) -> Self {
+        self.proxy_from_env = yes;
         self
     }
 
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> Result<()> {
         if self.api_key.is_empty() {
-            return Err(Error::invalid(
-                "api_key",
-                "",
-                "a non-empty API key (set VIDU_API_KEY)",
-            ));
+            return Err(Error::invalid("api_key", "", "a non-empty API key"));
         }
-        if self
-            .api_key
-            .expose()
-            .bytes()
-            .any(|b| b.is_ascii_control() || b == b' ')
-        {
-            // Never echo the key: say only what is wrong with it.
+        if !self.api_key.expose().bytes().all(|b| b.is_ascii_graphic()) {
+            // Never echo the key: say only what is wrong with it. A non-ASCII key cannot go
+            // into a header, so it would fail only once sending.
             return Err(Error::invalid(
                 "api_key",
                 "<redacted>",
-                "no spaces or control characters",
+                "printable ASCII characters, without spaces or control characters",
             ));
         }
         let url = self.base_url.trim_end_matches('/');
@@ -253,21 +179,29 @@ impl Config {
                  localhost or 127.0.0.1, for testing)",
             ));
         }
-        let d = |name: &'static str, v: Duration| {
-            if v.is_zero() {
+        let d = |name: &'static str, v: Duration, zero_ok: bool| {
+            if (v.is_zero() && !zero_ok) || v > MAX_CONFIG_DURATION {
                 Err(Error::invalid(
                     name,
                     format!("{v:?}"),
-                    "a duration above zero",
+                    if zero_ok {
+                        "at most 365 days"
+                    } else {
+                        "a duration above zero, at most 365 days"
+                    },
                 ))
             } else {
                 Ok(())
             }
         };
-        d("timeouts.connect", self.timeouts.connect)?;
-        d("timeouts.send", self.timeouts.send)?;
-        d("timeouts.receive", self.timeouts.receive)?;
-        d("poll.first", self.poll.first)?;
+        d("timeouts.connect", self.timeouts.connect, false)?;
+        d("timeouts.send", self.timeouts.send, false)?;
+        d("timeouts.receive", self.timeouts.receive, false)?;
+        d("poll.first", self.poll.first, false)?;
+        d("poll.max", self.poll.max, false)?;
+        d("retry.base", self.retry.base, true)?;
+        d("retry.max_delay", self.retry.max_delay, true)?;
+        d("retry.max_retry_after", self.retry.max_retry_after, true)?;
         if self.poll.max < self.poll.first {
             return Err(Error::invalid(
                 "poll.max",
@@ -367,6 +301,30 @@ mod tests {
             ("poll.jitter", Box::new(|c| c.poll.jitter = 0.9)),
             ("retry.max_attempts", Box::new(|c| c.retry.max_attempts = 0)),
             ("user_agent", Box::new(|c| c.user_agent = "a\nb".into())),
+            ("api_key", Box::new(|c| c.api_key = ApiKey::new("sk-ключ"))),
+            (
+                "timeouts.connect",
+                Box::new(|c| c.timeouts.connect = Duration::MAX),
+            ),
+            (
+                "timeouts.send",
+                Box::new(|c| c.timeouts.send = Duration::MAX),
+            ),
+            (
+                "timeouts.receive",
+                Box::new(|c| c.timeouts.receive = Duration::MAX),
+            ),
+            ("poll.max", Box::new(|c| c.poll.max = Duration::MAX)),
+            ("poll.first", Box::new(|c| c.poll.first = Duration::MAX)),
+            ("retry.base", Box::new(|c| c.retry.base = Duration::MAX)),
+            (
+                "retry.max_delay",
+                Box::new(|c| c.retry.max_delay = Duration::MAX),
+            ),
+            (
+                "retry.max_retry_after",
+                Box::new(|c| c.retry.max_retry_after = Duration::MAX),
+            ),
         ];
         for (field, break_it) in cases {
             let mut c = Config::new(Provider::Vtrix, "key");
@@ -382,5 +340,43 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("sk-secret"));
+        // Only the CLI reads VIDU_API_KEY; the library does not tell users to set it.
+        let err = Config::new(Provider::Vidu, "").validate().unwrap_err();
+        assert!(!err.to_string().contains("VIDU_API_KEY"), "{err}");
+        let err = Config::new(Provider::Vidu, "sk-ключ")
+            .validate()
+            .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("ключ"), "{err}");
+    }
+
+    #[test]
+    fn setters_set_and_defaults_are_as_documented() {
+        let c = Config::new(Provider::UModelVerse, "k");
+        assert_eq!(c.base_url, "https://api.umodelverse.ai");
+        assert_eq!(c.auth_scheme, AuthScheme::Bare);
+        assert_eq!(c.timeouts, Timeouts::new());
+        assert_eq!(c.timeouts.send, Duration::from_secs(600));
+        assert_eq!(c.poll, PollSchedule::new());
+        assert_eq!(c.retry.max_attempts, 5);
+        assert_eq!((c.max_status_body, c.proxy_from_env), (1 << 20, true));
+        let c = c
+            .api_key("k2")
+            .base_url("https://gw.example.com")
+            .auth_scheme(AuthScheme::Bearer)
+            .timeouts(Timeouts::new().connect(Duration::from_secs(1)))
+            .poll(PollSchedule::new().first(Duration::from_secs(3)))
+            .retry(RetryPolicy::new().max_attempts(1))
+            .user_agent("ua")
+            .max_status_body(7)
+            .proxy_from_env(false);
+        assert_eq!(c.api_key.expose(), "k2");
+        assert_eq!(c.base_url, "https://gw.example.com");
+        assert_eq!(c.auth_scheme, AuthScheme::Bearer);
+        assert_eq!(c.timeouts.connect, Duration::from_secs(1));
+        assert_eq!(c.poll.first, Duration::from_secs(3));
+        assert_eq!(c.retry.max_attempts, 1);
+        assert_eq!((c.user_agent.as_str(), c.max_status_body), ("ua", 7));
+        assert!(!c.proxy_from_env);
+        assert!(c.validate().is_ok());
     }
 }

@@ -5,10 +5,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cancel::CancelToken;
-use crate::client::{header, Client};
 use crate::error::{Error, Result};
-use crate::retry;
+use crate::retry::{self, Backoff, Next, RetryPolicy};
 use crate::status::TaskStatus;
+use crate::transport::{self, header};
 
 /// Redirect hops followed per request.
 const MAX_REDIRECTS: u32 = 5;
@@ -48,7 +48,7 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// Only `https`, or `http` to a loopback host (local testing), is followed.
 pub(crate) fn check_video_url(url: &str) -> Result<()> {
-    if crate::config::is_https_or_loopback(url) {
+    if transport::is_https_or_loopback(url) {
         return Ok(());
     }
     Err(fail(format!(
@@ -80,12 +80,31 @@ fn io_error<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) 
     }
 }
 
-/// `bytes START-END/TOTAL` → (START, TOTAL if known).
+/// `bytes START-END/TOTAL` → (START, TOTAL if known). Numbers that do not fit a u64 make the
+/// header invalid.
 fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     let rest = value.trim().strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
     let start = range.split_once('-')?.0.trim().parse().ok()?;
-    Some((start, total.trim().parse().ok()))
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((start, total))
+}
+
+/// The full size of a video from a `206` answer: the `Content-Range` total, or the start plus
+/// `Content-Length`, which must not overflow.
+fn partial_total(start: u64, total: Option<u64>, declared_len: Option<u64>) -> Result<Option<u64>> {
+    match (total, declared_len) {
+        (Some(t), _) => Ok(Some(t)),
+        (None, Some(len)) => len.checked_add(start).map(Some).ok_or_else(|| {
+            fail(format!(
+                "206 answer with an impossible Content-Length {len} from offset {start}"
+            ))
+        }),
+        (None, None) => Ok(None),
+    }
 }
 
 enum Outcome {
@@ -98,11 +117,15 @@ enum Outcome {
     Cancelled,
 }
 
+/// Downloads the first video URL of `status` to `target`. `refresh` fetches the task's status
+/// again, for a fresh URL when the signed one expired.
 pub(crate) fn download(
-    client: &Client,
+    agent: &ureq::Agent,
+    policy: &RetryPolicy,
     status: &TaskStatus,
     target: &Path,
     cancel: &CancelToken,
+    refresh: &mut dyn FnMut() -> Result<TaskStatus>,
 ) -> Result<u64> {
     check_output_path(target)?;
     let mut url = status
@@ -132,24 +155,18 @@ pub(crate) fn download(
 
     let mut written = 0u64;
     let mut refreshed = false;
-    let mut attempt = 0u32;
+    let mut backoff = Backoff::new(policy, None).with_max_attempts(MAX_ATTEMPTS);
     loop {
         if cancel.is_cancelled() {
-            return Err(Error::Cancelled {
-                task_id: status.task_id.clone(),
-            });
+            return Err(Error::cancelled(&status.task_id));
         }
         let file = partial.file.as_mut().expect("open until persisted");
-        match fetch(client, &url, file, &partial.path, &mut written, cancel)? {
+        match fetch(agent, &url, file, &partial.path, &mut written, cancel)? {
             Outcome::Done => break,
-            Outcome::Cancelled => {
-                return Err(Error::Cancelled {
-                    task_id: status.task_id.clone(),
-                })
-            }
+            Outcome::Cancelled => return Err(Error::cancelled(&status.task_id)),
             Outcome::Expired if !refreshed => {
                 refreshed = true;
-                let fresh = client.fetch_status(&status.task_id, None, cancel)?;
+                let fresh = refresh()?;
                 url = fresh.video_urls.first().cloned().ok_or_else(|| {
                     fail("the video URL expired and the task no longer lists one")
                 })?;
@@ -161,20 +178,16 @@ pub(crate) fn download(
                     "the video URL was refused (403) again after fetching a fresh one",
                 ))
             }
-            Outcome::Retry(retry_after) => {
-                attempt += 1;
-                if attempt >= MAX_ATTEMPTS {
+            Outcome::Retry(retry_after) => match backoff.after_failure(retry_after, cancel) {
+                Next::Retry => {}
+                Next::Cancelled => return Err(Error::cancelled(&status.task_id)),
+                Next::GiveUp => {
                     return Err(fail(format!(
-                        "gave up after {MAX_ATTEMPTS} attempts ({written} bytes received)"
-                    )));
+                        "gave up after {} attempts ({written} bytes received)",
+                        backoff.failures()
+                    )))
                 }
-                let delay = retry::delay(&client.config().retry, attempt - 1, retry_after);
-                if cancel.sleep(delay) {
-                    return Err(Error::Cancelled {
-                        task_id: status.task_id.clone(),
-                    });
-                }
-            }
+            },
         }
     }
     let mut file = partial.file.take().expect("open until persisted");
@@ -207,7 +220,7 @@ fn restart(file: &mut File, path: &Path) -> Result<()> {
 /// One GET of the video (following redirects by hand, so every hop is checked), appending to
 /// `file` from `written` on.
 fn fetch(
-    client: &Client,
+    agent: &ureq::Agent,
     start_url: &str,
     file: &mut File,
     path: &Path,
@@ -219,13 +232,13 @@ fn fetch(
     let response = loop {
         check_video_url(&url)?;
         // No Authorization header: the key never goes to the video host.
-        let mut request = client.agent().get(&url).header("accept", "*/*");
+        let mut request = agent.get(&url).header("accept", "*/*");
         if *written > 0 {
             request = request.header("range", format!("bytes={written}-"));
         }
         let response = match request.call() {
             Ok(r) => r,
-            Err(e) if retry::is_transient_error(&e) => return Ok(Outcome::Retry(None)),
+            Err(e) if transport::is_transient_error(&e) => return Ok(Outcome::Retry(None)),
             Err(e) => return Err(fail(format!("{e}"))),
         };
         let status = response.status().as_u16();
@@ -263,13 +276,11 @@ fn fetch(
                 restart(file, path)?;
                 return Ok(Outcome::Retry(None));
             }
-            total.or(declared_len.map(|l| l + start))
+            partial_total(start, total, declared_len)?
         }
         403 => return Ok(Outcome::Expired),
-        s if retry::is_transient_status(s) => {
-            let retry_after = header("retry-after")
-                .and_then(|v| retry::parse_retry_after(&v, std::time::SystemTime::now()));
-            return Ok(Outcome::Retry(retry_after));
+        s if transport::is_transient_status(s) => {
+            return Ok(Outcome::Retry(transport::retry_after(&response)));
         }
         s => return Err(fail(format!("the video host answered HTTP {s}"))),
     };
@@ -359,6 +370,24 @@ mod tests {
         );
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 1-2/3"), None);
+        // Numbers past u64 make the header invalid, never a wrapped or panicking number.
+        assert_eq!(parse_content_range("bytes 99999999999999999999-1/*"), None);
+        assert_eq!(parse_content_range("bytes 5-9/99999999999999999999"), None);
+    }
+
+    #[test]
+    fn a_partial_answer_cannot_overflow_the_size() {
+        assert_eq!(partial_total(5, None, Some(5)).unwrap(), Some(10));
+        assert_eq!(
+            partial_total(5, Some(10), Some(u64::MAX)).unwrap(),
+            Some(10)
+        );
+        assert_eq!(partial_total(5, None, None).unwrap(), None);
+        let err = partial_total(5, None, Some(u64::MAX)).unwrap_err();
+        assert!(
+            err.to_string().contains("impossible Content-Length"),
+            "{err}"
+        );
     }
 
     #[test]

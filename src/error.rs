@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::status::TaskStatus;
 
@@ -68,8 +69,8 @@ pub enum Error {
         operation: &'static str,
         /// The task concerned, if one exists.
         task_id: Option<String>,
-        /// The underlying ureq error.
-        source: Box<ureq::Error>,
+        /// The underlying network error.
+        source: TransportError,
     },
     /// The provider answered with an HTTP error status.
     Api {
@@ -85,12 +86,16 @@ pub enum Error {
         request_id: Option<String>,
         /// The task concerned, if one exists.
         task_id: Option<String>,
+        /// The server's `Retry-After` in whole seconds, when it sent one (with `429` and `503`):
+        /// how long to hold back. At most 65,535 (18 hours); 16 bits keep the error small. See
+        /// [`Error::retry_after`].
+        retry_after_secs: Option<u16>,
     },
     /// The connection broke after the submit body was sent: a task may have been created and
     /// may be billed. Look for it in the provider's console before submitting again.
     SubmitUncertain {
-        /// The underlying error.
-        source: Box<ureq::Error>,
+        /// The underlying network error.
+        source: TransportError,
     },
     /// The task ended without a video (failed, cancelled or expired).
     TaskFailed {
@@ -104,10 +109,12 @@ pub enum Error {
         /// The last status seen, if any poll succeeded.
         last_status: Option<Box<TaskStatus>>,
     },
-    /// The wait was stopped by a cancel token or the progress callback. The task goes on.
+    /// The call was stopped by a cancel token or the progress callback. A task that exists
+    /// goes on.
     Cancelled {
-        /// The task that was being waited for.
-        task_id: String,
+        /// The task that was being waited for; `None` when the submit was stopped while
+        /// holding back between attempts, before any task was created.
+        task_id: Option<String>,
     },
     /// The provider does not offer this operation.
     Unsupported {
@@ -161,7 +168,8 @@ impl Error {
             | Error::Download { task_id, .. }
             | Error::Io { task_id, .. } => task_id.as_deref(),
             Error::TaskFailed { status } => Some(&status.task_id),
-            Error::Timeout { task_id, .. } | Error::Cancelled { task_id } => Some(task_id),
+            Error::Timeout { task_id, .. } => Some(task_id),
+            Error::Cancelled { task_id } => task_id.as_deref(),
             _ => None,
         }
     }
@@ -180,6 +188,23 @@ impl Error {
             Error::Api { provider_code, .. } => provider_code.as_deref(),
             Error::TaskFailed { status } => status.error_code.as_deref(),
             _ => None,
+        }
+    }
+
+    /// How long the server asked to hold back (`Retry-After` of a final `429` or `503`), if
+    /// it did. A batch should wait this long before its next submit.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api {
+                retry_after_secs, ..
+            } => retry_after_secs.map(|s| Duration::from_secs(s.into())),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn cancelled(task_id: &str) -> Self {
+        Error::Cancelled {
+            task_id: Some(task_id.to_owned()),
         }
     }
 
@@ -242,7 +267,7 @@ impl fmt::Display for Error {
                 "network error during {operation}{}: {source}; check the base URL and your connection",
                 task_suffix(task_id)
             ),
-            Error::Api { operation, http_status, provider_code, message, request_id, task_id } => {
+            Error::Api { operation, http_status, provider_code, message, request_id, task_id, .. } => {
                 write!(f, "{operation} failed{}: HTTP {http_status}", task_suffix(task_id))?;
                 if let Some(code) = provider_code {
                     write!(f, " {code}")?;
@@ -287,9 +312,12 @@ impl fmt::Display for Error {
                 }
                 write!(f, "; the task goes on: wait for {task_id} again later")
             }
-            Error::Cancelled { task_id } => write!(
+            Error::Cancelled { task_id: Some(task_id) } => write!(
                 f,
                 "stopped waiting for task {task_id}; the task goes on, wait for it again to get the video"
+            ),
+            Error::Cancelled { task_id: None } => f.write_str(
+                "stopped while holding back between submit attempts; no task was created",
             ),
             Error::Unsupported { provider, operation } => {
                 write!(f, "{operation} is not supported by {provider}")
@@ -310,8 +338,41 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::Transport { source, .. } | Error::SubmitUncertain { source } => Some(&**source),
+            Error::Transport { source, .. } | Error::SubmitUncertain { source } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// A network failure: connect, TLS, reset, timeout. Opaque, so that our semver does not follow
+/// the HTTP library's; `Display` says what happened and `source()` leads to the cause.
+pub struct TransportError(Box<ureq::Error>);
+
+impl TransportError {
+    pub(crate) fn new(e: ureq::Error) -> Self {
+        TransportError(Box::new(e))
+    }
+
+    /// True when the failure was a timeout (connect, send or receive).
+    pub fn is_timeout(&self) -> bool {
+        matches!(*self.0, ureq::Error::Timeout(_))
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TransportError").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
     }
 }

@@ -17,11 +17,14 @@
 //! ```
 //!
 //! The layers, each in its own module: [`provider`] builds requests and parses responses
-//! without I/O; [`image`] sniffs and streams images; [`Client`] does the I/O over one shared
-//! `ureq::Agent`; `ffi` is the C ABI (see `include/vidu.h`).
+//! without I/O, one file per provider; [`image`] sniffs and streams images; [`Client`] does the
+//! I/O over one shared `ureq::Agent`; `ffi` is the C ABI (see `include/vidu.h`). See
+//! `ARCHITECTURE.md` for the map.
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod account;
+mod auth;
 mod cancel;
 mod client;
 mod config;
@@ -31,25 +34,30 @@ pub mod image;
 mod job;
 pub mod journal;
 pub mod model;
-mod poll;
 pub mod provider;
 mod retry;
 mod status;
+mod submission;
+mod transport;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
 pub mod ffi;
 
+pub use account::{CreditRemain, Credits, TaskPage, TaskQuery};
+pub use auth::{ApiKey, AuthScheme};
 pub use cancel::CancelToken;
 pub use client::{Client, Generated, Progress, ProgressCallback, WaitOptions};
-pub use config::{ApiKey, AuthScheme, Config, PollSchedule, RetryPolicy, Timeouts};
-pub use error::{Error, ErrorKind, Result};
+pub use config::{Config, Timeouts, MAX_CONFIG_DURATION};
+pub use error::{Error, ErrorKind, Result, TransportError};
 pub use image::{ImageFormat, ImageSource};
 pub use job::{Job, MovementAmplitude};
 pub use journal::Journal;
 pub use provider::Provider;
+pub use retry::{PollSchedule, RetryPolicy};
 pub use status::{State, TaskStatus};
+pub use submission::Submission;
 
 /// The crate version, as in `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

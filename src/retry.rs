@@ -1,38 +1,205 @@
-//! The retry rules, in one place: what is transient, how long to back off, `Retry-After`.
+//! The one retry mechanism: the poll schedule, the backoff policy, `Retry-After`, and
+//! [`Backoff`], the loop state used by submit, status and download.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::config::RetryPolicy;
+use crate::cancel::CancelToken;
 
-/// HTTP statuses worth retrying on idempotent requests.
-pub(crate) fn is_transient_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500..=599)
+/// When to poll a task: `first`, then each delay `growth` times the last, at most `max`, each
+/// shortened by up to `jitter` (a fraction) at random so that many clients do not poll in step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct PollSchedule {
+    /// Delay before the first status poll, and the smallest delay. Default 2 s.
+    pub first: Duration,
+    /// Factor between consecutive delays, at least 1.0. Default 1.5.
+    pub growth: f64,
+    /// Largest delay. Default 15 s.
+    pub max: Duration,
+    /// Random fraction taken off each delay, 0.0..=0.5. Default 0.1.
+    pub jitter: f64,
 }
 
-/// True when the request certainly never reached the server (so even a submit may be retried).
-pub(crate) fn never_sent(err: &ureq::Error) -> bool {
-    use std::io::ErrorKind as K;
-    match err {
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
-        ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
-        ureq::Error::Io(e) => matches!(
-            e.kind(),
-            K::ConnectionRefused | K::NotFound | K::AddrNotAvailable
-        ),
-        _ => false,
+impl Default for PollSchedule {
+    fn default() -> Self {
+        PollSchedule {
+            first: Duration::from_secs(2),
+            growth: 1.5,
+            max: Duration::from_secs(15),
+            jitter: 0.1,
+        }
     }
 }
 
-/// True for network failures worth retrying on idempotent requests.
-pub(crate) fn is_transient_error(err: &ureq::Error) -> bool {
-    never_sent(err)
-        || matches!(
-            err,
-            ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::Protocol(_)
-        )
+/// Retries of transient failures (connect errors, resets, timeouts, 408, 429, 5xx). Status and
+/// download are retried on all of these; submit only when it certainly was not processed
+/// (could not connect, 429). Delays use exponential backoff with full jitter; a `Retry-After`
+/// from the server is honoured up to `max_retry_after`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included. Default 5; 1 disables retries.
+    pub max_attempts: u32,
+    /// Base of the backoff: attempt n waits a random time up to `base * 2^n`. Default 500 ms.
+    pub base: Duration,
+    /// Largest backoff delay. Default 10 s.
+    pub max_delay: Duration,
+    /// Largest `Retry-After` honoured. Default 60 s.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl PollSchedule {
+    /// The defaults: 2 s, growing by 1.5, at most 15 s, 10 % jitter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`first`](Self::first) (default 2 s).
+    pub fn first(mut self, first: Duration) -> Self {
+        self.first = first;
+        self
+    }
+    /// Sets [`growth`](Self::growth) (default 1.5).
+    pub fn growth(mut self, growth: f64) -> Self {
+        self.growth = growth;
+        self
+    }
+    /// Sets [`max`](Self::max) (default 15 s).
+    pub fn max(mut self, max: Duration) -> Self {
+        self.max = max;
+        self
+    }
+    /// Sets [`jitter`](Self::jitter) (default 0.1).
+    pub fn jitter(mut self, jitter: f64) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The delay before poll number `n` (0-based): `first * growth^n`, at most `max`, less a
+    /// random fraction up to `jitter`, never below `first` times `1 - jitter`. Never panics:
+    /// a delay too long for a `Duration` is `Duration::MAX`.
+    pub fn delay(&self, n: u32) -> Duration {
+        let base = self.first.as_secs_f64() * self.growth.powi(n.min(64) as i32);
+        let capped = base.min(self.max.as_secs_f64());
+        let jittered = capped * (1.0 - self.jitter.clamp(0.0, 1.0) * random_fraction());
+        Duration::try_from_secs_f64(jittered).unwrap_or(if jittered > 0.0 {
+            Duration::MAX
+        } else {
+            Duration::ZERO
+        })
+    }
+}
+
+impl RetryPolicy {
+    /// The defaults: 5 attempts, backoff from 500 ms up to 10 s, `Retry-After` up to 60 s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`max_attempts`](Self::max_attempts) (default 5; 1 disables retries).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+    /// Sets [`base`](Self::base) (default 500 ms).
+    pub fn base(mut self, base: Duration) -> Self {
+        self.base = base;
+        self
+    }
+    /// Sets [`max_delay`](Self::max_delay) (default 10 s).
+    pub fn max_delay(mut self, max: Duration) -> Self {
+        self.max_delay = max;
+        self
+    }
+    /// Sets [`max_retry_after`](Self::max_retry_after) (default 60 s).
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+}
+
+/// One retry loop: counts attempts, picks each delay (full jitter, or the server's
+/// `Retry-After`), respects a deadline, and sleeps through the cancel token. Submit, status and
+/// download all retry through this; what is worth retrying is their own rule.
+#[derive(Debug)]
+pub(crate) struct Backoff<'p> {
+    policy: &'p RetryPolicy,
+    max_attempts: u32,
+    failures: u32,
+    deadline: Option<Instant>,
+}
+
+/// What to do after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The delay was slept: try again.
+    Retry,
+    /// Attempts are used up, or the next one would start after the deadline.
+    GiveUp,
+    /// The cancel token was triggered during the delay.
+    Cancelled,
+}
+
+impl<'p> Backoff<'p> {
+    /// `policy.max_attempts` attempts, none starting after `deadline`.
+    pub(crate) fn new(policy: &'p RetryPolicy, deadline: Option<Instant>) -> Self {
+        Backoff {
+            policy,
+            max_attempts: policy.max_attempts,
+            failures: 0,
+            deadline,
+        }
+    }
+
+    /// Overrides the number of attempts (downloads count resumed connections too).
+    pub(crate) fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// Attempts made and failed so far.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Records a failed attempt; the delay before the next one, or `None` to give up.
+    pub(crate) fn next_delay(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= self.max_attempts {
+            return None;
+        }
+        let delay = delay(self.policy, self.failures - 1, retry_after);
+        match self.deadline {
+            // An instant past what the clock can hold is past any deadline.
+            Some(d) if Instant::now().checked_add(delay).is_none_or(|t| t > d) => None,
+            _ => Some(delay),
+        }
+    }
+
+    /// Records a failed attempt and sleeps before the next one, through `cancel`.
+    pub(crate) fn after_failure(
+        &mut self,
+        retry_after: Option<Duration>,
+        cancel: &CancelToken,
+    ) -> Next {
+        match self.next_delay(retry_after) {
+            None => Next::GiveUp,
+            Some(delay) if cancel.sleep(delay) => Next::Cancelled,
+            Some(_) => Next::Retry,
+        }
+    }
 }
 
 /// The wait before retry number `attempt` (0-based): full jitter, a random time between zero
@@ -45,7 +212,9 @@ pub(crate) fn delay(policy: &RetryPolicy, attempt: u32, retry_after: Option<Dura
         .base
         .saturating_mul(1u32 << attempt.min(20))
         .min(policy.max_delay);
-    ceiling.mul_f64(random_fraction())
+    // mul_f64 panics when rounding lands past Duration::MAX; the ceiling is a safe answer.
+    Duration::try_from_secs_f64(ceiling.as_secs_f64() * random_fraction())
+        .map_or(ceiling, |d| d.min(ceiling))
 }
 
 /// Parses `Retry-After`: delta seconds or an HTTP date (IMF-fixdate) relative to `now`.
@@ -79,6 +248,10 @@ fn parse_http_date(s: &str) -> Option<u64> {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
+    // Years past 9999 are not dates a server means; they would only overflow the arithmetic.
+    if !(1..=9999).contains(&year) {
+        return None;
+    }
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -87,8 +260,9 @@ fn parse_http_date(s: &str) -> Option<u64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     u64::try_from(days)
-        .ok()
-        .map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
+        .ok()?
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + m * 60 + sec)
 }
 
 /// A random number in `[0, 1)`, from a per-thread xorshift seeded by the OS-random `RandomState`.
@@ -159,12 +333,126 @@ mod tests {
     }
 
     #[test]
-    fn transient_statuses() {
-        for s in [408, 429, 500, 502, 503, 504] {
-            assert!(is_transient_status(s), "{s}");
+    fn hostile_retry_after_values_do_not_panic() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 9999999999999999 08:49:37 GMT", now),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov -9999999999999999 08:49:37 GMT", now),
+            None
+        );
+        assert!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).is_some());
+    }
+
+    #[test]
+    fn huge_durations_never_panic() {
+        let p = RetryPolicy {
+            base: Duration::MAX,
+            max_delay: Duration::MAX,
+            max_retry_after: Duration::MAX,
+            ..Default::default()
+        };
+        for attempt in [0, 1, 30, u32::MAX] {
+            let _ = delay(&p, attempt, None);
         }
-        for s in [400, 401, 403, 404, 413] {
-            assert!(!is_transient_status(s), "{s}");
+        assert_eq!(
+            delay(&p, 0, Some(Duration::from_secs(u64::MAX))),
+            Duration::from_secs(u64::MAX)
+        );
+        let s = PollSchedule {
+            first: Duration::MAX,
+            growth: 10.0,
+            max: Duration::MAX,
+            jitter: 0.5,
+        };
+        for n in [0, 1, 64, u32::MAX] {
+            let _ = s.delay(n);
+        }
+        // A deadline with a delay that would overflow the clock: give up, no panic.
+        let mut b = Backoff::new(&p, Some(Instant::now()));
+        assert_eq!(b.next_delay(Some(Duration::from_secs(u64::MAX))), None);
+    }
+
+    #[test]
+    fn backoff_counts_attempts_and_respects_the_deadline() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            max_retry_after: Duration::from_secs(60),
+        };
+        // Three attempts: two delays, then give up.
+        let mut b = Backoff::new(&p, None);
+        assert!(b.next_delay(None).is_some());
+        assert!(b.next_delay(None).is_some());
+        assert_eq!(b.next_delay(None), None);
+        assert_eq!(b.failures(), 3);
+        // The first retry uses attempt 0 of the backoff, so its delay is at most `base`.
+        let p2 = RetryPolicy {
+            base: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            ..p
+        };
+        for _ in 0..50 {
+            let mut b = Backoff::new(&p2, None);
+            assert!(b.next_delay(None).unwrap() <= Duration::from_millis(100));
+        }
+        // A Retry-After that ends after the deadline: give up now rather than sleep past it.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut b = Backoff::new(&p, Some(deadline));
+        assert_eq!(b.next_delay(Some(Duration::from_secs(5))), None);
+        let mut b = Backoff::new(&p, Some(deadline));
+        assert_eq!(
+            b.next_delay(Some(Duration::from_millis(10))),
+            Some(Duration::from_millis(10))
+        );
+        // One attempt only: never retried.
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..p
+        };
+        assert_eq!(Backoff::new(&once, None).next_delay(None), None);
+    }
+
+    #[test]
+    fn a_cancel_stops_the_backoff_sleep() {
+        let p = RetryPolicy {
+            max_retry_after: Duration::from_secs(600),
+            ..Default::default()
+        };
+        let token = CancelToken::new();
+        token.cancel();
+        let mut b = Backoff::new(&p, None);
+        assert_eq!(
+            b.after_failure(Some(Duration::from_secs(600)), &token),
+            Next::Cancelled
+        );
+    }
+
+    #[test]
+    fn poll_delays_grow_to_the_cap_with_bounded_jitter() {
+        let s = PollSchedule {
+            first: Duration::from_millis(100),
+            growth: 2.0,
+            max: Duration::from_millis(500),
+            jitter: 0.1,
+        };
+        let within = |d: Duration, nominal: f64| {
+            let d = d.as_secs_f64();
+            d <= nominal + 1e-9 && d >= nominal * 0.9 - 1e-9
+        };
+        for _ in 0..100 {
+            assert!(within(s.delay(0), 0.1));
+            assert!(within(s.delay(1), 0.2));
+            assert!(within(s.delay(2), 0.4));
+            assert!(within(s.delay(3), 0.5));
+            assert!(within(s.delay(1000), 0.5));
         }
     }
 }

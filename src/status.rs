@@ -55,6 +55,7 @@ impl fmt::Display for State {
 
 /// One poll's worth of facts about a task.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct TaskStatus {
     /// The provider's task id.
     pub task_id: String,
@@ -78,4 +79,20 @@ pub struct TaskStatus {
     pub credits: Option<u64>,
     /// The provider's request id of this poll, for support tickets.
     pub request_id: Option<String>,
+    /// The job's `payload`, echoed back (official API).
+    pub payload: Option<String>,
+    /// When the task was created, as the provider writes it (official API: RFC 3339).
+    pub created_at: Option<String>,
+}
+
+impl TaskStatus {
+    /// A status of `task_id` in `state`, every other field empty (for tests and fakes).
+    pub fn new(task_id: impl Into<String>, state: State) -> Self {
+        TaskStatus {
+            task_id: task_id.into(),
+            state,
+            raw_state: state.as_str().to_owned(),
+            ..TaskStatus::default()
+        }
+    }
 }

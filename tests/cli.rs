@@ -1,6 +1,8 @@
 //! The example CLI's contract: offline quickstart, exit codes, one error line, no file on failure.
 #![cfg(feature = "emulator")]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -29,10 +31,9 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
-fn out_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vidu-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("out.mp4")
+/// A fresh output path in a directory of its own.
+fn out_path() -> PathBuf {
+    common::scratch_dir().join("out.mp4")
 }
 
 fn stderr(o: &Output) -> String {
@@ -42,7 +43,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn quickstart_runs_offline_on_the_built_in_emulator() {
     for provider in ["umodelverse", "vtrix", "vidu"] {
-        let out = out_path(provider);
+        let out = out_path();
         let o = run(
             &[
                 "--provider",
@@ -81,7 +82,7 @@ fn exit_codes_and_one_clear_line_with_the_task_id() {
         ("normal", &["--movement-amplitude", "wild"], 2),
     ];
     for (scenario, extra, code) in cases {
-        let out = out_path(&format!("{scenario}-{code}"));
+        let out = out_path();
         let mut args = vec![
             "--provider",
             "vidu",
@@ -152,7 +153,7 @@ fn a_timed_out_task_is_resumed_with_task_id_without_a_new_submit() {
         ..Default::default()
     })
     .unwrap();
-    let out = out_path("resume");
+    let out = out_path();
     let url = emu.base_url();
     let common = [
         "--provider",
@@ -191,4 +192,41 @@ fn a_timed_out_task_is_resumed_with_task_id_without_a_new_submit() {
         "resuming does not pay for a new task"
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains(&id));
+}
+
+#[test]
+fn the_official_apis_newer_flags_are_sent_or_refused_by_name() {
+    let out = out_path();
+    let base = [
+        "--image",
+        "examples/sample.png",
+        "--poll-interval",
+        "0.05",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    let mut args = vec!["--provider", "vidu", "--off-peak", "--watermark"];
+    args.extend_from_slice(&base);
+    let o = run(&args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A gateway does not take them: exit 2, the field named, nothing written.
+    for flag in ["--off-peak", "--audio", "--watermark"] {
+        let out = out_path();
+        let o = run(
+            &[
+                "--provider",
+                "vtrix",
+                flag,
+                "--image",
+                "examples/sample.png",
+                "--output",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        let field = flag.trim_start_matches("--").replace('-', "_");
+        assert!(stderr(&o).contains(&field), "{flag}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
 }

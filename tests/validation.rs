@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use common::images::*;
 use vidu::image::{data_uri_len, inspect_bytes, inspect_path, sniff};
-use vidu::{model, Error, ImageFormat, MovementAmplitude, Provider};
+use vidu::{Error, ImageFormat, MovementAmplitude, Provider};
 
 fn field(e: Error) -> &'static str {
     match e {
@@ -128,14 +128,14 @@ fn model_table() {
         ),
     ];
     for (provider, name, duration, resolution, allowed) in rows {
-        let spec = model::find(provider, name).unwrap();
+        let spec = provider.find_model(name).unwrap();
         let ok = spec.durations().contains(&duration)
             && spec.resolutions(Some(duration)).contains(&resolution);
         assert_eq!(ok, allowed, "{provider} {name} {duration}s {resolution}");
     }
-    assert!(model::find(Provider::UModelVerse, "viduq3-pro").is_none());
+    assert!(Provider::UModelVerse.find_model("viduq3-pro").is_none());
     assert_eq!(
-        model::upstream_name(Provider::Vidu, "vidu-cn-img2video-x"),
+        Provider::Vidu.upstream_model_name("vidu-cn-img2video-x"),
         "vidu-cn-img2video-x"
     );
 }

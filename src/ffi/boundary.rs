@@ -3,14 +3,16 @@
 //! Each `extern "C"` function body is a closure passed to [`call`] (fallible functions: status
 //! code plus optional error object) or [`value`] (getters and `_free`: a fallback value). The
 //! closure checks its arguments with the helpers below, which name the argument in the error,
-//! and writes its outputs last, so that nothing is written unless the call succeeds.
+//! and writes its outputs last, so that nothing is written unless the call succeeds. The error
+//! object that crosses the boundary, `vidu_error`, is defined here; its getters are in
+//! `error.rs`.
 
 use std::any::Any;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::error::vidu_error;
-use super::{vidu_result, VIDU_OK};
+use super::{vidu_result, VIDU_ERROR_INVALID_INPUT, VIDU_ERROR_PANIC, VIDU_OK};
+use crate::error::Error;
 
 /// Runs `body` behind the panic boundary. On failure (an error or a caught panic) it returns the
 /// error's code and, when `err` is not NULL, hands the error object to the caller through it.
@@ -171,5 +173,84 @@ pub(super) fn free_owned_string(ptr: *mut c_char) {
         // SAFETY: the header documents that only strings this library returned may be passed to
         // `vidu_string_free`; they come from `CString::into_raw`.
         drop(unsafe { CString::from_raw(ptr) });
+    }
+}
+
+/// An error: its code, a one-line message that says what to do next, and, where they exist, the
+/// provider's error code, the HTTP status, the provider's request id and the task id.
+///
+/// Returned through the `vidu_error **err` argument of a failed call; the caller owns it and
+/// frees it with `vidu_error_free`. Strings returned by its getters stay valid until then.
+///
+/// Thread safety: not synchronized. It may be moved to another thread, but must not be used
+/// from two threads at once while one of them frees it.
+pub struct vidu_error {
+    pub(super) code: vidu_result,
+    pub(super) message: CString,
+    pub(super) provider_code: Option<CString>,
+    pub(super) http_status: u16,
+    pub(super) request_id: Option<CString>,
+    pub(super) task_id: Option<CString>,
+}
+
+impl vidu_error {
+    pub(super) fn new(code: vidu_result, message: impl AsRef<str>) -> Self {
+        vidu_error {
+            code,
+            message: c_string(message.as_ref()),
+            provider_code: None,
+            http_status: 0,
+            request_id: None,
+            task_id: None,
+        }
+    }
+
+    pub(super) fn code(&self) -> vidu_result {
+        self.code
+    }
+
+    /// A bad argument: NULL, invalid UTF-8, an unknown enum value.
+    pub(super) fn invalid_argument(name: &str, problem: impl AsRef<str>) -> Self {
+        vidu_error::new(
+            VIDU_ERROR_INVALID_INPUT,
+            format!(
+                "invalid argument {name}: {}; nothing was sent",
+                problem.as_ref()
+            ),
+        )
+    }
+
+    pub(super) fn null_argument(name: &str) -> Self {
+        vidu_error::invalid_argument(name, "must not be NULL")
+    }
+
+    pub(super) fn panic(what: &str) -> Self {
+        vidu_error::new(
+            VIDU_ERROR_PANIC,
+            format!("internal error (panic) in the vidu library: {what}; please report it"),
+        )
+    }
+
+    #[cfg(not(feature = "emulator"))]
+    pub(super) fn unsupported(what: &str) -> Self {
+        vidu_error::new(super::VIDU_ERROR_UNSUPPORTED, what)
+    }
+}
+
+impl From<Error> for vidu_error {
+    fn from(e: Error) -> Self {
+        let request_id = match &e {
+            Error::Api { request_id, .. } => request_id.as_deref(),
+            Error::TaskFailed { status } => status.request_id.as_deref(),
+            _ => None,
+        };
+        vidu_error {
+            code: e.kind() as vidu_result,
+            message: c_string(&e.to_string()),
+            provider_code: e.provider_code().map(c_string),
+            http_status: e.http_status().unwrap_or(0),
+            request_id: request_id.map(c_string),
+            task_id: e.task_id().map(c_string),
+        }
     }
 }

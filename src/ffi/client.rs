@@ -3,14 +3,14 @@
 use std::ffi::c_char;
 use std::path::Path;
 
+use super::boundary::vidu_error;
 use super::boundary::{
     arg_out, arg_ref, arg_str, call, free_handle, new_handle, opt_out, opt_ref, owned_string, value,
 };
-use super::error::vidu_error;
 use super::status::vidu_task_status;
 use super::types::{vidu_config, vidu_job, vidu_wait_options, wait_options};
 use super::{vidu_cancel_token, vidu_result};
-use crate::client::Client;
+use crate::client::{Client, WaitOptions};
 
 /// A client for one provider, holding its configuration and a connection pool.
 ///
@@ -139,6 +139,55 @@ pub unsafe extern "C" fn vidu_cancel(
     })
 }
 
+/// The account's credits and concurrency, as `vidu_credits` fills them in. A value the provider
+/// did not report is -1.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct vidu_credits_info {
+    /// Credits left, summed over the account's kinds of credit.
+    pub credit_remain: i64,
+    /// Tasks that may run at once (per organisation).
+    pub concurrency_limit: i64,
+    /// Tasks running now.
+    pub current_concurrency: i64,
+    /// Tasks waiting in the queue.
+    pub queue_count: i64,
+    /// Zero; room for more numbers without changing the struct's size.
+    pub reserved: [u64; 4],
+}
+
+/// Asks the official API for the account's credits and concurrency and writes them to `*out`.
+/// UModelVerse and Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
+#[no_mangle]
+pub unsafe extern "C" fn vidu_credits(
+    client: *const vidu_client,
+    out: *mut vidu_credits_info,
+    err: *mut *mut vidu_error,
+) -> vidu_result {
+    call(err, || {
+        let client = &arg_ref(client, "client")?.client;
+        let out = arg_out(out, "out")?;
+        let credits = client.credits()?;
+        let number = |v: Option<u64>| v.map_or(-1, |v| i64::try_from(v).unwrap_or(i64::MAX));
+        let first = |f: fn(&crate::account::CreditRemain) -> Option<u64>| {
+            number(credits.remains.iter().find_map(f))
+        };
+        let remain: Option<u64> = credits
+            .remains
+            .iter()
+            .filter_map(|r| r.credit_remain)
+            .reduce(u64::saturating_add);
+        out.set(vidu_credits_info {
+            credit_remain: number(remain),
+            concurrency_limit: first(|r| r.concurrency_limit),
+            current_concurrency: first(|r| r.current_concurrency),
+            queue_count: first(|r| r.queue_count),
+            reserved: [0; 4],
+        });
+        Ok(())
+    })
+}
+
 /// Downloads the video of a succeeded task to `path`, atomically: on failure no file is left
 /// at `path`. `cancel` (may be NULL) stops the download from another thread. When `bytes_out`
 /// is not NULL it receives the size of the video.
@@ -155,8 +204,9 @@ pub unsafe extern "C" fn vidu_download(
         let client = &arg_ref(client, "client")?.client;
         let status = &arg_ref(status, "status")?.status;
         let path = Path::new(arg_str(path, "path")?);
-        let cancel = opt_ref(cancel).map(|c| &c.token);
-        let bytes = client.download(status, path, cancel)?;
+        let mut options = WaitOptions::new();
+        options.cancel = opt_ref(cancel).map(|c| c.token.clone());
+        let bytes = client.download(status, path, &options)?;
         if let Some(out) = opt_out(bytes_out) {
             out.set(bytes);
         }

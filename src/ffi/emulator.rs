@@ -4,8 +4,8 @@
 use std::ffi::{c_char, CString};
 use std::ptr;
 
+use super::boundary::vidu_error;
 use super::boundary::{arg_out, arg_ref, call, free_handle, opt_str, value};
-use super::error::vidu_error;
 use super::vidu_result;
 
 /// A local HTTP server speaking the UModelVerse, Vtrix and official Vidu protocols, running on

@@ -1,90 +1,11 @@
-//! `vidu_error`: the owned error object a failed call can hand back.
+//! The getters of `vidu_error`, the owned error object a failed call can hand back (the type
+//! itself lives with the boundary that makes it).
 
 use std::ffi::{c_char, CString};
 use std::ptr;
 
-use super::boundary::{arg_ref, c_string, free_handle, value};
-use super::{vidu_result, VIDU_ERROR_INVALID_INPUT, VIDU_ERROR_PANIC};
-use crate::error::Error;
-
-/// An error: its code, a one-line message that says what to do next, and, where they exist, the
-/// provider's error code, the HTTP status, the provider's request id and the task id.
-///
-/// Returned through the `vidu_error **err` argument of a failed call; the caller owns it and
-/// frees it with `vidu_error_free`. Strings returned by its getters stay valid until then.
-///
-/// Thread safety: not synchronized. It may be moved to another thread, but must not be used
-/// from two threads at once while one of them frees it.
-pub struct vidu_error {
-    code: vidu_result,
-    message: CString,
-    provider_code: Option<CString>,
-    http_status: u16,
-    request_id: Option<CString>,
-    task_id: Option<CString>,
-}
-
-impl vidu_error {
-    pub(super) fn new(code: vidu_result, message: impl AsRef<str>) -> Self {
-        vidu_error {
-            code,
-            message: c_string(message.as_ref()),
-            provider_code: None,
-            http_status: 0,
-            request_id: None,
-            task_id: None,
-        }
-    }
-
-    pub(super) fn code(&self) -> vidu_result {
-        self.code
-    }
-
-    /// A bad argument: NULL, invalid UTF-8, an unknown enum value.
-    pub(super) fn invalid_argument(name: &str, problem: impl AsRef<str>) -> Self {
-        vidu_error::new(
-            VIDU_ERROR_INVALID_INPUT,
-            format!(
-                "invalid argument {name}: {}; nothing was sent",
-                problem.as_ref()
-            ),
-        )
-    }
-
-    pub(super) fn null_argument(name: &str) -> Self {
-        vidu_error::invalid_argument(name, "must not be NULL")
-    }
-
-    pub(super) fn panic(what: &str) -> Self {
-        vidu_error::new(
-            VIDU_ERROR_PANIC,
-            format!("internal error (panic) in the vidu library: {what}; please report it"),
-        )
-    }
-
-    #[cfg(not(feature = "emulator"))]
-    pub(super) fn unsupported(what: &str) -> Self {
-        vidu_error::new(super::VIDU_ERROR_UNSUPPORTED, what)
-    }
-}
-
-impl From<Error> for vidu_error {
-    fn from(e: Error) -> Self {
-        let request_id = match &e {
-            Error::Api { request_id, .. } => request_id.as_deref(),
-            Error::TaskFailed { status } => status.request_id.as_deref(),
-            _ => None,
-        };
-        vidu_error {
-            code: e.kind() as vidu_result,
-            message: c_string(&e.to_string()),
-            provider_code: e.provider_code().map(c_string),
-            http_status: e.http_status().unwrap_or(0),
-            request_id: request_id.map(c_string),
-            task_id: e.task_id().map(c_string),
-        }
-    }
-}
+use super::boundary::{arg_ref, free_handle, value, vidu_error};
+use super::vidu_result;
 
 fn opt_ptr(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(ptr::null(), |s| s.as_ptr())

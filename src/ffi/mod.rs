@@ -32,7 +32,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use crate::config::AuthScheme;
+use crate::auth::AuthScheme;
 use crate::error::ErrorKind;
 use crate::job::MovementAmplitude;
 use crate::provider::Provider;
@@ -46,6 +46,7 @@ mod error;
 mod status;
 mod types;
 
+pub use boundary::vidu_error;
 pub use cancel::*;
 pub use client::*;
 pub use emulator::*;
@@ -175,7 +176,7 @@ const _: () = {
 };
 
 /// The Rust enums a C integer may name, each listed once; the integer is the enum's own `repr`.
-const PROVIDERS: [Provider; 3] = Provider::ALL;
+const PROVIDERS: &[Provider] = &Provider::ALL;
 const AUTH_SCHEMES: [AuthScheme; 3] = [AuthScheme::Bare, AuthScheme::Bearer, AuthScheme::Token];
 const MOVEMENTS: [MovementAmplitude; 4] = [
     MovementAmplitude::Auto,
@@ -213,7 +214,7 @@ fn from_code<T: Copy + std::fmt::Display>(
 }
 
 fn provider_from_code(code: u32, name: &'static str) -> Result<Provider, vidu_error> {
-    from_code(&PROVIDERS, |p| p as u32, code, name)
+    from_code(PROVIDERS, |p| p as u32, code, name)
 }
 
 fn auth_scheme_from_code(code: u32, name: &'static str) -> Result<AuthScheme, vidu_error> {

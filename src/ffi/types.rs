@@ -2,16 +2,17 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::boundary::vidu_error;
 use super::boundary::{arg_bytes, arg_str, c_string, opt_ref, opt_str};
-use super::error::vidu_error;
 use super::{
     auth_scheme_from_code, movement_from_code, provider_from_code, tristate, vidu_auth_scheme,
     vidu_cancel_token, vidu_movement_amplitude, vidu_provider, vidu_state, vidu_tristate,
 };
-use crate::client::{Progress, WaitOptions};
+use crate::client::{Progress, ProgressCallback, WaitOptions};
 use crate::config::Config;
 use crate::image::ImageSource;
 use crate::job::Job;
@@ -99,10 +100,38 @@ pub struct vidu_job {
     pub payload: *const c_char,
     /// Non-zero: send a model this library does not know, without checking its limits.
     pub allow_unknown_model: u32,
+    // The fields below were carved out of the reserved space: the struct keeps its size (on
+    // 64-bit targets), and programs built before them pass zeros, which mean "not set".
+    /// The voice of the speech (official API); only with `audio` = `VIDU_TRISTATE_TRUE`.
+    pub voice_id: *const c_char,
+    /// Watermark image URL (official API).
+    pub wm_url: *const c_char,
+    /// Metadata text stored with the video (official API).
+    pub meta_data: *const c_char,
+    /// Extra JSON fields sent as given, unchecked: a JSON object whose keys are not fields
+    /// this library sets. For fields providers added after this release.
+    pub extra_fields_unchecked: *const c_char,
+    /// Video with sound and speech (official API): `VIDU_TRISTATE_*`.
+    pub audio: vidu_tristate,
+    /// Let the service write the prompt (official API, extra credits): `VIDU_TRISTATE_*`.
+    pub is_rec: vidu_tristate,
+    /// Off-peak generation (official API): fewer credits, done within 48 hours; not with
+    /// audio. `VIDU_TRISTATE_*`.
+    pub off_peak: vidu_tristate,
+    /// Watermark (official API): `VIDU_TRISTATE_*`.
+    pub watermark: vidu_tristate,
+    /// Watermark corner, 1 to 4 (official API); 0: the provider's default.
+    pub wm_position: u32,
+    /// Must be zero (padding kept for a later 32-bit option).
+    pub reserved32: u32,
     /// Must be zero. Room for options added later without changing the struct's size, so
     /// programs built against this header keep working with newer libraries.
-    pub reserved: [u64; 8],
+    pub reserved: [u64; 1],
 }
+
+// Carving fields out of the reserved space must not change the struct's size.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<vidu_job>() == 168);
 
 /// What the progress callback sees after each poll. Its strings are valid during the callback
 /// only.
@@ -151,7 +180,7 @@ pub struct vidu_wait_options {
 }
 
 /// Reserved space must be zero: a non-zero word means a caller built for a newer library.
-fn check_reserved(reserved: &[u64; 8], name: &'static str) -> Result<(), vidu_error> {
+fn check_reserved(reserved: &[u64], name: &'static str) -> Result<(), vidu_error> {
     if reserved.iter().all(|w| *w == 0) {
         Ok(())
     } else {
@@ -266,6 +295,7 @@ impl vidu_job {
     /// The Rust job, borrowing the image bytes.
     pub(super) fn rust_job<'a>(&'a self) -> Result<Job<'a>, vidu_error> {
         check_reserved(&self.reserved, "job->reserved")?;
+        check_reserved(&[self.reserved32.into()], "job->reserved32")?;
         let path = opt_str(self.image_path, "job->image_path")?;
         let url = opt_str(self.image_url, "job->image_url")?;
         let bytes = if self.image_data.is_null() && self.image_len == 0 {
@@ -311,6 +341,15 @@ impl vidu_job {
         job.callback_url = owned(self.callback_url, "job->callback_url")?;
         job.payload = owned(self.payload, "job->payload")?;
         job.allow_unknown_model = self.allow_unknown_model != 0;
+        job.audio = tristate(self.audio, "job->audio")?;
+        job.voice_id = owned(self.voice_id, "job->voice_id")?;
+        job.is_rec = tristate(self.is_rec, "job->is_rec")?;
+        job.off_peak = tristate(self.off_peak, "job->off_peak")?;
+        job.watermark = tristate(self.watermark, "job->watermark")?;
+        job.wm_position = (self.wm_position != 0).then_some(self.wm_position);
+        job.wm_url = owned(self.wm_url, "job->wm_url")?;
+        job.meta_data = owned(self.meta_data, "job->meta_data")?;
+        job.extra_fields = owned(self.extra_fields_unchecked, "job->extra_fields_unchecked")?;
         Ok(job)
     }
 }
@@ -346,12 +385,15 @@ pub(super) fn wait_options<'a>(
             };
             // SAFETY: the caller gave this callback and its userdata for this call, on this
             // thread; `progress` and its strings outlive the call.
-            unsafe { callback(userdata, &progress) == 0 }
-        }) as Box<dyn FnMut(&Progress<'_>) -> bool + 'a>
+            if unsafe { callback(userdata, &progress) } == 0 {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        }) as ProgressCallback<'a>
     });
-    Ok(WaitOptions {
-        timeout,
-        cancel,
-        on_progress,
-    })
+    let mut options = WaitOptions::new().timeout(timeout);
+    options.cancel = cancel;
+    options.on_progress = on_progress;
+    Ok(options)
 }

@@ -1,10 +1,48 @@
 //! UModelVerse (UCloud): `POST /v1/tasks/submit`, `GET /v1/tasks/status?task_id=<id>`.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::*;
-use crate::status::State;
+use super::wire::*;
+use super::{Field, Spec};
+use crate::auth::AuthScheme;
+use crate::error::Result;
+use crate::model::{q2, BodyLimits};
+use crate::status::{State, TaskStatus};
+
+pub(crate) const SPEC: Spec = Spec {
+    name: "umodelverse",
+    base_url: "https://api.umodelverse.ai",
+    // The Vidu page shows the bare key; the general auth page shows Bearer.
+    auth_scheme: AuthScheme::Bare,
+    default_model: "viduq2-pro",
+    models: &[q2("viduq2-pro"), q2("viduq2-turbo")],
+    model_prefix: None,
+    // No body limit documented: inline images up to the 50 MB file limit (a 67 MB body).
+    body_limits: BodyLimits {
+        max_body: None,
+        max_decoded_image: None,
+    },
+    accepts: &[Field::Seed, Field::Bgm],
+    own_fields: &[
+        "vidu_type",
+        "duration",
+        "seed",
+        "resolution",
+        "movement_amplitude",
+        "bgm",
+    ],
+    max_payload_chars: 0,
+    request_id_headers: &["x-request-id"],
+    submit_request,
+    parse_submit,
+    status_request,
+    parse_status,
+    parse_error,
+    cancel_request: None,
+    task_list: None,
+    credits: None,
+};
 
 #[derive(Serialize)]
 struct Submit<'a> {
@@ -33,6 +71,9 @@ struct Parameters<'a> {
     movement_amplitude: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bgm: Option<bool>,
+    /// Extra fields go with the generation parameters.
+    #[serde(flatten)]
+    extra: Option<&'a Map<String, Value>>,
 }
 
 pub(crate) fn submit_request(p: &SubmitParams<'_>) -> WireRequest {
@@ -49,6 +90,7 @@ pub(crate) fn submit_request(p: &SubmitParams<'_>) -> WireRequest {
             resolution: p.resolution,
             movement_amplitude: p.movement_amplitude,
             bgm: p.bgm,
+            extra: p.extra,
         },
     });
     post("/v1/tasks/submit", body)
@@ -110,6 +152,7 @@ pub(crate) fn parse_error(http_status: u16, body: &[u8]) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use serde_json::json;
 
     #[test]

@@ -1,11 +1,95 @@
 //! The official Vidu platform API: `POST /ent/v2/img2video`,
-//! `GET /ent/v2/tasks/<id>/creations`, `POST /ent/v2/tasks/<id>/cancel`.
+//! `GET /ent/v2/tasks/<id>/creations`, `POST /ent/v2/tasks/<id>/cancel`, the task list
+//! `GET /ent/v2/tasks` and the account's `GET /ent/v2/credits`. `Token` auth.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::*;
-use crate::status::State;
+use super::wire::*;
+use super::{CreditsCall, Field, Spec, TaskListCall};
+use crate::account::{CreditRemain, Credits, TaskPage, TaskQuery};
+use crate::auth::AuthScheme;
+use crate::error::{Error, Result};
+use crate::model::{classic, q1, q2, q3, BodyLimits, ModelSpec};
+use crate::status::{State, TaskStatus};
+
+const MB: u64 = 1024 * 1024;
+
+/// Longest `payload`, in characters.
+pub(crate) const MAX_PAYLOAD_CHARS: usize = 1_048_576;
+
+const MODELS: &[ModelSpec] = &[
+    q3("viduq3-pro"),
+    q3("viduq3-turbo"),
+    q2("viduq2-pro"),
+    q2("viduq2-turbo"),
+    q1("viduq1"),
+    classic("vidu2.0"),
+    classic("vidu1.5"),
+];
+
+pub(crate) const SPEC: Spec = Spec {
+    name: "vidu",
+    base_url: "https://api.vidu.com",
+    auth_scheme: AuthScheme::Token,
+    default_model: "viduq2-pro",
+    models: MODELS,
+    model_prefix: None,
+    body_limits: BodyLimits {
+        max_body: Some(20 * MB),
+        max_decoded_image: Some(10 * MB),
+    },
+    accepts: &[
+        Field::Seed,
+        Field::Bgm,
+        Field::CallbackUrl,
+        Field::Payload,
+        Field::Audio,
+        Field::VoiceId,
+        Field::IsRec,
+        Field::OffPeak,
+        Field::Watermark,
+        Field::WmPosition,
+        Field::WmUrl,
+        Field::MetaData,
+    ],
+    own_fields: &[
+        "model",
+        "images",
+        "prompt",
+        "duration",
+        "seed",
+        "resolution",
+        "movement_amplitude",
+        "bgm",
+        "payload",
+        "callback_url",
+        "audio",
+        "voice_id",
+        "is_rec",
+        "off_peak",
+        "watermark",
+        "wm_position",
+        "wm_url",
+        "meta_data",
+    ],
+    max_payload_chars: MAX_PAYLOAD_CHARS,
+    request_id_headers: &["x-md-trace-id", "x-request-id"],
+    submit_request,
+    parse_submit,
+    status_request,
+    parse_status,
+    parse_error,
+    cancel_request: Some(cancel_request),
+    task_list: Some(TaskListCall {
+        request: tasks_request,
+        parse: parse_tasks,
+    }),
+    credits: Some(CreditsCall {
+        request: credits_request,
+        parse: parse_credits,
+    }),
+};
 
 #[derive(Serialize)]
 struct Submit<'a> {
@@ -27,6 +111,24 @@ struct Submit<'a> {
     payload: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     callback_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audio: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_rec: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    off_peak: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watermark: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wm_position: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wm_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta_data: Option<&'a str>,
+    #[serde(flatten)]
+    extra: Option<&'a Map<String, Value>>,
 }
 
 pub(crate) fn submit_request(p: &SubmitParams<'_>) -> WireRequest {
@@ -41,6 +143,15 @@ pub(crate) fn submit_request(p: &SubmitParams<'_>) -> WireRequest {
         bgm: p.bgm,
         payload: p.payload,
         callback_url: p.callback_url,
+        audio: p.audio,
+        voice_id: p.voice_id,
+        is_rec: p.is_rec,
+        off_peak: p.off_peak,
+        watermark: p.watermark,
+        wm_position: p.wm_position,
+        wm_url: p.wm_url,
+        meta_data: p.meta_data,
+        extra: p.extra,
     });
     post("/ent/v2/img2video", body)
 }
@@ -91,8 +202,92 @@ fn task_status(task_id: &str, v: &Value) -> Option<TaskStatus> {
         error_message: text(v.get("err_msg")).or_else(|| text(v.get("message"))),
         credits: count(v.get("credits")),
         request_id: request_id(v),
+        payload: v.get("payload").and_then(Value::as_str).map(str::to_owned),
+        created_at: text(v.get("created_at")),
         ..TaskStatus::default()
     })
+}
+
+/// The task list. Array filters repeat the key (`task_ids=a&task_ids=b`): the documents do not
+/// say how arrays are encoded, and repeating the key is what Go and gRPC-gateway servers (which
+/// the `pager.` and `created_at.` dotted names point to) read as an array.
+pub(crate) fn tasks_request(q: &TaskQuery) -> Result<WireRequest> {
+    let mut query: Vec<(&str, &str)> = Vec::new();
+    for id in &q.task_ids {
+        check_task_id(id)?;
+        query.push(("task_ids", id));
+    }
+    if let Some(from) = &q.created_from {
+        query.push(("created_at.from", from));
+    }
+    if let Some(to) = &q.created_to {
+        query.push(("created_at.to", to));
+    }
+    let size;
+    if let Some(n) = q.page_size {
+        if !(1..=100).contains(&n) {
+            return Err(Error::invalid("page_size", n, "1 to 100"));
+        }
+        size = n.to_string();
+        query.push(("pager.pagesz", &size));
+    }
+    if let Some(token) = &q.page_token {
+        query.push(("pager.page_token", token));
+    }
+    Ok(get(with_query("/ent/v2/tasks", &query)))
+}
+
+pub(crate) fn parse_tasks(body: &[u8]) -> Result<TaskPage> {
+    let v = parse_json("task list", None, body)?;
+    let Some(tasks) = v.get("tasks").and_then(Value::as_array) else {
+        return Err(protocol_error(
+            "task list",
+            None,
+            format!("no tasks array in the answer: {}", excerpt(body)),
+        ));
+    };
+    let mut page = TaskPage::default();
+    for t in tasks {
+        let Some(id) = text(t.get("id")).or_else(|| text(t.get("task_id"))) else {
+            continue; // a task without an id cannot be acted on
+        };
+        page.tasks
+            .push(task_status(&id, t).unwrap_or_else(|| TaskStatus {
+                task_id: id.clone(),
+                state: State::Unknown,
+                payload: t.get("payload").and_then(Value::as_str).map(str::to_owned),
+                created_at: text(t.get("created_at")),
+                ..TaskStatus::default()
+            }));
+    }
+    page.next_page_token = text(v.get("next_page_token"));
+    Ok(page)
+}
+
+pub(crate) fn credits_request() -> WireRequest {
+    get("/ent/v2/credits")
+}
+
+pub(crate) fn parse_credits(body: &[u8]) -> Result<Credits> {
+    let v = parse_json("credits", None, body)?;
+    let Some(remains) = v.get("remains").and_then(Value::as_array) else {
+        return Err(protocol_error(
+            "credits",
+            None,
+            format!("no remains array in the answer: {}", excerpt(body)),
+        ));
+    };
+    let mut credits = Credits::default();
+    for r in remains {
+        credits.remains.push(CreditRemain {
+            kind: text(r.get("type")),
+            credit_remain: count(r.get("credit_remain")),
+            concurrency_limit: count(r.get("concurrency_limit")),
+            current_concurrency: count(r.get("current_concurrency")),
+            queue_count: count(r.get("queue_count")),
+        });
+    }
+    Ok(credits)
 }
 
 pub(crate) fn cancel_request(task_id: &str) -> WireRequest {
@@ -134,6 +329,7 @@ mod tests {
             bgm: Some(false),
             payload: Some(""),
             callback_url: Some("https://example.com/hook"),
+            ..SubmitParams::default()
         });
         assert_eq!(
             (r.method, r.path.as_str()),
@@ -236,6 +432,7 @@ mod tests {
                 video_urls: vec!["https://cdn.example.com/out.mp4".into()],
                 cover_url: Some("https://cdn.example.com/out.jpg".into()),
                 credits: Some(4),
+                payload: Some(String::new()),
                 ..TaskStatus::default()
             }
         );
@@ -353,5 +550,144 @@ mod tests {
             parse_error(500, &[0xFF, 0xFE, b'x']).message,
             "\u{FFFD}\u{FFFD}x"
         );
+    }
+
+    #[test]
+    fn newer_fields_and_extra_fields_reach_the_body() {
+        let extra = json!({"future_knob": 3}).as_object().cloned().unwrap();
+        let r = submit_request(&SubmitParams {
+            model: "viduq3-pro",
+            image_url: Some("https://e/x.png"),
+            audio: Some(true),
+            voice_id: Some("v1"),
+            is_rec: Some(false),
+            off_peak: Some(false),
+            watermark: Some(true),
+            wm_position: Some(3),
+            wm_url: Some("https://e/wm.png"),
+            meta_data: Some("{\"k\":1}"),
+            extra: Some(&extra),
+            ..SubmitParams::default()
+        });
+        let expected = json!({
+            "model": "viduq3-pro", "images": ["https://e/x.png"], "audio": true, "voice_id": "v1",
+            "is_rec": false, "off_peak": false, "watermark": true, "wm_position": 3,
+            "wm_url": "https://e/wm.png", "meta_data": "{\"k\":1}", "future_knob": 3
+        });
+        assert_eq!(assembled(&r.body.unwrap(), ""), expected);
+    }
+
+    #[test]
+    fn task_list_request() {
+        let r = tasks_request(&TaskQuery::default()).unwrap();
+        assert_eq!((r.method, r.path.as_str()), (Method::Get, "/ent/v2/tasks"));
+        let q = TaskQuery::new()
+            .task_ids(["a1", "b2"])
+            .created_from("2025-01-01T00:00:00Z")
+            .created_to("2025-01-02T00:00:00+08:00")
+            .page_size(100)
+            .page_token("tok/=+");
+        assert_eq!(
+            tasks_request(&q).unwrap().path,
+            "/ent/v2/tasks?task_ids=a1&task_ids=b2&created_at.from=2025-01-01T00%3A00%3A00Z\
+             &created_at.to=2025-01-02T00%3A00%3A00%2B08%3A00&pager.pagesz=100\
+             &pager.page_token=tok%2F%3D%2B"
+        );
+        for bad in [0, 101] {
+            let e = tasks_request(&TaskQuery::new().page_size(bad)).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidInput {
+                        field: "page_size",
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+        }
+        let e = tasks_request(&TaskQuery::new().task_ids(["../x"])).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    field: "task_id",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn task_list_answer() {
+        let page = parse_tasks(
+            br#"{"tasks": [
+                {"id": "t1", "state": "success", "model": "viduq2-pro", "prompt": "p",
+                 "images": ["https://e/x.png"], "duration": 5, "resolution": "720p",
+                 "payload": "row-7", "created_at": "2025-01-01T15:41:31.968916Z",
+                 "creations": [{"id": "c1", "url": "https://cdn/v.mp4", "cover_url": "https://cdn/c.jpg", "video": {}}]},
+                {"id": 42, "state": "queueing"},
+                {"id": "t3"},
+                {"state": "success"}
+              ], "next_page_token": "n2"}"#,
+        )
+        .unwrap();
+        assert_eq!(page.next_page_token.as_deref(), Some("n2"));
+        assert_eq!(page.tasks.len(), 3, "a task without an id is skipped");
+        let t = &page.tasks[0];
+        assert_eq!((t.task_id.as_str(), t.state), ("t1", State::Succeeded));
+        assert_eq!(t.video_urls, ["https://cdn/v.mp4"]);
+        assert_eq!(t.payload.as_deref(), Some("row-7"));
+        assert_eq!(t.created_at.as_deref(), Some("2025-01-01T15:41:31.968916Z"));
+        assert_eq!(
+            (page.tasks[1].task_id.as_str(), page.tasks[1].state),
+            ("42", State::Queued)
+        );
+        assert_eq!(page.tasks[2].state, State::Unknown);
+        let last = parse_tasks(br#"{"tasks": [], "next_page_token": ""}"#).unwrap();
+        assert_eq!((last.tasks.len(), last.next_page_token), (0, None));
+        for bad in [&b"{}"[..], b"[]", b"<html>", br#"{"tasks": {}}"#] {
+            assert!(
+                matches!(
+                    parse_tasks(bad),
+                    Err(Error::Protocol {
+                        operation: "task list",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn credits_answer() {
+        assert_eq!(credits_request().path, "/ent/v2/credits");
+        let c = parse_credits(
+            br#"{"remains": [{"type": "metered", "credit_remain": 1200, "concurrency_limit": 5,
+                 "current_concurrency": 2, "queue_count": 0}, {"type": "pkg"}], "packages": []}"#,
+        )
+        .unwrap();
+        assert_eq!(c.remains.len(), 2);
+        let m = &c.remains[0];
+        assert_eq!(m.kind.as_deref(), Some("metered"));
+        assert_eq!(
+            (
+                m.credit_remain,
+                m.concurrency_limit,
+                m.current_concurrency,
+                m.queue_count
+            ),
+            (Some(1200), Some(5), Some(2), Some(0))
+        );
+        assert_eq!(c.remains[1].credit_remain, None);
+        assert!(matches!(
+            parse_credits(b"{}"),
+            Err(Error::Protocol {
+                operation: "credits",
+                ..
+            })
+        ));
     }
 }

@@ -3,11 +3,50 @@
 //! parameter inside `input[0].params`. No seed, bgm or payload; no remote cancel.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::*;
-use crate::model::VTRIX_MODEL_PREFIX;
-use crate::status::State;
+use super::wire::*;
+use super::{Field, Spec};
+use crate::auth::AuthScheme;
+use crate::error::Result;
+use crate::model::{q1, BodyLimits};
+use crate::status::{State, TaskStatus};
+
+/// The customer-facing prefix Vtrix puts before the upstream model name.
+pub(crate) const MODEL_PREFIX: &str = "vidu-cn-img2video-";
+
+pub(crate) const SPEC: Spec = Spec {
+    name: "vtrix",
+    base_url: "https://cloud.vtrix.ai",
+    auth_scheme: AuthScheme::Bearer,
+    default_model: "viduq1-classic",
+    models: &[q1("viduq1-classic")],
+    model_prefix: Some(MODEL_PREFIX),
+    body_limits: BodyLimits {
+        max_body: Some(20 * 1024 * 1024),
+        max_decoded_image: None,
+    },
+    accepts: &[Field::CallbackUrl],
+    own_fields: &[
+        "model",
+        "images",
+        "prompt",
+        "duration",
+        "resolution",
+        "movement_amplitude",
+        "callback_url",
+    ],
+    max_payload_chars: 0,
+    request_id_headers: &["x-request-id"],
+    submit_request,
+    parse_submit,
+    status_request,
+    parse_status,
+    parse_error,
+    cancel_request: None,
+    task_list: None,
+    credits: None,
+};
 
 #[derive(Serialize)]
 struct Submit<'a> {
@@ -34,11 +73,14 @@ struct Params<'a> {
     movement_amplitude: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     callback_url: Option<&'a str>,
+    /// Extra fields go with the generation parameters.
+    #[serde(flatten)]
+    extra: Option<&'a Map<String, Value>>,
 }
 
 pub(crate) fn submit_request(p: &SubmitParams<'_>) -> WireRequest {
     let body = json_body(p.image_url, |image| Submit {
-        model: format!("{VTRIX_MODEL_PREFIX}{}", p.model),
+        model: format!("{MODEL_PREFIX}{}", p.model),
         input: [Item {
             params: Params {
                 model: p.model,
@@ -48,6 +90,7 @@ pub(crate) fn submit_request(p: &SubmitParams<'_>) -> WireRequest {
                 resolution: p.resolution,
                 movement_amplitude: p.movement_amplitude,
                 callback_url: p.callback_url,
+                extra: p.extra,
             },
         }],
     });
@@ -143,6 +186,7 @@ pub(crate) fn parse_error(http_status: u16, body: &[u8]) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use serde_json::json;
 
     #[test]

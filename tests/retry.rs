@@ -1,0 +1,339 @@
+//! What is retried and what is not: status polls retry transient failures; a submit only when it certainly was not processed.
+#![cfg(feature = "emulator")]
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::canned::{canned_server, http_response};
+use common::emulated::*;
+use vidu::emulator::Scenario;
+use vidu::{CancelToken, Client, Config, Error, Provider};
+
+#[test]
+fn throttled_and_unavailable_status_polls_are_retried() {
+    for scenario in [
+        Scenario::Throttled {
+            times: 1,
+            retry_after_secs: 1,
+        },
+        Scenario::Unavailable { times: 2 },
+    ] {
+        let emu = emulator(scenario);
+        let start = Instant::now();
+        generates_the_video(Provider::Vidu, &emu);
+        if let Scenario::Throttled { .. } = scenario {
+            assert!(
+                start.elapsed() >= Duration::from_millis(900),
+                "Retry-After honoured: {:?}",
+                start.elapsed()
+            );
+        }
+        assert_eq!(emu.stats().submits, 1);
+    }
+}
+
+#[test]
+fn a_reset_after_the_submit_body_is_reported_as_uncertain_and_not_resubmitted() {
+    let emu = emulator(Scenario::ResetAfterSubmit);
+    let err = client(Provider::UModelVerse, &emu)
+        .submit(&job())
+        .unwrap_err();
+    assert!(matches!(err, Error::SubmitUncertain { .. }), "{err:?}");
+    assert!(err.to_string().contains("may have been created"));
+    assert_eq!(
+        emu.stats().submits,
+        1,
+        "a submit that may have been processed must not be repeated"
+    );
+}
+
+#[test]
+fn submit_is_retried_when_it_certainly_was_not_sent() {
+    // Nothing listens on this port: connect fails, which is safe to retry, and then reported.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = Config::new(Provider::Vidu, "k").base_url(format!("http://127.0.0.1:{port}"));
+    cfg.retry.base = Duration::from_millis(5);
+    cfg.retry.max_attempts = 3;
+    let err = Client::new(cfg).unwrap().submit(&job()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                operation: "submit",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_throttled_submit_is_retried_after_retry_after() {
+    let (url, requests) = canned_server(vec![
+        http_response(
+            "429 Too Many Requests",
+            "retry-after: 1\r\n",
+            r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#,
+        ),
+        http_response(
+            "200 OK",
+            "",
+            r#"{"task_id":"t9","state":"created","credits":4}"#,
+        ),
+    ]);
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(url)).unwrap();
+    let start = Instant::now();
+    assert_eq!(c.submit(&job()).unwrap(), "t9");
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
+}
+
+#[test]
+fn an_oversized_status_answer_is_a_clear_error() {
+    let body = format!(
+        "{{\"state\":\"processing\",\"pad\":\"{}\"}}",
+        "x".repeat(2 << 20)
+    );
+    let (url, _) = canned_server(vec![http_response("200 OK", "", &body)]);
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(url)).unwrap();
+    let err = c.status("t1").unwrap_err();
+    assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+    assert_eq!(err.task_id(), Some("t1"));
+}
+
+/// A server that closes the first `resets` connections right after reading a request, then
+/// answers every request with `answer`; counts the requests it read and the connections.
+fn resetting_server(resets: u32, answer: String) -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicU32::new(0));
+    let connections = Arc::new(AtomicU32::new(0));
+    let (seen, accepted) = (count.clone(), connections.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            accepted.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let (mut line, mut body_len) = (String::new(), 0u64);
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        body_len = v.trim().parse().unwrap();
+                    }
+                    line.clear();
+                }
+                if line.is_empty() {
+                    break;
+                }
+                let _ = reader.by_ref().take(body_len).read_to_end(&mut Vec::new());
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                if n <= resets {
+                    break; // drop the connection without an answer
+                }
+                if stream.write_all(answer.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (url, count, connections)
+}
+
+fn quick_client(provider: Provider, url: String) -> Client {
+    let mut cfg = fast_config(provider, url, "k");
+    cfg.retry.max_attempts = 3;
+    Client::new(cfg).unwrap()
+}
+
+#[test]
+fn a_status_poll_whose_connection_is_reset_is_retried() {
+    let (url, requests, _) =
+        resetting_server(1, http_response("200 OK", "", r#"{"state":"processing"}"#));
+    let status = quick_client(Provider::Vidu, url).status("t1").unwrap();
+    assert_eq!(status.state, vidu::State::Running);
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_submit_whose_connection_is_reset_after_the_body_is_not_retried() {
+    let (url, requests, _) = resetting_server(
+        1,
+        http_response("200 OK", "", r#"{"task_id":"t1","state":"created"}"#),
+    );
+    let err = quick_client(Provider::Vidu, url)
+        .submit(&job())
+        .unwrap_err();
+    assert!(matches!(err, Error::SubmitUncertain { .. }), "{err:?}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_permanent_transport_error_is_not_retried() {
+    // A malformed authority makes a URL no retry can fix. Were it retried, the backoff (a
+    // random time up to a year) would sleep until the cancel token fires.
+    let mut cfg = fast_config(Provider::Vidu, "http://[::1".into(), "k");
+    cfg.retry.base = vidu::MAX_CONFIG_DURATION;
+    cfg.retry.max_delay = vidu::MAX_CONFIG_DURATION;
+    let c = Client::new(cfg).unwrap();
+    let token = CancelToken::new();
+    let trigger = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        trigger.cancel();
+    });
+    let err = c
+        .wait(
+            "t1",
+            &mut vidu::WaitOptions::new().timeout(None).cancel(token),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some("t1"));
+}
+
+#[test]
+fn a_server_error_after_the_submit_body_was_sent_is_not_retried() {
+    // The task may exist: a 500 is reported, never sent again (it could be billed twice).
+    let (url, requests) = canned_server(vec![
+        http_response(
+            "500 Internal Server Error",
+            "",
+            r#"{"reason":"InternalServiceFailure"}"#,
+        ),
+        http_response("200 OK", "", r#"{"task_id":"t2","state":"created"}"#),
+    ]);
+    let err = quick_client(Provider::Vidu, url)
+        .submit(&job())
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(500), "{err:?}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn the_last_429_of_a_submit_keeps_retry_after_for_the_caller() {
+    let throttled = || {
+        http_response(
+            "429 Too Many Requests",
+            "retry-after: 0\r\n",
+            r#"{"reason":"QuotaExceeded","message":"slow down"}"#,
+        )
+    };
+    let (url, requests) = canned_server(vec![throttled(), throttled(), throttled(), throttled()]);
+    let err = quick_client(Provider::Vidu, url)
+        .submit(&job())
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(429), "{err:?}");
+    assert_eq!(err.provider_code(), Some("QuotaExceeded"));
+    assert_eq!(err.retry_after(), Some(Duration::ZERO));
+    assert_eq!(requests.load(Ordering::SeqCst), 3, "max_attempts");
+    // A status error without the header has none.
+    let (url, _) = canned_server(vec![http_response("404 Not Found", "", "{}")]);
+    let err = quick_client(Provider::Vidu, url).status("t1").unwrap_err();
+    assert_eq!(err.retry_after(), None);
+}
+
+#[test]
+fn a_cancel_token_stops_a_submit_holding_back_after_429() {
+    let (url, requests) = canned_server(vec![http_response(
+        "429 Too Many Requests",
+        "retry-after: 60\r\n",
+        "{}",
+    )]);
+    let c = quick_client(Provider::Vidu, url);
+    let job = job();
+    let submission = c.prepare(&job).unwrap();
+    let token = CancelToken::new();
+    let trigger = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        trigger.cancel();
+    });
+    let start = Instant::now();
+    let err = c.submit_prepared(&submission, &token).unwrap_err();
+    assert!(matches!(err, Error::Cancelled { task_id: None }), "{err:?}");
+    assert!(!err.to_string().contains("nothing was sent"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_retry_after_too_long_for_the_clock_ends_the_wait_at_its_deadline() {
+    let (url, _) = canned_server(vec![http_response(
+        "429 Too Many Requests",
+        "retry-after: 18446744073709551615\r\n",
+        "{}",
+    )]);
+    let mut cfg = fast_config(Provider::Vidu, url, "k");
+    cfg.retry.max_retry_after = vidu::MAX_CONFIG_DURATION;
+    let c = Client::new(cfg).unwrap();
+    let err = c
+        .wait(
+            "t1",
+            &mut vidu::WaitOptions::new().timeout(Some(Duration::from_secs(2))),
+        )
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(429), "{err:?}");
+    assert_eq!(
+        err.retry_after(),
+        Some(Duration::from_secs(u16::MAX.into()))
+    );
+}
+
+#[test]
+fn a_non_ascii_api_key_is_invalid_input_before_anything_is_sent() {
+    let (url, requests) = canned_server(vec![http_response("200 OK", "", "{}")]);
+    let err = Client::new(Config::new(Provider::Vidu, "sk-ключ").base_url(url)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "api_key",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(requests.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn an_image_that_cannot_be_read_while_sending_is_an_io_error_naming_it() {
+    let (url, _) = canned_server(vec![http_response(
+        "200 OK",
+        "",
+        r#"{"task_id":"t1","state":"created"}"#,
+    )]);
+    let c = quick_client(Provider::Vidu, url);
+    let path = common::temp_path("shrinks.png");
+    std::fs::write(&path, common::SAMPLE_PNG).unwrap();
+    let job = vidu::Job::new(path.as_path());
+    let submission = c.prepare(&job).unwrap();
+    std::fs::write(&path, &common::SAMPLE_PNG[..100]).unwrap();
+    let err = c
+        .submit_prepared(&submission, &CancelToken::new())
+        .unwrap_err();
+    let Error::Io {
+        action,
+        path: named,
+        task_id,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*action, "reading the image while sending it");
+    assert_eq!(named, &path);
+    assert_eq!(*task_id, None);
+}
