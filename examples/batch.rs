@@ -20,7 +20,8 @@ use vidu::{
     MovementAmplitude, Provider,
 };
 
-const USAGE: &str = "usage: batch --provider umodelverse|vtrix|vidu [--base-url URL] [--api-key KEY]
+const USAGE: &str =
+    "usage: batch --provider umodelverse|vtrix|vidu [--base-url URL] [--api-key KEY]
        --jobs FILE.jsonl --out-dir DIR [--journal FILE] [--concurrency N] [--model MODEL]
        [--poll-interval SECS] [--timeout SECS] [--resubmit-uncertain]
 Each line of --jobs is a JSON object: {\"image\": PATH_OR_URL, \"output\": NAME.mp4} plus optional
@@ -69,9 +70,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             _ => {}
         }
-        let value = argv
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--provider" => a.provider = Some(value),
             "--base-url" => a.base_url = Some(value),
@@ -81,13 +80,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--journal" => a.journal = Some(value.into()),
             "--model" => a.model = Some(value),
             "--concurrency" => {
-                a.concurrency = Some(
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("--concurrency {value:?}: expected a whole number above zero"))?,
-                )
+                a.concurrency = Some(value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("--concurrency {value:?}: expected a whole number above zero")
+                })?)
             }
             "--poll-interval" => a.poll_interval = Some(seconds(&flag, &value)?),
             "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
@@ -118,8 +113,8 @@ fn read_jobs(
     out_dir: &Path,
     default_model: Option<&str>,
 ) -> Result<Vec<BatchJob<'static>>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--jobs {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--jobs {}: {e}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut jobs = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -137,7 +132,9 @@ fn read_jobs(
         };
         let output = Path::new(&line.output);
         if output.is_absolute()
-            || output.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+            || output
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
         {
             return Err(format!(
                 "{where_}: output {:?}: expected a file name inside --out-dir",
@@ -213,10 +210,14 @@ fn main() -> ExitCode {
             {
                 let emulator = match vidu::emulator::Emulator::start() {
                     Ok(e) => e,
-                    Err(e) => return fail(1, &format!("could not start the built-in emulator: {e}")),
+                    Err(e) => {
+                        return fail(1, &format!("could not start the built-in emulator: {e}"))
+                    }
                 };
                 let url = emulator.base_url();
-                eprintln!("batch: no API key and no base URL: using the built-in emulator at {url}");
+                eprintln!(
+                    "batch: no API key and no base URL: using the built-in emulator at {url}"
+                );
                 _emulator = Some(emulator);
                 (url, "emulator".to_owned())
             }
@@ -289,7 +290,12 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(exit_code(&e), &e.to_string()),
     };
-    summarize(&jobs, &outcomes, interrupt::interrupted(), args.timeout.is_some())
+    summarize(
+        &jobs,
+        &outcomes,
+        interrupt::interrupted(),
+        args.timeout.is_some(),
+    )
 }
 
 #[derive(Default)]
@@ -348,7 +354,9 @@ fn summarize(
     }
     let mut line = format!("{written} written, {failed} failed, {uncertain} uncertain");
     if unfinished > 0 {
-        line.push_str(&format!(", {unfinished} unfinished; rerun the same command to resume"));
+        line.push_str(&format!(
+            ", {unfinished} unfinished; rerun the same command to resume"
+        ));
     }
     eprintln!("batch: {line}");
     let code = if interrupted {

@@ -25,9 +25,12 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::account::TaskQuery;
 use crate::cancel::CancelToken;
 use crate::client::Client;
-use crate::error::{Error, ErrorKind, Result};
+use crate::client::WaitOptions;
+use crate::error::{Error, ErrorKind, Result, TransportError};
+use crate::image::ImageSource;
 use crate::job::Job;
 use crate::journal::{self, Journal, Phase, Record, Replay};
 use crate::status::{State, TaskStatus};
@@ -127,6 +130,7 @@ pub enum BatchEvent<'e> {
 pub type BatchCallback<'a> = Box<dyn FnMut(&BatchEvent<'_>) -> ControlFlow<()> + 'a>;
 
 /// How to run a batch. Every setter states its default.
+#[derive(Default)]
 #[non_exhaustive]
 pub struct BatchOptions<'a> {
     /// Tasks in flight at once. Default: the provider's documented concurrency (5).
@@ -143,19 +147,6 @@ pub struct BatchOptions<'a> {
     pub resubmit_uncertain: bool,
     /// Called for each event.
     pub on_event: Option<BatchCallback<'a>>,
-}
-
-impl Default for BatchOptions<'_> {
-    fn default() -> Self {
-        BatchOptions {
-            concurrency: None,
-            timeout: None,
-            cancel: None,
-            journal: None,
-            resubmit_uncertain: false,
-            on_event: None,
-        }
-    }
 }
 
 impl std::fmt::Debug for BatchOptions<'_> {
@@ -247,7 +238,12 @@ enum Slot {
     /// Submitted; waiting for the task.
     Running(Running),
     /// Created before a crash, id unknown: look for it in the task list.
-    Searching { tag: String, since: SystemTime, looks: u32, next: Instant },
+    Searching {
+        tag: String,
+        since: SystemTime,
+        looks: u32,
+        next: Instant,
+    },
     Done(JobOutcome),
 }
 
@@ -340,10 +336,80 @@ impl Client {
         Ok(run.slots.into_iter().map(Slot::into_outcome).collect())
     }
 
-    /// The text that identifies a job in the journal's fingerprint.
+    /// The text that identifies a job in the journal's fingerprint: every field, with image
+    /// bytes stood for by their hash (never copied).
     fn job_identity(&self, bj: &BatchJob<'_>) -> String {
-        format!("{:?}\u{0}{}", bj.job, bj.output.display())
+        let image = match &bj.job.image {
+            ImageSource::Url(u) => format!("url {u}"),
+            ImageSource::Path(p) => format!("path {}", p.display()),
+            ImageSource::Bytes(b) => format!("bytes {}", journal::fingerprint([&b[..]])),
+        };
+        let mut rest = bj.job.reborrow();
+        rest.image = ImageSource::Bytes(Default::default());
+        format!("{image}\u{0}{rest:?}\u{0}{}", bj.output.display())
     }
+
+    fn lists_tasks(&self) -> bool {
+        self.provider().spec().task_list.is_some()
+    }
+
+    /// Statuses of up to [`TASKS_PER_LIST`] tasks in one request (official API).
+    fn statuses(&self, task_ids: &[&str]) -> Result<Vec<TaskStatus>> {
+        let query = TaskQuery::new()
+            .task_ids(task_ids.iter().copied())
+            .page_size(TASKS_PER_LIST as u32);
+        Ok(self.tasks(&query)?.tasks)
+    }
+
+    /// The task created since `from` whose payload is `tag`, if the task list shows one.
+    fn find_task_by_payload(&self, tag: &str, from: SystemTime) -> Result<Option<String>> {
+        let mut query = TaskQuery::new()
+            .created_from(rfc3339(from))
+            .page_size(TASKS_PER_LIST as u32);
+        // Bounded: a listing of more than 100 pages since one submit is not a search any more.
+        for _ in 0..100 {
+            let page = self.tasks(&query)?;
+            if let Some(task) = page
+                .tasks
+                .iter()
+                .find(|t| t.payload.as_deref() == Some(tag))
+            {
+                return Ok(Some(task.task_id.clone()));
+            }
+            match page.next_page_token {
+                Some(token) if !page.tasks.is_empty() => query = query.page_token(token),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The most tasks one task-list request answers.
+const TASKS_PER_LIST: usize = 100;
+
+/// `time` as RFC 3339 in UTC, as the task list's `created_at` filters take it.
+fn rfc3339(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Tasks in flight at once unless set: the official API's documented default per organisation;
@@ -403,7 +469,7 @@ impl Run<'_, '_, '_, '_> {
                 }),
                 (Phase::Unknown, _) => match &record.intent {
                     // The official API lists tasks: find the one the tag marks, if any.
-                    Some(intent) if self.client.provider_lists_tasks() => Slot::Searching {
+                    Some(intent) if self.client.lists_tasks() => Slot::Searching {
                         tag: intent.tag.clone(),
                         since: SystemTime::UNIX_EPOCH
                             .checked_add(Duration::from_millis(intent.at_unix_ms))
@@ -413,9 +479,11 @@ impl Run<'_, '_, '_, '_> {
                     },
                     _ if self.options.resubmit_uncertain => Slot::Pending,
                     _ => JobOutcome::Uncertain(Error::SubmitUncertain {
-                        detail: record.uncertain.clone().unwrap_or_else(|| {
-                            "an earlier run stopped during this job's submit".into()
-                        }),
+                        source: TransportError::lost_answer(
+                            record.uncertain.clone().unwrap_or_else(|| {
+                                "an earlier run stopped during this job's submit".into()
+                            }),
+                        ),
                     })
                     .into(),
                 },
@@ -485,22 +553,20 @@ impl Run<'_, '_, '_, '_> {
 
     /// When the loop has something to do next; `None` when every job is done.
     fn next_wake(&self) -> Option<Instant> {
-        let mut wake: Option<Instant> = None;
-        let mut earliest = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
-        for slot in &self.slots {
-            match slot {
-                Slot::Running(r) => earliest(r.next_poll),
-                Slot::Searching { next, .. } => earliest(*next),
-                _ => {}
-            }
-        }
+        let polls = self.slots.iter().filter_map(|slot| match slot {
+            Slot::Running(r) => Some(r.next_poll),
+            Slot::Searching { next, .. } => Some(*next),
+            _ => None,
+        });
+        let mut wake = polls.min();
         if !self.queue.is_empty() {
-            match self.held_until {
-                Some(t) => earliest(t),
-                // Waiting for a slot: a poll will free one.
-                None if wake.is_some() => {}
-                None => earliest(Instant::now()),
-            }
+            let submit = match self.held_until {
+                Some(t) => Some(t),
+                // Waiting for a free slot: a poll will free one.
+                None if wake.is_some() => None,
+                None => Some(Instant::now()),
+            };
+            wake = wake.into_iter().chain(submit).min();
         }
         wake
     }
@@ -552,16 +618,24 @@ impl Run<'_, '_, '_, '_> {
         // the answer; it rides in `payload`, which the official API echoes back.
         let tag = journal::submit_tag(&self.fingerprint, i as u64, self.attempts[i]);
         self.attempts[i] = self.attempts[i].saturating_add(1);
-        let tagged;
-        let job = if self.client.provider_lists_tasks() && bj.job.payload.is_none() {
-            tagged = bj.job.clone().payload(tag.clone());
-            &tagged
-        } else {
-            &bj.job
+        let mut job = bj.job.reborrow();
+        if self.client.lists_tasks() && job.payload.is_none() {
+            job.payload = Some(tag.clone());
+        }
+        let submission = match self.client.prepare(&job) {
+            Ok(s) => s,
+            // The image changed since the batch was checked: this job fails, the others go on.
+            Err(e) => {
+                self.finish(i, JobOutcome::Failed(e));
+                return Ok(());
+            }
         };
         let at = SystemTime::now();
         self.record(Record::intent(i as u64, tag.clone()))?;
-        match self.client.submit(job) {
+        match self
+            .client
+            .send_submission(&submission, &self.cancel, false)
+        {
             Ok(task_id) => {
                 self.record(Record::Submitted {
                     job: i as u64,
@@ -587,12 +661,20 @@ impl Run<'_, '_, '_, '_> {
                     retry_after,
                 });
             }
+            // Stopped while holding back between attempts: nothing was created.
+            Err(e) if e.kind() == ErrorKind::Cancelled => {
+                self.record(Record::NotCreated {
+                    job: i as u64,
+                    reason: e.to_string(),
+                })?;
+                self.queue.push_front(i);
+            }
             Err(e) if e.kind() == ErrorKind::SubmitUncertain => {
                 self.record(Record::Uncertain {
                     job: i as u64,
                     reason: e.to_string(),
                 })?;
-                if self.client.provider_lists_tasks() && job.payload.as_deref() == Some(&tag) {
+                if self.client.lists_tasks() && job.payload.as_deref() == Some(&tag) {
                     self.slots[i] = Slot::Searching {
                         tag,
                         since: at,
@@ -644,7 +726,7 @@ impl Run<'_, '_, '_, '_> {
             }
             let (tag, since, looks) = (tag.clone(), *since, *looks);
             let from = since.checked_sub(CLOCK_SLACK).unwrap_or(since);
-            match self.client.find_task_by_payload(&tag, from, &self.cancel) {
+            match self.client.find_task_by_payload(&tag, from) {
                 Ok(Some(task_id)) => {
                     self.record(Record::Submitted {
                         job: i as u64,
@@ -677,7 +759,9 @@ impl Run<'_, '_, '_, '_> {
                 Err(e) => self.finish(
                     i,
                     JobOutcome::Uncertain(Error::SubmitUncertain {
-                        detail: format!("could not look for the task in the task list: {e}"),
+                        source: TransportError::lost_answer(format!(
+                            "could not look for the task in the task list: {e}"
+                        )),
                     }),
                 ),
             }
@@ -694,15 +778,15 @@ impl Run<'_, '_, '_, '_> {
             return Ok(());
         }
         let mut answered: Vec<(usize, Result<TaskStatus>)> = Vec::new();
-        if self.client.provider_lists_tasks() {
+        if self.client.lists_tasks() {
             // One list request answers up to 100 tasks: poll every running task with the due
             // ones, so 1,000 tasks cost about 10 requests per interval.
             let running: Vec<usize> = (0..self.slots.len())
                 .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
                 .collect();
-            for chunk in running.chunks(crate::provider::vidu::MAX_TASKS_PER_PAGE) {
+            for chunk in running.chunks(TASKS_PER_LIST) {
                 let ids: Vec<&str> = chunk.iter().map(|&i| self.task_id(i)).collect();
-                if let Ok(statuses) = self.client.statuses(&ids, &self.cancel) {
+                if let Ok(statuses) = self.client.statuses(&ids) {
                     for status in statuses {
                         if let Some(&i) = chunk.iter().find(|&&i| self.task_id(i) == status.task_id)
                         {
@@ -721,7 +805,7 @@ impl Run<'_, '_, '_, '_> {
                 return Ok(());
             }
             let task_id = self.task_id(i).to_owned();
-            answered.push((i, self.client.status_for_batch(&task_id, &self.cancel)));
+            answered.push((i, self.client.fetch_status(&task_id, None, &self.cancel)));
         }
         for (i, result) in answered {
             self.update(i, result)?;
@@ -790,7 +874,8 @@ impl Run<'_, '_, '_, '_> {
 
     fn download(&mut self, i: usize, status: &TaskStatus) -> Result<()> {
         let output = &self.jobs[i].output;
-        match self.client.download(status, output, Some(&self.cancel)) {
+        let options = WaitOptions::new().cancel(self.cancel.clone());
+        match self.client.download(status, output, &options) {
             Ok(bytes) => {
                 self.record(Record::Written {
                     job: i as u64,

@@ -333,6 +333,17 @@ impl Client {
         submission: &Submission<'_>,
         cancel: &CancelToken,
     ) -> Result<String> {
+        self.send_submission(submission, cancel, true)
+    }
+
+    /// [`submit_prepared`](Self::submit_prepared); with `wait_out_throttling` false a `429`
+    /// returns at once, so that a batch can go on polling while it holds back.
+    pub(crate) fn send_submission(
+        &self,
+        submission: &Submission<'_>,
+        cancel: &CancelToken,
+        wait_out_throttling: bool,
+    ) -> Result<String> {
         if submission.provider() != self.provider() {
             return Err(Error::invalid(
                 "submission",
@@ -362,6 +373,9 @@ impl Client {
                     return (self.spec().parse_submit)(&reply.body).map(|s| s.task_id);
                 }
                 // A 429 is a refusal before any processing: no task exists, sending again is safe.
+                Ok(reply) if reply.status == 429 && !wait_out_throttling => {
+                    return Err(self.api_error("submit", &reply, None))
+                }
                 Ok(reply) if reply.status == 429 => {
                     (reply.retry_after, self.api_error("submit", &reply, None))
                 }
@@ -387,7 +401,7 @@ impl Client {
         self.fetch_status(task_id, None, &CancelToken::new())
     }
 
-    fn fetch_status(
+    pub(crate) fn fetch_status(
         &self,
         task_id: &str,
         deadline: Option<Instant>,

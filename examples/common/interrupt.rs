@@ -53,7 +53,9 @@ pub fn cancel_on_ctrl_c(token: &CancelToken) -> bool {
             // SAFETY: reads one byte into a local.
             match unsafe { read(fds[0], &mut byte, 1) } {
                 1 => return token.cancel(),
-                n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+                n if n < 0
+                    && std::io::Error::last_os_error().kind()
+                        == std::io::ErrorKind::Interrupted => {}
                 _ => return,
             }
         }
