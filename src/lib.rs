@@ -46,6 +46,9 @@ pub mod emulator;
 
 pub mod ffi;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use account::{CreditRemain, Credits, TaskPage, TaskQuery};
 pub use auth::{ApiKey, AuthScheme};
 pub use batch::{BatchCallback, BatchEvent, BatchJob, BatchOptions, JobOutcome};
