@@ -28,7 +28,10 @@ pub fn provider_answer(data: &[u8]) {
             // A task id outside the URL-safe alphabet is returned as is (the task exists and
             // is paid for); the next call refuses it before sending (tests/fuzz_short.rs).
             if let Ok(submitted) = (spec.parse_submit)(body) {
-                assert!(!submitted.task_id.is_empty(), "an empty task id is no task id");
+                assert!(
+                    !submitted.task_id.is_empty(),
+                    "an empty task id is no task id"
+                );
             }
         }
         1 => {
@@ -62,7 +65,11 @@ pub fn retry_after(data: &[u8]) {
     let value = String::from_utf8_lossy(data);
     let policy = RetryPolicy::default().max_retry_after(Duration::MAX);
     let capped = RetryPolicy::default();
-    for now in [UNIX_EPOCH, SystemTime::now(), UNIX_EPOCH + Duration::from_secs(1 << 40)] {
+    for now in [
+        UNIX_EPOCH,
+        SystemTime::now(),
+        UNIX_EPOCH + Duration::from_secs(1 << 40),
+    ] {
         let parsed = retry::parse_retry_after(&value, now);
         let _ = retry::delay(&policy, 1, parsed);
         assert!(retry::delay(&capped, 1, parsed) <= capped.max_retry_after.max(capped.max_delay));
@@ -129,7 +136,9 @@ pub fn c_entry_points(data: &[u8]) {
     );
     let image = parts.next().unwrap_or_default();
     let number = |i: usize| {
-        let b = data.get(i..i + 8).map_or([0; 8], |b| b.try_into().expect("8 bytes"));
+        let b = data
+            .get(i..i + 8)
+            .map_or([0; 8], |b| b.try_into().expect("8 bytes"));
         f64::from_le_bytes(b)
     };
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
@@ -137,7 +146,11 @@ pub fn c_entry_points(data: &[u8]) {
     let mut errors: Vec<*mut vidu_error> = Vec::new();
     let mut check = |code: vidu_result, err: *mut vidu_error| {
         assert_ne!(code, VIDU_ERROR_PANIC, "a panic reached the C boundary");
-        assert_eq!(code == VIDU_OK, err.is_null(), "an error object exactly on failure");
+        assert_eq!(
+            code == VIDU_OK,
+            err.is_null(),
+            "an error object exactly on failure"
+        );
         if !err.is_null() {
             errors.push(err);
         }
@@ -203,13 +216,18 @@ pub fn c_entry_points(data: &[u8]) {
         let mut buf = [0x55 as std::ffi::c_char; 64];
         let len = usize::from(byte(30)) % (buf.len() + 1);
         for err in errors {
-            let message = std::ffi::CStr::from_ptr(vidu_error_message(err)).to_bytes().len();
+            let message = std::ffi::CStr::from_ptr(vidu_error_message(err))
+                .to_bytes()
+                .len();
             let needed = vidu_error_message_copy(err, buf.as_mut_ptr(), len);
             assert_eq!(needed, message, "the copy reports the full length");
             if len > 0 {
                 assert!(buf[..len].contains(&0), "the copy is NUL-terminated");
             }
-            assert!(buf[len..].iter().all(|&b| b == 0x55), "no write past the buffer");
+            assert!(
+                buf[len..].iter().all(|&b| b == 0x55),
+                "no write past the buffer"
+            );
             vidu_error_free(err);
         }
     }

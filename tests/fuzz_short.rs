@@ -22,9 +22,32 @@ impl Rng {
 
 /// Bytes that tend to matter to these parsers.
 const INTERESTING: &[&[u8]] = &[
-    b"\"", b"{", b"}", b"[", b"]", b":", b",", b"null", b"-1", b"1e999", b"18446744073709551616",
-    b"\\u0000", b"\r\n", b"\r\n\r\n", b"://", b"@", b"%", b"?", b"#", b"FFFFFFFFFFFFFFFF",
-    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF", b"WEBP", b"\x00", b"\xff\xff\xff\xff",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b",",
+    b"null",
+    b"-1",
+    b"1e999",
+    b"18446744073709551616",
+    b"\\u0000",
+    b"\r\n",
+    b"\r\n\r\n",
+    b"://",
+    b"@",
+    b"%",
+    b"?",
+    b"#",
+    b"FFFFFFFFFFFFFFFF",
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"RIFF",
+    b"WEBP",
+    b"\x00",
+    b"\xff\xff\xff\xff",
 ];
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
@@ -82,7 +105,10 @@ fn run(name: &str, rounds: u32, target: fn(&[u8])) {
         mutate(&mut rng, &mut input);
         let outcome = std::panic::catch_unwind(|| target(&input));
         if outcome.is_err() {
-            panic!("{name}: round {round} failed on input {:?}", String::from_utf8_lossy(&input));
+            panic!(
+                "{name}: round {round} failed on input {:?}",
+                String::from_utf8_lossy(&input)
+            );
         }
     }
 }

@@ -29,11 +29,10 @@ impl log::Log for Capture {
     }
     fn log(&self, record: &log::Record<'_>) {
         let text = format!("{}", record.args());
-        RECORDS.lock().unwrap().push((
-            record.level(),
-            record.target().to_owned(),
-            text,
-        ));
+        RECORDS
+            .lock()
+            .unwrap()
+            .push((record.level(), record.target().to_owned(), text));
     }
     fn flush(&self) {}
 }
@@ -61,7 +60,10 @@ fn client(provider: Provider, emu: &Emulator) -> Client {
 fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(MARKER), "{what} shows the key: {text}");
     // A fragment of it is as bad (a 16-byte log row, a cut message).
-    assert!(!text.contains(&MARKER[3..13]), "{what} shows part of the key: {text}");
+    assert!(
+        !text.contains(&MARKER[3..13]),
+        "{what} shows part of the key: {text}"
+    );
 }
 
 fn assert_error_clean(what: &str, e: &vidu::Error) {
@@ -84,7 +86,11 @@ fn the_key_never_shows_except_in_ureq_proto_trace_hexdumps() {
     let mut statuses: Vec<TaskStatus> = Vec::new();
     for provider in Provider::ALL {
         // Success, including a redirected and an expired video URL.
-        for scenario in [Scenario::Normal, Scenario::RedirectVideo, Scenario::ExpiredUrl] {
+        for scenario in [
+            Scenario::Normal,
+            Scenario::RedirectVideo,
+            Scenario::ExpiredUrl,
+        ] {
             let emu = emulator(scenario, vec![]);
             let c = client(provider, &emu);
             let out = scratch_dir().join("v.mp4");
@@ -139,8 +145,8 @@ fn the_key_never_shows_except_in_ureq_proto_trace_hexdumps() {
         assert_clean("Submission", &format!("{sub:?}"));
         assert_clean("Job", &format!("{:?}", job()));
         // Nothing listens on port 9: a transport error.
-        let refused = Client::new(fast_config(provider, "http://127.0.0.1:9".into(), MARKER))
-            .unwrap();
+        let refused =
+            Client::new(fast_config(provider, "http://127.0.0.1:9".into(), MARKER)).unwrap();
         errors.push(refused.status("t1").unwrap_err());
     }
     // Invalid configurations that include the key, or are about it.
@@ -187,7 +193,11 @@ fn c_error_messages_do_not_show_the_key() {
     let emu = emulator(Scenario::TaskFails, vec![]);
     let url = CString::new(emu.base_url()).unwrap();
     let mut messages = Vec::new();
-    for key in [format!("{MARKER} "), format!("{MARKER}ключ"), MARKER.to_owned()] {
+    for key in [
+        format!("{MARKER} "),
+        format!("{MARKER}ключ"),
+        MARKER.to_owned(),
+    ] {
         let key = CString::new(key).unwrap();
         let mut config = zeroed_config();
         config.provider = VIDU_PROVIDER_VIDU;
@@ -212,7 +222,15 @@ fn c_error_messages_do_not_show_the_key() {
     job.prompt = c"a cat".as_ptr();
     let out = CString::new(scratch_dir().join("v.mp4").to_str().unwrap()).unwrap();
     let err = failure(VIDU_ERROR_TASK_FAILED, |err| unsafe {
-        vidu_generate(client, &job, out.as_ptr(), std::ptr::null(), std::ptr::null_mut(), std::ptr::null_mut(), err)
+        vidu_generate(
+            client,
+            &job,
+            out.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            err,
+        )
     });
     messages.push(err.message());
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
@@ -229,13 +247,16 @@ fn c_error_messages_do_not_show_the_key() {
 /// field reaches ureq's TLS settings (see RELIABILITY.md, "TLS").
 #[test]
 fn there_is_no_tls_switch() {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/client.rs"))
-        .unwrap();
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/client.rs")).unwrap();
     for knob in ["tls_config", "disable_verification", "TlsConfig", "danger"] {
         assert!(!src.contains(knob), "src/client.rs mentions {knob}");
     }
     let config = format!("{:?}", Config::new(Provider::Vidu, "k"));
     for word in ["tls", "verify", "insecure", "cert"] {
-        assert!(!config.to_lowercase().contains(word), "Config has a {word} field: {config}");
+        assert!(
+            !config.to_lowercase().contains(word),
+            "Config has a {word} field: {config}"
+        );
     }
 }
