@@ -128,9 +128,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The one agent of a client, from its configuration. Per-phase timeouts, not a global one:
-/// ureq spawns a DNS thread per call for a global timeout, even on a pooled connection.
-fn agent(config: &Config) -> ureq::Agent {
+/// The one agent of a client, from its configuration, inserting the key on the way out
+/// ([`transport::KeyInserter`]). Per-phase timeouts, not a global one: ureq spawns a DNS
+/// thread per call for a global timeout, even on a pooled connection.
+fn agent(config: &Config, inserter: transport::KeyInserter) -> ureq::Agent {
     let t = config.timeouts;
     let mut builder = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -145,7 +146,7 @@ fn agent(config: &Config) -> ureq::Agent {
     if !config.proxy_from_env {
         builder = builder.proxy(None);
     }
-    builder.build().new_agent()
+    inserter.agent(builder.build())
 }
 
 /// How often a wait for an in-flight status poll looks at the cancel token.
@@ -179,8 +180,10 @@ impl Client {
     /// Checks `config` and builds the client. Nothing is sent.
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let agent = agent(&config);
-        let authorization = config.auth_scheme.header_value(&config.api_key);
+        // Requests carry a placeholder; the key itself is put in on the way to the socket.
+        let (inserter, authorization) =
+            transport::KeyInserter::new(&config.auth_scheme.header_value(&config.api_key));
+        let agent = agent(&config, inserter);
         Ok(Client {
             config,
             agent,
