@@ -618,7 +618,9 @@ impl Client {
         crate::download::check_output_path(path)?;
         let submission = self.prepare(job)?;
         let task_id = self.submit_prepared(&submission, &options.token())?;
+        // The task exists: every error from here on names it (even one about the id itself).
         self.resume(&task_id, path, options)
+            .map_err(|e| e.with_task_id(&task_id))
     }
 
     /// Waits for a task submitted earlier and downloads its video: how to pick up a task

@@ -143,3 +143,40 @@ fn emulator_requests() {
 fn c_entry_points() {
     run("c_entry_points", 300, vidu::fuzzing::c_entry_points);
 }
+
+/// Finding of `provider_answer`: a 2xx submit answer may carry a task id outside the URL-safe
+/// alphabet (`../x`). The task exists and is paid for, so `generate` must hand its id back; it
+/// must never be put into a URL. Was: the error from the first poll had no task id.
+#[cfg(feature = "emulator")]
+#[test]
+fn an_unusable_task_id_from_a_submit_is_refused_before_any_poll_and_kept_in_the_error() {
+    use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route};
+    use vidu::{Client, Config, ErrorKind, Job, Provider, WaitOptions};
+
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .fault(Fault::on(Route::Submit).respond(200, r#"{"id":"../x","status":"queued"}"#)),
+    )
+    .unwrap();
+    let client = Client::new(
+        Config::new(Provider::Vtrix, "test-key")
+            .base_url(emu.base_url())
+            .proxy_from_env(false),
+    )
+    .unwrap();
+    let png = include_bytes!("../examples/sample.png");
+    let out = std::env::temp_dir().join(format!("vidu-fuzz-short-{}.mp4", std::process::id()));
+    let e = client
+        .generate(
+            &Job::new(&png[..]).prompt("p"),
+            &out,
+            &mut WaitOptions::new(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(e.task_id(), Some("../x"), "{e}");
+    assert!(e.to_string().contains("task_id"), "{e}");
+    assert!(!e.to_string().contains("nothing was sent"), "{e}");
+    assert_eq!(emu.stats().status_polls, 0, "nothing was sent with that id");
+    assert!(!out.exists());
+}
