@@ -115,33 +115,33 @@ fn run(name: &str, rounds: u32, target: fn(&[u8])) {
 
 #[test]
 fn provider_answers() {
-    run("provider_answer", 4000, vidu::fuzzing::provider_answer);
+    run("provider_answer", 40000, vidu::fuzzing::provider_answer);
 }
 
 #[test]
 fn retry_after_values() {
-    run("retry_after", 4000, vidu::fuzzing::retry_after);
+    run("retry_after", 40000, vidu::fuzzing::retry_after);
 }
 
 #[test]
 fn image_headers() {
-    run("image_header", 4000, vidu::fuzzing::image_header);
+    run("image_header", 40000, vidu::fuzzing::image_header);
 }
 
 #[test]
 fn video_urls() {
-    run("video_url", 4000, vidu::fuzzing::video_url);
+    run("video_url", 40000, vidu::fuzzing::video_url);
 }
 
 #[cfg(feature = "emulator")]
 #[test]
 fn emulator_requests() {
-    run("emulator_request", 4000, vidu::fuzzing::emulator_request);
+    run("emulator_request", 40000, vidu::fuzzing::emulator_request);
 }
 
 #[test]
 fn c_entry_points() {
-    run("c_entry_points", 300, vidu::fuzzing::c_entry_points);
+    run("c_entry_points", 2000, vidu::fuzzing::c_entry_points);
 }
 
 /// Finding of `provider_answer`: a 2xx submit answer may carry a task id outside the URL-safe
