@@ -289,6 +289,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_setter_sets_its_own_field() {
+        let d = |ms| Duration::from_millis(ms);
+        let p = PollSchedule::new().first(d(1)).growth(3.0).max(d(2)).jitter(0.25);
+        assert_eq!((p.first, p.growth, p.max, p.jitter), (d(1), 3.0, d(2), 0.25));
+        let r = RetryPolicy::new()
+            .max_attempts(9)
+            .base(d(3))
+            .max_delay(d(4))
+            .max_retry_after(d(5));
+        assert_eq!(
+            (r.max_attempts, r.base, r.max_delay, r.max_retry_after),
+            (9, d(3), d(4), d(5))
+        );
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
