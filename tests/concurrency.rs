@@ -72,7 +72,7 @@ fn run(provider: Provider, seed: u64) {
         let canceller = s.spawn(|| {
             let mut rng = Rng(seed);
             for token in &tokens {
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     std::thread::sleep(Duration::from_millis(rng.next() % 40));
                     token.cancel();
                 }
