@@ -305,6 +305,18 @@ mod tests {
     }
 
     #[test]
+    fn a_poll_delay_out_of_range_saturates_the_right_way() {
+        let huge = PollSchedule::new()
+            .first(Duration::MAX)
+            .max(Duration::MAX)
+            .jitter(0.0);
+        assert_eq!(huge.delay(3), Duration::MAX, "too long for a Duration: the longest");
+        // Nonsense a caller could build (validation refuses it): never negative, never a panic.
+        let negative = PollSchedule::new().growth(-1.0).jitter(0.0);
+        assert_eq!(negative.delay(1), Duration::ZERO, "below zero: none");
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
