@@ -291,8 +291,15 @@ mod tests {
     #[test]
     fn every_setter_sets_its_own_field() {
         let d = |ms| Duration::from_millis(ms);
-        let p = PollSchedule::new().first(d(1)).growth(3.0).max(d(2)).jitter(0.25);
-        assert_eq!((p.first, p.growth, p.max, p.jitter), (d(1), 3.0, d(2), 0.25));
+        let p = PollSchedule::new()
+            .first(d(1))
+            .growth(3.0)
+            .max(d(2))
+            .jitter(0.25);
+        assert_eq!(
+            (p.first, p.growth, p.max, p.jitter),
+            (d(1), 3.0, d(2), 0.25)
+        );
         let r = RetryPolicy::new()
             .max_attempts(9)
             .base(d(3))
@@ -310,7 +317,11 @@ mod tests {
             .first(Duration::MAX)
             .max(Duration::MAX)
             .jitter(0.0);
-        assert_eq!(huge.delay(3), Duration::MAX, "too long for a Duration: the longest");
+        assert_eq!(
+            huge.delay(3),
+            Duration::MAX,
+            "too long for a Duration: the longest"
+        );
         // Nonsense a caller could build (validation refuses it): never negative, never a panic.
         let negative = PollSchedule::new().growth(-1.0).jitter(0.0);
         assert_eq!(negative.delay(1), Duration::ZERO, "below zero: none");
