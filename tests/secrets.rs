@@ -45,7 +45,11 @@ fn install_logger() {
 }
 
 fn emulator(scenario: Scenario, faults: Vec<Fault>) -> Emulator {
-    let mut options = EmulatorOptions::new().api_key(MARKER).scenario(scenario);
+    // A small video: at TRACE every body byte is hexdumped, 16 to a record.
+    let mut options = EmulatorOptions::new()
+        .api_key(MARKER)
+        .scenario(scenario)
+        .video_size(4096);
     for f in faults {
         options = options.fault(f);
     }
@@ -214,6 +218,8 @@ fn c_error_messages_do_not_show_the_key() {
     config.provider = VIDU_PROVIDER_VIDU;
     config.api_key = key.as_ptr();
     config.base_url = url.as_ptr();
+    config.poll_first_secs = 0.01;
+    config.poll_max_secs = 0.02;
     let mut client = std::ptr::null_mut();
     common::ffi::success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
     let mut job = zeroed_job();
