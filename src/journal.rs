@@ -923,6 +923,31 @@ mod tests {
     }
 
     #[test]
+    fn a_submit_that_created_nothing_still_counts_as_an_attempt() {
+        let path = scratch("not-created");
+        write_journal(
+            &path,
+            &[
+                Record::intent(0, "first"),
+                Record::NotCreated {
+                    job: 0,
+                    reason: "429".into(),
+                },
+                Record::intent(0, "second"),
+                Record::NotCreated {
+                    job: 0,
+                    reason: "429".into(),
+                },
+            ],
+        );
+        let (_j, replay) = Journal::open(&path, &header(3)).unwrap();
+        let job = &replay.jobs[0];
+        assert_eq!(job.attempts, 2, "attempts survive a NotCreated");
+        assert_eq!(job.intent, None);
+        assert_eq!(job.phase(), Phase::New);
+    }
+
+    #[test]
     fn torn_last_line_is_cut_in_every_shape() {
         let shapes: &[&[u8]] = &[
             b"{\"t\":\"submitted\",\"job\":1,\"ta", // half an object
