@@ -38,6 +38,7 @@ mod status;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+#[cfg(feature = "capi")]
 pub mod ffi;
 
 pub use cancel::CancelToken;
