@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod c_library;
 pub mod images;
 
 use std::path::{Path, PathBuf};
