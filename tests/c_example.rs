@@ -1,5 +1,5 @@
 //! The header compiles as C99 and C++17 with every warning as an error; the C example builds
-//! with its Makefile and behaves like the Rust CLI against the emulator, for each provider and
+//! with its Makefile (against the installed C library) and behaves like the Rust CLI against the emulator, for each provider and
 //! for a failing task; it runs clean under valgrind (when installed) and AddressSanitizer.
 
 // Without the emulator only the header checks run.
@@ -152,26 +152,11 @@ int main() {
     );
 }
 
-/// Where cargo put the library this test links against: the Makefile builds into the same
-/// target directory and profile, so that its `cargo build` finds everything fresh.
-fn target() -> (PathBuf, String) {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
-    let profile = profile_dir
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    (profile_dir.parent().unwrap().to_owned(), profile)
-}
-
-/// Builds `target` of examples/c once per test run and returns the binary.
+/// Builds `make_target` of examples/c once per test run, against the installed C library
+/// (its libvidu.a: the Makefile links statically by default), and returns the binary.
 fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'static Path {
     cell.get_or_init(|| {
-        let (target_dir, profile) = target();
-        // `cargo test` built target/<profile>/deps/libvidu.a (and .so) for this very test, with
-        // the same features: the Makefile links it without running cargo again.
+        let prefix = common::c_library::prefix();
         run_ok(
             Command::new("make")
                 .arg("-s")
@@ -179,12 +164,7 @@ fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'stati
                 .arg(root().join("examples/c"))
                 .arg(make_target)
                 .arg("BUILD_LIBRARY=no")
-                .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
-                .arg(format!("PROFILE={profile}"))
-                .arg(format!(
-                    "LIBDIR={}",
-                    target_dir.join(&profile).join("deps").display()
-                )),
+                .arg(format!("LIBDIR={}", prefix.join("lib").display())),
         );
         root().join("examples/c").join(make_target)
     })

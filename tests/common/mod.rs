@@ -2,10 +2,12 @@
 //! the emulated setup, and the canned server.
 #![allow(dead_code)]
 
+pub mod c_library;
 #[cfg(feature = "emulator")]
 pub mod canned;
 #[cfg(feature = "emulator")]
 pub mod emulated;
+#[cfg(feature = "capi")]
 pub mod ffi;
 pub mod images;
 
