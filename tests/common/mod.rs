@@ -1,9 +1,7 @@
 //! Helpers shared by the integration tests: one place for temporary files, the sample image,
-//! the emulated setup, and the canned server.
+//! the emulated setup.
 #![allow(dead_code)]
 
-#[cfg(feature = "emulator")]
-pub mod canned;
 #[cfg(feature = "emulator")]
 pub mod emulated;
 pub mod ffi;
