@@ -450,11 +450,18 @@ fn is_stalled_read(e: &io::Error) -> bool {
             .is_some_and(is_stall)
 }
 
-fn too_large(size: u64, config: &Config) -> Error {
-    fail(format!(
-        "the video is larger than {} bytes ({size} bytes or more; Config::max_video_bytes)",
-        config.max_video_bytes
-    ))
+/// The video passes `Config::max_video_bytes`: declared so (`Some(size)`), or growing past it.
+fn too_large(declared: Option<u64>, config: &Config) -> Error {
+    let cap = config.max_video_bytes;
+    fail(match declared {
+        Some(size) => format!(
+            "the video host declares {size} bytes, more than the {cap} allowed \
+             (Config::max_video_bytes)"
+        ),
+        None => format!(
+            "the video grew past the {cap} bytes allowed (Config::max_video_bytes); stopped"
+        ),
+    })
 }
 
 /// One GET of the video (following redirects by hand, so every hop is checked), appending to
@@ -544,7 +551,7 @@ fn fetch(
         s => return Err(fail(format!("the video host answered HTTP {s}"))),
     };
     if let Some(t) = total.filter(|t| *t > config.max_video_bytes) {
-        return Err(too_large(t, config));
+        return Err(too_large(Some(t), config));
     }
     let mut body = response.into_body().into_reader();
     let mut buf = vec![0u8; 64 * 1024];
@@ -560,9 +567,8 @@ fn fetch(
             Err(e) if is_stalled_read(&e) => return Ok(Outcome::Stalled),
             Err(_) => return Ok(Outcome::Retry(None)),
         };
-        let after = partial.len.saturating_add(n as u64);
-        if after > config.max_video_bytes {
-            return Err(too_large(after, config));
+        if partial.len.saturating_add(n as u64) > config.max_video_bytes {
+            return Err(too_large(None, config));
         }
         partial.write(&buf[..n])?;
     }
