@@ -345,8 +345,18 @@ pub(crate) fn download(
     refresh: &mut dyn FnMut() -> Result<TaskStatus>,
 ) -> Result<u64> {
     let task_id = status.task_id.as_str();
+    // A task exists by now: a bad output path is a download error that carries its id
+    // (and never says "nothing was sent").
+    let check_target = || {
+        check_output_path(target).map_err(|e| match e {
+            Error::InvalidInput { value, allowed, .. } => fail(format!(
+                "cannot write the video to output {value:?}: {allowed}"
+            )),
+            e => e,
+        })
+    };
     let mut run = || {
-        check_output_path(target)?;
+        check_target()?;
         let url = status
             .video_urls
             .first()
@@ -356,7 +366,9 @@ pub(crate) fn download(
         let path = parent_dir(target).join(partial_name(name, task_id));
         let mut partial = Partial::open(path, task_id)?;
         match transfer(agent, config, task_id, url, &mut partial, cancel, refresh) {
-            Ok(()) => partial.finish(target),
+            // Checked again just before the rename, which would replace whatever is there;
+            // if that fails, the whole video stays in the partial file for a rerun.
+            Ok(()) => check_target().and_then(|_| partial.finish(target)),
             Err(Stop::Keep(e)) => Err(e), // closing the file releases the lock
             Err(Stop::Remove(e)) => {
                 partial.remove();

@@ -97,8 +97,8 @@ fn until_video_requests(emu: &Emulator, n: usize) {
 }
 
 /// An emulator serving a 1 MiB video whose first GET is cut at half and whose second answers
-/// 503 with `Retry-After: 30`, so the download holds back, its partial file half written.
-fn half_then_hold_back() -> Emulator {
+/// 503 with `Retry-After: <secs>`, so the download holds back, its partial file half written.
+fn half_then_hold_back(secs: &str) -> Emulator {
     Emulator::start_with(
         EmulatorOptions::new()
             .video_size(1 << 20)
@@ -107,7 +107,7 @@ fn half_then_hold_back() -> Emulator {
                 Fault::on(Route::Video)
                     .nth(2)
                     .respond(503, "busy")
-                    .header("Retry-After", "30"),
+                    .header("Retry-After", secs),
             ),
     )
     .unwrap()
@@ -115,7 +115,7 @@ fn half_then_hold_back() -> Emulator {
 
 #[test]
 fn an_interrupted_download_is_resumed_by_a_later_run_from_its_partial_file() {
-    let emu = half_then_hold_back();
+    let emu = half_then_hold_back("30");
     let dir = scratch_dir();
     let out = dir.join("v.mp4");
     let token = CancelToken::new();
@@ -154,7 +154,7 @@ fn an_interrupted_download_is_resumed_by_a_later_run_from_its_partial_file() {
 
 #[test]
 fn a_second_download_of_the_same_task_to_the_same_file_fails_at_once() {
-    let emu = half_then_hold_back();
+    let emu = half_then_hold_back("30");
     let c = client(Provider::Vidu, &emu);
     let task_id = c.submit(&job()).unwrap();
     let status = c.wait(&task_id, &mut wait_opts()).unwrap();
@@ -281,16 +281,13 @@ fn output_paths_that_exist_and_are_not_regular_files_are_refused_before_the_subm
     let task_id = c.submit(&job()).unwrap();
     let status = c.wait(&task_id, &mut wait_opts()).unwrap();
     let err = c.download(&status, &link, &WaitOptions::new()).unwrap_err();
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some(task_id.as_str()));
     assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                field: "output",
-                ..
-            }
-        ),
-        "{err:?}"
+        err.to_string().contains("symlinks are not followed"),
+        "{err}"
     );
+    assert!(!err.to_string().contains("nothing was sent"), "{err}");
     let err = c.resume(&task_id, &fifo, &mut wait_opts()).unwrap_err();
     assert!(
         matches!(
@@ -321,6 +318,35 @@ fn an_output_name_too_long_for_the_partial_file_is_refused_before_the_submit() {
         .generate(&job(), dir.join(&longest), &mut wait_opts())
         .unwrap();
     assert_dir_holds(&dir, &[longest.as_str()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_path_replaced_during_the_download_is_not_written_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let emu = half_then_hold_back("2");
+    let c = client(Provider::Vidu, &emu);
+    let task_id = c.submit(&job()).unwrap();
+    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let dir = scratch_dir();
+    let out = dir.join("v.mp4");
+    let err = std::thread::scope(|s| {
+        let download = s.spawn(|| c.download(&status, &out, &WaitOptions::new()));
+        until_video_requests(&emu, 2);
+        // While the download holds back, something else appears at the output path.
+        let made = std::process::Command::new("mkfifo").arg(&out).status();
+        assert!(made.unwrap().success());
+        download.join().unwrap().unwrap_err()
+    });
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some(task_id.as_str()));
+    assert!(std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    // The whole video waits in the partial file for a rerun to a proper path.
+    let partial = partial_path(&dir, "v.mp4", &task_id);
+    assert_eq!(std::fs::read(partial).unwrap(), synthetic(0..1 << 20));
 }
 
 // ---- Hostile video hosts, independent of the emulator (issue 9.7, 9.8) ----
