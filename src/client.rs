@@ -531,11 +531,23 @@ impl Client {
         (call.parse)(&body)
     }
 
-    /// Downloads the video of a succeeded task to `path`: streamed to a temporary file beside
-    /// it, synced, then renamed, so `path` holds the whole video or nothing. Resumes a dropped
-    /// connection with `Range`, fetches a fresh URL once when the signed URL expired (`403`),
-    /// follows only `https` (or `http` to loopback) URLs, and never sends the API key to the
-    /// video host. Only `options.cancel` is used. Returns the size in bytes.
+    /// Downloads the video of a succeeded task to `path`: streamed to a partial file beside
+    /// it, synced, then renamed, so `path` holds the whole video or nothing. Returns the size
+    /// in bytes. Only `options.cancel` is used.
+    ///
+    /// - `path` must be a new name or a regular file; a symlink, directory, device or FIFO
+    ///   there is refused (symlinks are not followed), as is a name longer than 240 bytes.
+    /// - The partial file is `.<name>.<8 hex digits from the task id>.part`, locked while
+    ///   written: a second download of the same task to the same path, in any process, fails
+    ///   at once. When the call is cancelled, or the host keeps failing (resets, `5xx`,
+    ///   [`Config::max_download_stalls`] stalls in a row), the partial file is kept, and the
+    ///   next download of the same task to the same path resumes it with `Range`, restarting
+    ///   from zero when the host's declared size does not fit it. On other failures (too
+    ///   large, refused, an error answer, a disk error) it is removed.
+    /// - A dropped connection is resumed with `Range`; a fresh URL is fetched once when the
+    ///   signed URL expired (`403`); redirects are followed hop by hop, only to `https` (or
+    ///   `http` to loopback), at most 5; the API key never goes to the video host.
+    /// - A video declared or growing larger than [`Config::max_video_bytes`] is refused.
     pub fn download(
         &self,
         status: &TaskStatus,
@@ -546,13 +558,12 @@ impl Client {
         let mut refresh = || self.fetch_status(&status.task_id, None, &cancel);
         crate::download::download(
             &self.agent,
-            &self.config.retry,
+            &self.config,
             status,
             path.as_ref(),
             &cancel,
             &mut refresh,
         )
-        .map_err(|e| e.with_task_id(&status.task_id))
     }
 
     /// Submit, wait and download in one call. On failure the error carries the task id

@@ -429,14 +429,16 @@ fn the_newer_fields_reach_the_official_api() {
 
 #[test]
 fn credits_through_the_c_abi() {
-    use common::canned::{canned_server, http_response};
-    let (url, _) = canned_server(vec![http_response(
-        "200 OK",
-        "",
-        r#"{"remains": [{"type": "a", "credit_remain": 1200, "concurrency_limit": 5,
+    use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route};
+    let emu = Emulator::start_with(EmulatorOptions::new().fault(
+        Fault::on(Route::Credits).respond(
+            200,
+            r#"{"remains": [{"type": "a", "credit_remain": 1200, "concurrency_limit": 5,
             "current_concurrency": 2}, {"type": "b", "credit_remain": 30}]}"#,
-    )]);
-    let url = CString::new(url).unwrap();
+        ),
+    ))
+    .unwrap();
+    let url = CString::new(emu.base_url()).unwrap();
     let mut config = zeroed_config();
     config.provider = VIDU_PROVIDER_VIDU;
     config.api_key = KEY.as_ptr();

@@ -1,10 +1,8 @@
 //! Helpers shared by the integration tests: one place for temporary files, the sample image,
-//! the emulated setup, and the canned server.
+//! the emulated setup.
 #![allow(dead_code)]
 
 pub mod c_library;
-#[cfg(feature = "emulator")]
-pub mod canned;
 #[cfg(feature = "emulator")]
 pub mod emulated;
 #[cfg(feature = "capi")]
