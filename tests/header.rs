@@ -5,6 +5,18 @@
 
 use std::path::Path;
 
+/// 0xMMmmpp from Cargo.toml's version, as libcurl's LIBCURL_VERSION_NUM.
+fn version_num() -> u32 {
+    let part = |s: &str| {
+        let v: u32 = s.parse().unwrap();
+        assert!(v <= 0xFF, "version part {v} does not fit VIDU_VERSION_NUM");
+        v
+    };
+    part(env!("CARGO_PKG_VERSION_MAJOR")) << 16
+        | part(env!("CARGO_PKG_VERSION_MINOR")) << 8
+        | part(env!("CARGO_PKG_VERSION_PATCH"))
+}
+
 /// The header as cbindgen makes it now, version macros from Cargo.toml included.
 fn generate() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -12,14 +24,18 @@ fn generate() -> String {
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("reading cbindgen.toml");
     let version = env!("CARGO_PKG_VERSION");
     config.after_includes = Some(format!(
-        "\n/* The version of this header; vidu_version() is the version of the library. */\n\
+        "{}\n\n/* The version of this header; vidu_version() is the version of the library.\n \
+         * VIDU_VERSION_NUM is 0xMMmmpp, for `#if VIDU_VERSION_NUM >= 0x000200`. */\n\
          #define VIDU_VERSION_MAJOR {}\n\
          #define VIDU_VERSION_MINOR {}\n\
          #define VIDU_VERSION_PATCH {}\n\
-         #define VIDU_VERSION \"{version}\"",
+         #define VIDU_VERSION \"{version}\"\n\
+         #define VIDU_VERSION_NUM 0x{:06x}",
+        config.after_includes.as_deref().unwrap_or_default(),
         env!("CARGO_PKG_VERSION_MAJOR"),
         env!("CARGO_PKG_VERSION_MINOR"),
         env!("CARGO_PKG_VERSION_PATCH"),
+        version_num(),
     ));
     let bindings = cbindgen::Builder::new()
         .with_config(config)
@@ -68,6 +84,16 @@ fn version_macros_match_cargo_toml() {
     ] {
         assert!(header.contains(&format!("#define VIDU_VERSION_{name} {value}\n")));
     }
+    let (major, minor, patch): (u32, u32, u32) = (
+        env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap(),
+        env!("CARGO_PKG_VERSION_MINOR").parse().unwrap(),
+        env!("CARGO_PKG_VERSION_PATCH").parse().unwrap(),
+    );
+    let num = format!(
+        "#define VIDU_VERSION_NUM 0x{:02x}{:02x}{:02x}\n",
+        major, minor, patch
+    );
+    assert!(header.contains(&num), "{num}");
     // SAFETY: vidu_version returns a static NUL-terminated string.
     let runtime = unsafe { std::ffi::CStr::from_ptr(vidu::ffi::vidu_version()) };
     assert_eq!(runtime.to_str().unwrap(), version);
