@@ -333,6 +333,17 @@ impl Client {
         submission: &Submission<'_>,
         cancel: &CancelToken,
     ) -> Result<String> {
+        self.send_submission(submission, cancel, true)
+    }
+
+    /// [`submit_prepared`](Self::submit_prepared); with `wait_out_throttling` false a `429`
+    /// returns at once, so that a batch can go on polling while it holds back.
+    pub(crate) fn send_submission(
+        &self,
+        submission: &Submission<'_>,
+        cancel: &CancelToken,
+        wait_out_throttling: bool,
+    ) -> Result<String> {
         if submission.provider() != self.provider() {
             return Err(Error::invalid(
                 "submission",
@@ -359,9 +370,25 @@ impl Client {
             }
             let (retry_after, failure) = match result {
                 Ok(reply) if reply.is_success() => {
-                    return (self.spec().parse_submit)(&reply.body).map(|s| s.task_id);
+                    let task_id = (self.spec().parse_submit)(&reply.body)?.task_id;
+                    // The task exists and is billed even if its id is unusable here: say so,
+                    // with the id, rather than "invalid input".
+                    if check_task_id(&task_id).is_err() {
+                        return Err(Error::Protocol {
+                            operation: "submit",
+                            task_id: Some(task_id),
+                            detail: "the provider created a task whose id is not safe in a URL \
+                                     (allowed: 1 to 256 of A-Z a-z 0-9 - _ . :, not only dots); \
+                                     look it up in the provider's console"
+                                .into(),
+                        });
+                    }
+                    return Ok(task_id);
                 }
                 // A 429 is a refusal before any processing: no task exists, sending again is safe.
+                Ok(reply) if reply.status == 429 && !wait_out_throttling => {
+                    return Err(self.api_error("submit", &reply, None))
+                }
                 Ok(reply) if reply.status == 429 => {
                     (reply.retry_after, self.api_error("submit", &reply, None))
                 }
@@ -387,7 +414,7 @@ impl Client {
         self.fetch_status(task_id, None, &CancelToken::new())
     }
 
-    fn fetch_status(
+    pub(crate) fn fetch_status(
         &self,
         task_id: &str,
         deadline: Option<Instant>,
@@ -540,7 +567,9 @@ impl Client {
         crate::download::check_output_path(path)?;
         let submission = self.prepare(job)?;
         let task_id = self.submit_prepared(&submission, &options.token())?;
+        // From here on a task exists: every error names it.
         self.resume(&task_id, path, options)
+            .map_err(|e| e.with_task_id(&task_id))
     }
 
     /// Waits for a task submitted earlier and downloads its video: how to pick up a task
@@ -553,9 +582,10 @@ impl Client {
     ) -> Result<Generated> {
         let path = path.as_ref();
         check_task_id(task_id)?;
-        crate::download::check_output_path(path)?;
-        let status = self.wait(task_id, options)?;
-        let bytes = self.download(&status, path, options)?;
+        let named = |e: Error| e.with_task_id(task_id);
+        crate::download::check_output_path(path).map_err(named)?;
+        let status = self.wait(task_id, options).map_err(named)?;
+        let bytes = self.download(&status, path, options).map_err(named)?;
         Ok(Generated {
             task_id: task_id.to_owned(),
             path: path.to_owned(),

@@ -43,7 +43,9 @@ pub enum ErrorKind {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A field is not allowed. Nothing was sent.
+    /// A field is not allowed. Nothing was sent, unless `task_id` is set: the check failed
+    /// after the submit (the output directory vanished during the upload, say), and the task
+    /// goes on.
     InvalidInput {
         /// The field, as named in [`crate::Job`] or [`crate::Config`] (`"duration"`, `"image"`).
         field: &'static str,
@@ -51,6 +53,15 @@ pub enum Error {
         value: String,
         /// What is allowed instead.
         allowed: String,
+        /// The task, when the check failed after it was created.
+        task_id: Option<String>,
+    },
+    /// One job of a batch is invalid; nothing was sent for any job.
+    InvalidJob {
+        /// How the batch names the job, e.g. `"jobs.jsonl line 734"`.
+        label: String,
+        /// What is wrong with it.
+        source: Box<Error>,
     },
     /// A local file could not be read or written.
     Io {
@@ -145,7 +156,7 @@ impl Error {
     /// The stable category of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::InvalidInput { .. } | Error::InvalidJob { .. } => ErrorKind::InvalidInput,
             Error::Io { .. } => ErrorKind::Io,
             Error::Transport { .. } => ErrorKind::Transport,
             Error::Api { .. } => ErrorKind::Api,
@@ -166,6 +177,7 @@ impl Error {
             | Error::Api { task_id, .. }
             | Error::Protocol { task_id, .. }
             | Error::Download { task_id, .. }
+            | Error::InvalidInput { task_id, .. }
             | Error::Io { task_id, .. } => task_id.as_deref(),
             Error::TaskFailed { status } => Some(&status.task_id),
             Error::Timeout { task_id, .. } => Some(task_id),
@@ -215,6 +227,7 @@ impl Error {
             | Error::Api { task_id, .. }
             | Error::Protocol { task_id, .. }
             | Error::Download { task_id, .. }
+            | Error::InvalidInput { task_id, .. }
             | Error::Io { task_id, .. }
                 if task_id.is_none() =>
             {
@@ -234,6 +247,15 @@ impl Error {
             field,
             value: shorten(&value.to_string(), 80),
             allowed: allowed.into(),
+            task_id: None,
+        }
+    }
+
+    /// Names the batch job this error is about.
+    pub(crate) fn in_job(self, label: String) -> Self {
+        Error::InvalidJob {
+            label,
+            source: Box::new(self),
         }
     }
 }
@@ -256,9 +278,15 @@ fn task_suffix(task_id: &Option<String>) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidInput { field, value, allowed } => {
+            Error::InvalidInput { field, value, allowed, task_id: None } => {
                 write!(f, "invalid {field} {value:?}: {allowed}; nothing was sent")
             }
+            Error::InvalidInput { field, value, allowed, task_id: Some(id) } => write!(
+                f,
+                "invalid {field} {value:?}: {allowed}; task {id} was created and goes on: \
+                 resume it with its task id"
+            ),
+            Error::InvalidJob { label, source } => write!(f, "{label}: {source}"),
             Error::Io { action, path, source, task_id } => {
                 write!(f, "error {action} {}{}: {source}", path.display(), task_suffix(task_id))
             }
@@ -339,6 +367,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Transport { source, .. } | Error::SubmitUncertain { source } => Some(source),
+            Error::InvalidJob { source, .. } => Some(&**source),
             _ => None,
         }
     }
@@ -351,6 +380,11 @@ pub struct TransportError(Box<ureq::Error>);
 impl TransportError {
     pub(crate) fn new(e: ureq::Error) -> Self {
         TransportError(Box::new(e))
+    }
+
+    /// A submit whose answer was lost with the process that sent it (found in a journal).
+    pub(crate) fn lost_answer(detail: impl Into<String>) -> Self {
+        TransportError::new(ureq::Error::Io(std::io::Error::other(detail.into())))
     }
 
     /// True when the failure was a timeout (connect, send or receive).

@@ -27,6 +27,17 @@ pub enum ImageSource<'a> {
     Bytes(Cow<'a, [u8]>),
 }
 
+impl ImageSource<'_> {
+    /// The same source, borrowing bytes instead of copying them.
+    pub(crate) fn reborrow(&self) -> ImageSource<'_> {
+        match self {
+            ImageSource::Url(u) => ImageSource::Url(u.clone()),
+            ImageSource::Path(p) => ImageSource::Path(p.clone()),
+            ImageSource::Bytes(b) => ImageSource::Bytes(Cow::Borrowed(b)),
+        }
+    }
+}
+
 impl<'a> From<&str> for ImageSource<'a> {
     /// `http://` and `https://` strings become URLs, anything else a path.
     fn from(s: &str) -> Self {

@@ -178,6 +178,55 @@ impl<'a> Job<'a> {
         self.callback_url = Some(url.into());
         self
     }
+    /// The same job, borrowing its image bytes instead of copying them (a batch tags a copy).
+    pub(crate) fn reborrow(&self) -> Job<'_> {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Job {
+            model,
+            image,
+            prompt,
+            duration,
+            seed,
+            resolution,
+            movement_amplitude,
+            bgm,
+            callback_url,
+            payload,
+            audio,
+            voice_id,
+            is_rec,
+            off_peak,
+            watermark,
+            wm_position,
+            wm_url,
+            meta_data,
+            extra_fields,
+            allow_unknown_model,
+        } = self;
+        Job {
+            model: model.clone(),
+            image: image.reborrow(),
+            prompt: prompt.clone(),
+            duration: *duration,
+            seed: *seed,
+            resolution: resolution.clone(),
+            movement_amplitude: *movement_amplitude,
+            bgm: *bgm,
+            callback_url: callback_url.clone(),
+            payload: payload.clone(),
+            audio: *audio,
+            voice_id: voice_id.clone(),
+            is_rec: *is_rec,
+            off_peak: *off_peak,
+            watermark: *watermark,
+            wm_position: *wm_position,
+            wm_url: wm_url.clone(),
+            meta_data: meta_data.clone(),
+            extra_fields: extra_fields.clone(),
+            allow_unknown_model: *allow_unknown_model,
+        }
+    }
+
     /// Sets the payload.
     pub fn payload(mut self, payload: impl Into<String>) -> Self {
         self.payload = Some(payload.into());

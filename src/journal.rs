@@ -15,6 +15,7 @@
 //! {"t":"header","version":1,"fingerprint":"9c1d…","jobs":3,"provider":"vidu","created_unix_ms":1767225600000}
 //! {"t":"intent","job":0,"tag":"vidu-9c1d0e2f-0-0-5a3b9e01","at_unix_ms":1767225600100}
 //! {"t":"submitted","job":0,"task_id":"8843"}
+//! {"t":"not_created","job":1,"reason":"429 QuotaExceeded"}
 //! {"t":"uncertain","job":1,"reason":"connection reset after the submit was sent"}
 //! {"t":"terminal","job":2,"task_id":"8845","state":"failed","code":"ContentModeration","message":null}
 //! {"t":"written","job":0,"task_id":"8843","path":"out/cat.mp4","bytes":1048576}
@@ -25,6 +26,7 @@
 //! | `header` | first line, once: format `version`, a `fingerprint` of the job list ([`fingerprint`]), the number of `jobs`, the `provider` |
 //! | `intent` | a submit is about to be sent, carrying `tag` (found again in the task's `payload`) |
 //! | `submitted` | the submit (or a search for the tag) gave this `task_id` |
+//! | `not_created` | the submit was refused, or the task list shows it created nothing: the job may be submitted again |
 //! | `uncertain` | the submit's outcome is unknown: a task may exist and be billed |
 //! | `terminal` | the task ended without a video: `state` is `failed`, `cancelled` or `expired` |
 //! | `written` | the video is complete at `path`, `bytes` long |
@@ -105,6 +107,14 @@ pub enum Record {
         /// The provider's task id.
         task_id: String,
     },
+    /// The submit was refused (a `429`, a `4xx`) or a search of the task list found no task:
+    /// certainly no task exists, and the job may be submitted again.
+    NotCreated {
+        /// The job's index.
+        job: u64,
+        /// Why, for the record.
+        reason: String,
+    },
     /// The submit's outcome is unknown: a task may have been created and billed.
     Uncertain {
         /// The job's index.
@@ -154,6 +164,7 @@ impl Record {
             Record::Header(_) => None,
             Record::Intent { job, .. }
             | Record::Submitted { job, .. }
+            | Record::NotCreated { job, .. }
             | Record::Uncertain { job, .. }
             | Record::Terminal { job, .. }
             | Record::Written { job, .. } => Some(*job),
@@ -269,6 +280,12 @@ impl JobRecord {
                 self.uncertain = None;
             }
             Record::Uncertain { reason, .. } => self.uncertain = Some(reason),
+            Record::NotCreated { .. } => {
+                *self = JobRecord {
+                    attempts: self.attempts,
+                    ..JobRecord::default()
+                }
+            }
             Record::Terminal {
                 task_id,
                 state,

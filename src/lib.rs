@@ -25,6 +25,7 @@
 
 mod account;
 mod auth;
+pub mod batch;
 mod cancel;
 mod client;
 mod config;
@@ -47,6 +48,7 @@ pub mod ffi;
 
 pub use account::{CreditRemain, Credits, TaskPage, TaskQuery};
 pub use auth::{ApiKey, AuthScheme};
+pub use batch::{BatchCallback, BatchEvent, BatchJob, BatchOptions, JobOutcome};
 pub use cancel::CancelToken;
 pub use client::{Client, Generated, Progress, ProgressCallback, WaitOptions};
 pub use config::{Config, Timeouts, MAX_CONFIG_DURATION};
