@@ -70,6 +70,16 @@
 #define VIDU_PROGRESS_STOP 1
 
 /**
+ * The outcome of every job of a batch, in the order of the items; read it with the
+ * `vidu_batch_result_*` getters (an index out of range gives 0 or NULL) and free it with
+ * `vidu_batch_result_free`. Strings and errors it returns stay valid until then.
+ *
+ * Thread safety: not synchronized; may be read from several threads at once, but must not be
+ * freed while another thread reads it.
+ */
+typedef struct vidu_batch_result vidu_batch_result;
+
+/**
  * Stops a wait (`vidu_wait_options.cancel`) or a download at once, from any thread. Cancelling
  * only stops the local wait: the task goes on at the provider (see `vidu_client_cancel_task`).
  *
@@ -139,102 +149,9 @@ typedef uint32_t vidu_provider;
 typedef uint32_t vidu_movement_amplitude;
 
 /**
- * How the API key goes into the `Authorization` header: `VIDU_AUTH_*`; 0 means the provider's
- * default.
- */
-typedef uint32_t vidu_auth_scheme;
-
-/**
  * A yes/no option that can also be left to the default: `VIDU_TRISTATE_*`.
  */
 typedef uint32_t vidu_tristate;
-
-/**
- * Everything a client needs. Zero (or NULL) in any field but `struct_size` means its default,
- * so `vidu_config cfg = {.struct_size = sizeof cfg, .provider = VIDU_PROVIDER_VIDU,
- * .api_key = key};` is complete. Durations are in seconds and may be fractional. Read only
- * during `vidu_client_new`.
- */
-typedef struct vidu_config {
-  /**
-   * Required: `sizeof(vidu_config)` as the program was compiled (see the header's top).
-   */
-  size_t struct_size;
-  /**
-   * Required: `VIDU_PROVIDER_UMODELVERSE`, `VIDU_PROVIDER_VTRIX` or `VIDU_PROVIDER_VIDU`.
-   */
-  vidu_provider provider;
-  /**
-   * Required: the API key (UTF-8, no spaces).
-   */
-  const char *api_key;
-  /**
-   * Base URL, scheme and host with an optional path prefix. Default: the provider's
-   * production URL. Point it at `vidu_emulator_base_url` to work offline.
-   */
-  const char *base_url;
-  /**
-   * `VIDU_AUTH_*`. Default: the provider's documented scheme.
-   */
-  vidu_auth_scheme auth_scheme;
-  /**
-   * Resolving and connecting, TLS included. Default 10 s.
-   */
-  double connect_timeout_secs;
-  /**
-   * Sending a request, in all. Default 600 s.
-   */
-  double send_timeout_secs;
-  /**
-   * Waiting for a response, and the longest stall of any read or write. Default 30 s.
-   */
-  double receive_timeout_secs;
-  /**
-   * Delay before the first status poll, and the smallest delay. Default 2 s.
-   */
-  double poll_first_secs;
-  /**
-   * Largest delay between polls. Default 15 s, or `poll_first_secs` when that is larger.
-   */
-  double poll_max_secs;
-  /**
-   * Factor between consecutive poll delays, 1.0 to 10.0. Default 1.5.
-   */
-  double poll_growth;
-  /**
-   * Random fraction taken off each poll delay, up to 0.5. Default 0.1; a negative value
-   * means no jitter.
-   */
-  double poll_jitter;
-  /**
-   * Attempts per request, the first included; 1 disables retries. Default 5.
-   */
-  uint32_t retry_max_attempts;
-  /**
-   * Base of the exponential backoff between retries. Default 0.5 s.
-   */
-  double retry_base_secs;
-  /**
-   * Largest backoff delay. Default 10 s.
-   */
-  double retry_max_delay_secs;
-  /**
-   * Largest `Retry-After` honoured. Default 60 s.
-   */
-  double retry_max_retry_after_secs;
-  /**
-   * The `User-Agent`. Default `vidu-rust/<version>`.
-   */
-  const char *user_agent;
-  /**
-   * Largest status or error body read, in bytes. Default 1 MiB.
-   */
-  uint64_t max_status_body;
-  /**
-   * Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
-   */
-  vidu_tristate proxy_from_env;
-} vidu_config;
 
 /**
  * One image-to-video job. Zero (or NULL) in any field means the provider's default, except
@@ -342,6 +259,232 @@ typedef struct vidu_job {
    */
   uint32_t wm_position;
 } vidu_job;
+
+/**
+ * One job of a batch.
+ */
+typedef struct vidu_batch_item {
+  /**
+   * Required: `sizeof(vidu_batch_item)`, the same in every item of the array.
+   */
+  size_t struct_size;
+  /**
+   * Required: the job (its own `struct_size` set).
+   */
+  const struct vidu_job *job;
+  /**
+   * Required: where its video goes.
+   */
+  const char *output;
+  /**
+   * How errors name the job, e.g. `"line 734"`. Default (NULL): `"job <n>"`, 1-based.
+   */
+  const char *label;
+} vidu_batch_item;
+
+/**
+ * What happened to one job during a batch: `VIDU_BATCH_EVENT_*`.
+ */
+typedef uint32_t vidu_batch_event_kind;
+
+/**
+ * What the event callback sees. Strings and `error` are valid during the callback only;
+ * fields that do not apply to `kind` are NULL, 0 or -1.
+ */
+typedef struct vidu_batch_event {
+  /**
+   * `sizeof(vidu_batch_event)` in the library: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * `VIDU_BATCH_EVENT_*`.
+   */
+  vidu_batch_event_kind kind;
+  /**
+   * The job's index in the items array.
+   */
+  size_t job;
+  /**
+   * The task, when one exists.
+   */
+  const char *task_id;
+  /**
+   * `PROGRESS`: `VIDU_STATE_*`.
+   */
+  vidu_state state;
+  /**
+   * `PROGRESS`: the provider's own state string.
+   */
+  const char *raw_state;
+  /**
+   * `PROGRESS`: 0.0 to 1.0 where the provider reports it, else -1.
+   */
+  double progress;
+  /**
+   * `THROTTLED`: seconds submits are held back.
+   */
+  double retry_after_secs;
+  /**
+   * `WRITTEN`: where the video is.
+   */
+  const char *path;
+  /**
+   * `WRITTEN`: its size in bytes.
+   */
+  uint64_t bytes;
+  /**
+   * `FAILED`, `UNCERTAIN`: the error, owned by the library.
+   */
+  const struct vidu_error *error;
+} vidu_batch_event;
+
+/**
+ * Called on the thread running the batch for each event, with the `userdata` given in
+ * `vidu_batch_options`. Return `VIDU_PROGRESS_CONTINUE` to go on, `VIDU_PROGRESS_STOP` to stop
+ * the whole run: jobs not done end as `VIDU_OUTCOME_UNFINISHED` (tasks go on at the provider).
+ */
+typedef int (*vidu_batch_callback)(void *userdata,
+                                   const struct vidu_batch_event *event);
+
+/**
+ * How to run a batch. All zero but `struct_size` (or a NULL pointer) means: 5 tasks at once,
+ * no deadline, no journal, no cancel token, no callback.
+ */
+typedef struct vidu_batch_options {
+  /**
+   * Required: `sizeof(vidu_batch_options)` as the program was compiled.
+   */
+  size_t struct_size;
+  /**
+   * Tasks in flight at once. 0: the provider's documented concurrency (5).
+   */
+  size_t concurrency;
+  /**
+   * Stop waiting after this many seconds; unfinished jobs keep their task ids. 0 or
+   * `INFINITY`: no deadline.
+   */
+  double timeout_secs;
+  /**
+   * A journal file that makes the run resumable after the process dies (rerun with the same
+   * items and journal: nothing is paid twice). NULL: none.
+   */
+  const char *journal_path;
+  /**
+   * Non-zero: submit again a job whose earlier submit is uncertain (gateways only; risks
+   * paying twice).
+   */
+  uint32_t resubmit_uncertain;
+  /**
+   * Stops the whole run at once from any thread, or NULL; must outlive the call.
+   */
+  const struct vidu_cancel_token *cancel;
+  /**
+   * Called for each event, or NULL.
+   */
+  vidu_batch_callback on_event;
+  /**
+   * Passed to `on_event`; must stay valid until the call returns.
+   */
+  void *userdata;
+} vidu_batch_options;
+
+/**
+ * How one job of a batch ended: `VIDU_OUTCOME_*`.
+ */
+typedef uint32_t vidu_outcome;
+
+/**
+ * How the API key goes into the `Authorization` header: `VIDU_AUTH_*`; 0 means the provider's
+ * default.
+ */
+typedef uint32_t vidu_auth_scheme;
+
+/**
+ * Everything a client needs. Zero (or NULL) in any field but `struct_size` means its default,
+ * so `vidu_config cfg = {.struct_size = sizeof cfg, .provider = VIDU_PROVIDER_VIDU,
+ * .api_key = key};` is complete. Durations are in seconds and may be fractional. Read only
+ * during `vidu_client_new`.
+ */
+typedef struct vidu_config {
+  /**
+   * Required: `sizeof(vidu_config)` as the program was compiled (see the header's top).
+   */
+  size_t struct_size;
+  /**
+   * Required: `VIDU_PROVIDER_UMODELVERSE`, `VIDU_PROVIDER_VTRIX` or `VIDU_PROVIDER_VIDU`.
+   */
+  vidu_provider provider;
+  /**
+   * Required: the API key (UTF-8, no spaces).
+   */
+  const char *api_key;
+  /**
+   * Base URL, scheme and host with an optional path prefix. Default: the provider's
+   * production URL. Point it at `vidu_emulator_base_url` to work offline.
+   */
+  const char *base_url;
+  /**
+   * `VIDU_AUTH_*`. Default: the provider's documented scheme.
+   */
+  vidu_auth_scheme auth_scheme;
+  /**
+   * Resolving and connecting, TLS included. Default 10 s.
+   */
+  double connect_timeout_secs;
+  /**
+   * Sending a request, in all. Default 600 s.
+   */
+  double send_timeout_secs;
+  /**
+   * Waiting for a response, and the longest stall of any read or write. Default 30 s.
+   */
+  double receive_timeout_secs;
+  /**
+   * Delay before the first status poll, and the smallest delay. Default 2 s.
+   */
+  double poll_first_secs;
+  /**
+   * Largest delay between polls. Default 15 s, or `poll_first_secs` when that is larger.
+   */
+  double poll_max_secs;
+  /**
+   * Factor between consecutive poll delays, 1.0 to 10.0. Default 1.5.
+   */
+  double poll_growth;
+  /**
+   * Random fraction taken off each poll delay, up to 0.5. Default 0.1; a negative value
+   * means no jitter.
+   */
+  double poll_jitter;
+  /**
+   * Attempts per request, the first included; 1 disables retries. Default 5.
+   */
+  uint32_t retry_max_attempts;
+  /**
+   * Base of the exponential backoff between retries. Default 0.5 s.
+   */
+  double retry_base_secs;
+  /**
+   * Largest backoff delay. Default 10 s.
+   */
+  double retry_max_delay_secs;
+  /**
+   * Largest `Retry-After` honoured. Default 60 s.
+   */
+  double retry_max_retry_after_secs;
+  /**
+   * The `User-Agent`. Default `vidu-rust/<version>`.
+   */
+  const char *user_agent;
+  /**
+   * Largest status or error body read, in bytes. Default 1 MiB.
+   */
+  uint64_t max_status_body;
+  /**
+   * Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
+   */
+  vidu_tristate proxy_from_env;
+} vidu_config;
 
 /**
  * What the progress callback sees after each poll. Its strings are valid during the callback
@@ -612,6 +755,64 @@ typedef struct vidu_credits {
  */
 #define VIDU_TRISTATE_TRUE 2
 
+/**
+ * The video was written (now, or by an earlier run with the same journal).
+ */
+#define VIDU_OUTCOME_WRITTEN 1
+
+/**
+ * The job failed; its error (`vidu_batch_result_error`) carries the task id when a task
+ * exists.
+ */
+#define VIDU_OUTCOME_FAILED 2
+
+/**
+ * A submit may have created a task that could not be found; the job was not submitted again
+ * (see `vidu_batch_options.resubmit_uncertain`).
+ */
+#define VIDU_OUTCOME_UNCERTAIN 3
+
+/**
+ * The run stopped (deadline, cancel token, callback) before the job finished; rerun with the
+ * same journal to resume it. The task id is set when a task exists.
+ */
+#define VIDU_OUTCOME_UNFINISHED 4
+
+/**
+ * The job was submitted (`task_id` is the new task, already in the journal).
+ */
+#define VIDU_BATCH_EVENT_SUBMITTED 1
+
+/**
+ * A task created before a crash was found again and adopted instead of paying twice.
+ */
+#define VIDU_BATCH_EVENT_ADOPTED 2
+
+/**
+ * A poll saw a new state or progress (`state`, `raw_state`, `progress`).
+ */
+#define VIDU_BATCH_EVENT_PROGRESS 3
+
+/**
+ * The provider throttled a submit (`retry_after_secs`); the job stays queued.
+ */
+#define VIDU_BATCH_EVENT_THROTTLED 4
+
+/**
+ * The video was written (`path`, `bytes`).
+ */
+#define VIDU_BATCH_EVENT_WRITTEN 5
+
+/**
+ * The job failed (`error`); the others go on.
+ */
+#define VIDU_BATCH_EVENT_FAILED 6
+
+/**
+ * The job's submit is uncertain (`error`).
+ */
+#define VIDU_BATCH_EVENT_UNCERTAIN 7
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -646,6 +847,64 @@ vidu_result vidu_provider_from_name(const char *name,
 vidu_result vidu_movement_amplitude_from_name(const char *name,
                                               vidu_movement_amplitude *out,
                                               struct vidu_error **err);
+
+/**
+ * Runs `count` jobs from this thread (`items` may be NULL when `count` is 0): every job is
+ * checked before the first submit (an invalid one fails the call naming it, and nothing is
+ * sent); then at most `concurrency` tasks are in flight, each polled on its own schedule,
+ * each video downloaded (atomically) as soon as its task succeeds, and one job's failure does
+ * not stop the others. `options` may be NULL. On success `*out` receives one outcome per item,
+ * in order (free it with `vidu_batch_result_free`); a run stopped by its deadline, cancel token
+ * or callback also succeeds, its unfinished jobs marked `VIDU_OUTCOME_UNFINISHED`.
+ */
+vidu_result vidu_client_run_batch(const struct vidu_client *client,
+                                  const struct vidu_batch_item *items,
+                                  size_t count,
+                                  const struct vidu_batch_options *options,
+                                  struct vidu_batch_result **out,
+                                  struct vidu_error **err);
+
+/**
+ * How many outcomes there are (the number of items); 0 when `result` is NULL.
+ */
+size_t vidu_batch_result_count(const struct vidu_batch_result *result);
+
+/**
+ * How job `index` ended: `VIDU_OUTCOME_*`; 0 when out of range.
+ */
+vidu_outcome vidu_batch_result_kind(const struct vidu_batch_result *result,
+                                    size_t index);
+
+/**
+ * The task of job `index`, whenever one exists (also for failed, uncertain and unfinished
+ * jobs: wait for it again instead of paying twice), or NULL.
+ */
+const char *vidu_batch_result_task_id(const struct vidu_batch_result *result,
+                                      size_t index);
+
+/**
+ * `VIDU_OUTCOME_WRITTEN`: where the video of job `index` is; else NULL.
+ */
+const char *vidu_batch_result_path(const struct vidu_batch_result *result,
+                                   size_t index);
+
+/**
+ * `VIDU_OUTCOME_WRITTEN`: the size of the video of job `index` in bytes; else 0.
+ */
+uint64_t vidu_batch_result_bytes(const struct vidu_batch_result *result,
+                                 size_t index);
+
+/**
+ * `VIDU_OUTCOME_FAILED`, `VIDU_OUTCOME_UNCERTAIN`: the error of job `index` (code, message,
+ * task id...), owned by the result: do not free it. Else NULL.
+ */
+const struct vidu_error *vidu_batch_result_error(const struct vidu_batch_result *result,
+                                                 size_t index);
+
+/**
+ * Frees a batch result. NULL is a no-op.
+ */
+void vidu_batch_result_free(struct vidu_batch_result *result);
 
 /**
  * A new token, not yet triggered; free it with `vidu_cancel_token_free`. NULL only if the

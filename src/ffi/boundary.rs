@@ -229,6 +229,13 @@ impl vidu_error {
         )
     }
 
+    /// The same error, its message prefixed by the array element it concerns (`items[3]: `).
+    pub(super) fn in_item(mut self, item: &str) -> Self {
+        let message = format!("{item}: {}", self.message.to_string_lossy());
+        self.message = c_string(&message);
+        self
+    }
+
     pub(super) fn null_argument(name: &str) -> Self {
         vidu_error::invalid_argument(name, "must not be NULL")
     }
@@ -243,7 +250,13 @@ impl vidu_error {
 
 impl From<Error> for vidu_error {
     fn from(e: Error) -> Self {
-        let request_id = match &e {
+        vidu_error::from(&e)
+    }
+}
+
+impl From<&Error> for vidu_error {
+    fn from(e: &Error) -> Self {
+        let request_id = match e {
             Error::Api { request_id, .. } => request_id.as_deref(),
             Error::TaskFailed { status } => status.request_id.as_deref(),
             _ => None,

@@ -19,7 +19,7 @@ use crate::client::{Client, WaitOptions};
 /// Thread safety: a client may be used from many threads at once (every function taking a
 /// `const vidu_client *`). Free it only once no call that uses it is running.
 pub struct vidu_client {
-    client: Client,
+    pub(super) client: Client,
 }
 
 /// Checks `config` and makes a client into `*out`; free it with `vidu_client_free`. Nothing is

@@ -52,6 +52,7 @@ macro_rules! fields {
     }};
 }
 
+mod batch;
 mod boundary;
 mod cancel;
 mod client;
@@ -61,6 +62,7 @@ mod error;
 mod status;
 mod types;
 
+pub use batch::*;
 pub use boundary::vidu_error;
 pub use cancel::*;
 pub use client::*;

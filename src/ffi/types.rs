@@ -315,7 +315,7 @@ unsafe impl SizedStruct for vidu_wait_options {
 }
 
 /// A duration field: 0 means `None` (the default); negative, NaN and infinite values are errors.
-fn secs(v: f64, name: &'static str) -> Result<Option<Duration>, vidu_error> {
+pub(super) fn secs(v: f64, name: &'static str) -> Result<Option<Duration>, vidu_error> {
     if v == 0.0 {
         return Ok(None);
     }
