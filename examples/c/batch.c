@@ -3,10 +3,9 @@
  *
  *   batch IMAGE OUTDIR PROMPT...     one job per prompt, writing OUTDIR/<n>.mp4
  *
- * A prompt containing "storm" fails when VIDU_EMULATOR_SCENARIO is unset and VIDU_BASE_URL
- * points at an emulator set up that way (the test suite does). Prints one line per job with its
- * task id; exits 0 when every video was written, 3 when some job failed, 1 on any other error.
- * VIDU_BASE_URL: use that server instead of starting the built-in emulator.
+ * Prints one line per job with its task id; exits 0 when every video was written, 3 when some
+ * job failed, 1 on any other error. VIDU_BASE_URL: use that server instead of starting the
+ * built-in emulator (the test suite points it at an emulator where one prompt fails).
  */
 #include <stdio.h>
 #include <stdlib.h>
