@@ -18,6 +18,17 @@ fn version() -> (&'static str, &'static str, &'static str) {
     (next(), next(), next())
 }
 
+/// 0xMMmmpp from vidu's version, as libcurl's LIBCURL_VERSION_NUM.
+fn version_num() -> u32 {
+    let part = |s: &str| {
+        let v: u32 = s.parse().unwrap();
+        assert!(v <= 0xFF, "version part {v} does not fit VIDU_VERSION_NUM");
+        v
+    };
+    let (major, minor, patch) = version();
+    part(major) << 16 | part(minor) << 8 | part(patch)
+}
+
 /// The header as cbindgen makes it now, version macros from Cargo.toml included.
 fn generate() -> String {
     let root = root();
@@ -25,15 +36,19 @@ fn generate() -> String {
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("reading cbindgen.toml");
     let (major, minor, patch) = version();
     config.after_includes = Some(format!(
-        "\n/* The version of this header; vidu_version() is the version of the library. */\n\
+        "{}\n\n/* The version of this header; vidu_version() is the version of the library.\n \
+         * VIDU_VERSION_NUM is 0xMMmmpp, for `#if VIDU_VERSION_NUM >= 0x000200`. */\n\
          #define VIDU_VERSION_MAJOR {}\n\
          #define VIDU_VERSION_MINOR {}\n\
          #define VIDU_VERSION_PATCH {}\n\
-         #define VIDU_VERSION \"{}\"",
+         #define VIDU_VERSION \"{}\"\n\
+         #define VIDU_VERSION_NUM 0x{:06x}",
+        config.after_includes.as_deref().unwrap_or_default(),
         major,
         minor,
         patch,
         vidu::VERSION,
+        version_num(),
     ));
     let bindings = cbindgen::Builder::new()
         .with_config(config)
@@ -79,6 +94,12 @@ fn version_macros_match_cargo_toml() {
     for (name, value) in [("MAJOR", major), ("MINOR", minor), ("PATCH", patch)] {
         assert!(header.contains(&format!("#define VIDU_VERSION_{name} {value}\n")));
     }
+    let [major, minor, patch]: [u32; 3] = [major, minor, patch].map(|p| p.parse().unwrap());
+    let num = format!(
+        "#define VIDU_VERSION_NUM 0x{:02x}{:02x}{:02x}\n",
+        major, minor, patch
+    );
+    assert!(header.contains(&num), "{num}");
     // SAFETY: vidu_version returns a static NUL-terminated string.
     let runtime = unsafe { std::ffi::CStr::from_ptr(vidu::ffi::vidu_version()) };
     assert_eq!(runtime.to_str().unwrap(), version);
