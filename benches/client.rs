@@ -66,7 +66,8 @@ fn main() {
         let value = if flag == "--fresh" {
             String::new()
         } else {
-            args.next().unwrap_or_else(|| panic!("{flag} needs a value"))
+            args.next()
+                .unwrap_or_else(|| panic!("{flag} needs a value"))
         };
         flags.insert(flag.trim_start_matches("--").to_owned(), value);
     }
@@ -78,7 +79,11 @@ fn main() {
     let num = |name: &str| -> f64 { get(name).parse().expect(name) };
     match command.as_str() {
         "serve" => serve(&flags),
-        "polls" => polls(get("base-url"), num("count") as u32, flags.contains_key("fresh")),
+        "polls" => polls(
+            get("base-url"),
+            num("count") as u32,
+            flags.contains_key("fresh"),
+        ),
         "wait50" => wait50(get("base-url")),
         "wait-cpu" => wait_cpu(get("base-url"), Duration::from_secs_f64(num("secs"))),
         "download" => download(get("base-url"), get("out")),
@@ -139,13 +144,18 @@ fn polls(base_url: &str, count: u32, fresh: bool) {
     let start = Instant::now();
     for _ in 0..count {
         if fresh {
-            api::client(base_url, None).status(&task_id).expect("status");
+            api::client(base_url, None)
+                .status(&task_id)
+                .expect("status");
         } else {
             client.status(&task_id).expect("status");
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("polls={count}\nsecs={secs:.6}\npolls_per_sec={:.1}", count as f64 / secs);
+    println!(
+        "polls={count}\nsecs={secs:.6}\npolls_per_sec={:.1}",
+        count as f64 / secs
+    );
 }
 
 /// A 50-poll wait (1 ms apart) on a task that does not finish: threads before and during.
@@ -207,7 +217,10 @@ fn download(base_url: &str, out: &str) {
     let start = Instant::now();
     let bytes = client.download(&status, out, None).expect("download");
     let secs = start.elapsed().as_secs_f64();
-    println!("bytes={bytes}\nsecs={secs:.6}\nmb_per_sec={:.1}", bytes as f64 / secs / 1e6);
+    println!(
+        "bytes={bytes}\nsecs={secs:.6}\nmb_per_sec={:.1}",
+        bytes as f64 / secs / 1e6
+    );
 }
 
 /// The usual way: the file, its base64 and the JSON body all in memory, then one POST.
