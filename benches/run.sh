@@ -285,8 +285,11 @@ done
 
 # --- 7. 1,000 tasks from one thread (the batch runner) ----------------------------------------
 log "batch"
-if [ -f examples/batch.rs ]; then
-  $NICE cargo build --release --quiet --example batch
+if [ ! -f examples/batch.rs ]; then
+  record batch.error "not measured: batch runner not built yet"
+elif ! $NICE cargo build --release --quiet --example batch; then
+  record batch.error "not measured: the batch example does not build"
+else
   start_emulator batch --state-duration 5
   for i in $(seq 1000); do
     printf '{"image":"https://example.com/%d.png","output":"%d.mp4"}\n' "$i" "$i"
@@ -306,8 +309,6 @@ if [ -f examples/batch.rs ]; then
     record batch.error "the batch example failed: $(tail -1 "$work/stderr")"
   fi
   rm -rf "$work/batch-out"
-else
-  record batch.error "not measured: batch runner not built yet"
 fi
 if grep -q 'fn reopen' src/journal.rs 2>/dev/null; then
   $NICE cargo test --quiet --release --lib journal::tests::reopen -- --ignored --nocapture \
