@@ -484,6 +484,16 @@ typedef struct vidu_config {
    * Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
    */
   vidu_tristate proxy_from_env;
+  /**
+   * Largest video downloaded, in bytes: a larger declared size is refused at once, a body
+   * that runs past it is stopped and its partial file removed. Default 2 GiB.
+   */
+  uint64_t max_video_bytes;
+  /**
+   * Consecutive stalls (no data for `receive_timeout_secs`) after which a download gives
+   * up, keeping its partial file for a later resume. Default 3.
+   */
+  uint32_t max_download_stalls;
 } vidu_config;
 
 /**

@@ -821,3 +821,40 @@ mod batch {
         unsafe { vidu_batch_result_free(result) };
     }
 }
+
+#[test]
+fn a_video_larger_than_the_configured_cap_is_refused_naming_the_task() {
+    let s = setup(VIDU_PROVIDER_VTRIX, None, 0.02);
+    let base_url = unsafe { vidu_emulator_base_url(s.emulator) };
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VTRIX;
+    config.api_key = c"k".as_ptr();
+    config.base_url = base_url;
+    config.poll_first_secs = 0.02;
+    // The sample video is about 3 KB.
+    config.max_video_bytes = 100;
+    config.max_download_stalls = 1;
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    let png = sample_png();
+    let mut job = zeroed_job();
+    job.image_data = png.as_ptr();
+    job.image_len = png.len();
+    let out = common::scratch_dir().join("capped.mp4");
+    let out_c = CString::new(out.to_str().unwrap()).unwrap();
+    let err = failure(VIDU_ERROR_DOWNLOAD, |err| unsafe {
+        vidu_client_generate(
+            client,
+            &job,
+            out_c.as_ptr(),
+            ptr::null(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            err,
+        )
+    });
+    unsafe { vidu_client_free(client) };
+    assert!(err.task_id().is_some(), "{}", err.message());
+    assert!(err.message().contains("100"), "{}", err.message());
+    assert!(!out.exists());
+}

@@ -64,6 +64,12 @@ pub struct vidu_config {
     pub max_status_body: u64,
     /// Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
     pub proxy_from_env: vidu_tristate,
+    /// Largest video downloaded, in bytes: a larger declared size is refused at once, a body
+    /// that runs past it is stopped and its partial file removed. Default 2 GiB.
+    pub max_video_bytes: u64,
+    /// Consecutive stalls (no data for `receive_timeout_secs`) after which a download gives
+    /// up, keeping its partial file for a later resume. Default 3.
+    pub max_download_stalls: u32,
 }
 
 /// One image-to-video job. Zero (or NULL) in any field means the provider's default, except
@@ -291,7 +297,7 @@ unsafe impl SizedStruct for vidu_config {
             connect_timeout_secs, send_timeout_secs, receive_timeout_secs, poll_first_secs,
             poll_max_secs, poll_growth, poll_jitter, retry_max_attempts, retry_base_secs,
             retry_max_delay_secs, retry_max_retry_after_secs, user_agent, max_status_body,
-            proxy_from_env)
+            proxy_from_env, max_video_bytes, max_download_stalls)
     }
 }
 
@@ -409,6 +415,12 @@ impl vidu_config {
             &mut config.proxy_from_env,
             tristate(self.proxy_from_env, "config->proxy_from_env")?,
         );
+        if self.max_video_bytes != 0 {
+            config.max_video_bytes = self.max_video_bytes;
+        }
+        if self.max_download_stalls != 0 {
+            config.max_download_stalls = self.max_download_stalls;
+        }
         Ok(config)
     }
 }
