@@ -8,6 +8,8 @@
 //! With `--journal FILE` the job is recorded in a crash-safe journal: rerunning the same command
 //! after a crash, a kill or Ctrl-C picks up the earlier task instead of paying again.
 
+#[path = "common/connect.rs"]
+mod connect;
 #[path = "common/interrupt.rs"]
 mod interrupt;
 
@@ -17,8 +19,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use vidu::{
-    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, Config, ErrorKind, Job, JobOutcome,
-    Provider, WaitOptions,
+    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, ErrorKind, Job, JobOutcome, Provider,
+    WaitOptions,
 };
 
 const USAGE: &str =
@@ -142,67 +144,26 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e.to_string()),
     };
 
-    // Kept alive until the end of main: dropping it stops the server.
-    #[cfg(feature = "emulator")]
-    let mut _emulator = None;
-    let (base_url, api_key) = match (args.base_url, args.api_key) {
-        (None, None) => {
-            #[cfg(feature = "emulator")]
-            {
-                let scenario =
-                    std::env::var("VIDU_EMULATOR_SCENARIO").unwrap_or_else(|_| "normal".into());
-                let options = vidu::emulator::EmulatorOptions {
-                    scenario: match scenario.parse() {
-                        Ok(s) => s,
-                        Err(e) => return usage_error(&format!("VIDU_EMULATOR_SCENARIO: {e}")),
-                    },
-                    ..Default::default()
-                };
-                let emulator = match vidu::emulator::Emulator::start_with(options) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        return fail(1, &format!("could not start the built-in emulator: {e}"))
-                    }
-                };
-                let url = emulator.base_url();
-                eprintln!(
-                    "img2video: no API key and no base URL: using the built-in emulator at {url}"
-                );
-                _emulator = Some(emulator);
-                (url, "emulator".to_owned())
-            }
-            #[cfg(not(feature = "emulator"))]
-            return usage_error("no API key: pass --api-key or set VIDU_API_KEY");
-        }
-        (_, None) => return usage_error("no API key: pass --api-key or set VIDU_API_KEY"),
-        (url, Some(key)) => (
-            url.unwrap_or_else(|| provider.default_base_url().to_owned()),
-            key,
-        ),
-    };
-
-    let mut config = Config::new(provider, api_key).base_url(base_url);
-    #[cfg(feature = "emulator")]
-    if _emulator.is_some() {
-        // The emulator moves a task on at every poll: no need to wait seconds between polls.
-        config.poll.first = Duration::from_millis(250);
-        config.poll.max = Duration::from_secs(1);
-    }
-    if let Some(p) = args.poll_interval {
-        config.poll.first = p;
-        config.poll.max = config.poll.max.max(p);
-    }
-    let client = match Client::new(config) {
+    let connection = match connect::connect(
+        "img2video",
+        provider,
+        args.base_url,
+        args.api_key,
+        args.poll_interval,
+    ) {
         Ok(c) => c,
-        Err(e) => return report(&e),
+        Err(connect::Failure::Usage(msg)) => return usage_error(&msg),
+        Err(connect::Failure::Emulator(msg)) => return fail(1, &msg),
+        Err(connect::Failure::Config(e)) => return report(&e),
     };
+    let client = &connection.client;
 
     let cancel = CancelToken::new();
     interrupt::cancel_on_ctrl_c(&cancel);
     let start = Instant::now();
     if let (Some(journal), Some(image)) = (&args.journal, &args.image) {
         let job = (args.job.into_iter()).fold(Job::new(image.as_str()), |job, set| set(job));
-        return journaled(&client, job, output, journal, args.timeout, cancel);
+        return journaled(client, job, output, journal, args.timeout, cancel);
     }
     let mut wait = WaitOptions::new()
         .cancel(cancel)
