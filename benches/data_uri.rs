@@ -1,85 +1,75 @@
-//! Throughput of the streamed data URI (what a submit body costs in CPU) against a plain copy
-//! and a naive one-shot base64 string. Prints a table; compare the ratios of one run.
-//!     cargo bench --bench data_uri
+//! Body encoding throughput: what streaming an inline image as a data URI costs in CPU,
+//! against the floor (a copy through the same 64 KiB buffer) and the base64 crate's scalar
+//! engine. Every figure is per byte of image (input), so the ratios compare directly.
+//!     cargo bench -p vidu-benches --bench data_uri   (benches/run.sh parses the median column)
 
 use std::io::Read;
-use std::time::Instant;
 
 use base64::Engine;
+use divan::counter::BytesCount;
+use divan::Bencher;
 use vidu::image::{DataUriReader, ImageFormat};
 
-fn best_of<F: FnMut() -> usize>(runs: usize, mut f: F) -> (f64, usize) {
-    let mut best = f64::MAX;
-    let mut out = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        out = std::hint::black_box(f());
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    (best, out)
-}
+/// The size of the inline-image row of BENCHMARKS.md (and larger than the caches).
+const IMAGE: usize = 40 * 1000 * 1000;
+/// The size of the buffer an HTTP body is read through.
+const SINK: usize = 64 * 1024;
 
 fn main() {
-    let size = 40 * 1024 * 1024;
-    let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
-    let mut sink = vec![0u8; 64 * 1024];
+    divan::main();
+}
 
-    let (copy, _) = best_of(5, || {
-        let mut src = &data[..];
-        let mut n = 0;
-        while let Ok(k) = src.read(std::hint::black_box(&mut sink)) {
-            if k == 0 {
-                break;
-            }
-            n += k;
-        }
-        n
-    });
-    let (stream, streamed) = best_of(5, || {
-        let mut r = DataUriReader::new(ImageFormat::Png, &data[..]);
-        let mut n = 0;
-        while let Ok(k) = r.read(&mut sink) {
-            if k == 0 {
-                break;
-            }
-            n += k;
-        }
-        n
-    });
-    let (naive, naive_len) = best_of(5, || {
-        let s = format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(&data)
-        );
-        s.len()
-    });
-    assert_eq!(streamed, naive_len);
+fn image() -> Vec<u8> {
+    (0..IMAGE).map(|i| (i * 31 % 251) as u8).collect()
+}
 
-    let mb = size as f64 / 1e6;
-    println!(
-        "{:<44} {:>10} {:>10} {:>14}",
-        "40 MB image", "ms", "MB/s", "extra memory"
-    );
-    println!(
-        "{:<44} {:>10.1} {:>10.0} {:>14}",
-        "read in 64 KiB chunks (floor)",
-        copy * 1e3,
-        mb / copy,
-        "64 KiB"
-    );
-    println!(
-        "{:<44} {:>10.1} {:>10.0} {:>14}",
-        "DataUriReader (streamed, SIMD)",
-        stream * 1e3,
-        mb / stream,
-        "~112 KiB"
-    );
-    println!(
-        "{:<44} {:>10.1} {:>10.0} {:>14}",
-        "naive format!(base64 STANDARD.encode)",
-        naive * 1e3,
-        mb / naive,
-        format!("{} MiB", naive_len / (1024 * 1024))
-    );
-    println!("streamed / naive time ratio: {:.2}", stream / naive);
+/// Reads `source` to the end through a 64 KiB buffer; returns the byte count.
+fn drain(mut source: impl Read, sink: &mut [u8]) -> usize {
+    let mut n = 0;
+    loop {
+        match source.read(divan::black_box(&mut *sink)) {
+            Ok(0) | Err(_) => return n,
+            Ok(k) => n += k,
+        }
+    }
+}
+
+/// memcpy of the same size: the whole image into a buffer made beforehand.
+#[divan::bench(sample_count = 30)]
+fn memcpy(b: Bencher) {
+    let data = image();
+    let mut out = vec![0u8; IMAGE];
+    b.counter(BytesCount::new(IMAGE))
+        .bench_local(|| divan::black_box(&mut out[..]).copy_from_slice(&data));
+}
+
+/// A stricter floor: the image read through a 64 KiB buffer that stays in cache (the streamed
+/// reader's access pattern, without the encoding).
+#[divan::bench(sample_count = 30)]
+fn memcpy_64k(b: Bencher) {
+    let data = image();
+    let mut sink = vec![0u8; SINK];
+    b.counter(BytesCount::new(IMAGE))
+        .bench_local(|| drain(&data[..], &mut sink));
+}
+
+/// What a submit does: `data:image/png;base64,...` streamed chunk by chunk.
+#[divan::bench(sample_count = 30)]
+fn data_uri_streamed(b: Bencher) {
+    let data = image();
+    let mut sink = vec![0u8; SINK];
+    b.counter(BytesCount::new(IMAGE))
+        .bench_local(|| drain(DataUriReader::new(ImageFormat::Png, &data[..]), &mut sink));
+}
+
+/// The base64 crate's scalar engine encoding the whole image into a buffer made beforehand.
+#[divan::bench(sample_count = 30)]
+fn base64_scalar(b: Bencher) {
+    let data = image();
+    let mut out = vec![0u8; IMAGE.div_ceil(3) * 4];
+    b.counter(BytesCount::new(IMAGE)).bench_local(|| {
+        base64::engine::general_purpose::STANDARD
+            .encode_slice(&data, divan::black_box(&mut out[..]))
+            .unwrap()
+    });
 }

@@ -6,6 +6,8 @@
 //! one job failed at the provider; 4 the deadline passed with tasks still running; 130
 //! interrupted; 1 anything else. Rerun to resume after 4, 130 or 1.
 
+#[path = "common/connect.rs"]
+mod connect;
 #[path = "common/interrupt.rs"]
 mod interrupt;
 
@@ -16,8 +18,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use vidu::{
-    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, Config, ErrorKind, Job, JobOutcome,
-    MovementAmplitude, Provider,
+    BatchEvent, BatchJob, BatchOptions, CancelToken, ErrorKind, Job, JobOutcome, MovementAmplitude,
+    Provider,
 };
 
 const USAGE: &str =
@@ -202,48 +204,19 @@ fn main() -> ExitCode {
         Err(msg) => return usage_error(&msg),
     };
 
-    #[cfg(feature = "emulator")]
-    let mut _emulator = None;
-    let (base_url, api_key) = match (args.base_url, args.api_key) {
-        (None, None) => {
-            #[cfg(feature = "emulator")]
-            {
-                let emulator = match vidu::emulator::Emulator::start() {
-                    Ok(e) => e,
-                    Err(e) => {
-                        return fail(1, &format!("could not start the built-in emulator: {e}"))
-                    }
-                };
-                let url = emulator.base_url();
-                eprintln!(
-                    "batch: no API key and no base URL: using the built-in emulator at {url}"
-                );
-                _emulator = Some(emulator);
-                (url, "emulator".to_owned())
-            }
-            #[cfg(not(feature = "emulator"))]
-            return usage_error("no API key: pass --api-key or set VIDU_API_KEY");
-        }
-        (_, None) => return usage_error("no API key: pass --api-key or set VIDU_API_KEY"),
-        (url, Some(key)) => (
-            url.unwrap_or_else(|| provider.default_base_url().to_owned()),
-            key,
-        ),
-    };
-    let mut config = Config::new(provider, api_key).base_url(base_url);
-    #[cfg(feature = "emulator")]
-    if _emulator.is_some() {
-        config.poll.first = Duration::from_millis(250);
-        config.poll.max = Duration::from_secs(1);
-    }
-    if let Some(p) = args.poll_interval {
-        config.poll.first = p;
-        config.poll.max = config.poll.max.max(p);
-    }
-    let client = match Client::new(config) {
+    let connection = match connect::connect(
+        "batch",
+        provider,
+        args.base_url,
+        args.api_key,
+        args.poll_interval,
+    ) {
         Ok(c) => c,
-        Err(e) => return fail(exit_code(&e), &e.to_string()),
+        Err(connect::Failure::Usage(msg)) => return usage_error(&msg),
+        Err(connect::Failure::Emulator(msg)) => return fail(1, &msg),
+        Err(connect::Failure::Config(e)) => return fail(exit_code(&e), &e.to_string()),
     };
+    let client = &connection.client;
 
     let cancel = CancelToken::new();
     interrupt::cancel_on_ctrl_c(&cancel);

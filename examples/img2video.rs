@@ -2,20 +2,32 @@
 //! no base URL are given. The flags are a contract shared with `examples/c/img2video.c`.
 //!
 //! Exit codes: 0 video written; 2 bad usage or invalid input (nothing sent); 3 the task failed
-//! at the provider; 4 timeout (the task goes on: its id is printed); 1 any other error.
+//! at the provider; 4 timeout (the task goes on: its id is printed); 130 interrupted by Ctrl-C
+//! (the task goes on: its id is printed); 1 any other error.
+//!
+//! With `--journal FILE` the job is recorded in a crash-safe journal: rerunning the same command
+//! after a crash, a kill or Ctrl-C picks up the earlier task instead of paying again.
+
+#[path = "common/connect.rs"]
+mod connect;
+#[path = "common/interrupt.rs"]
+mod interrupt;
 
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use vidu::{Client, Config, ErrorKind, Job, Provider, WaitOptions};
+use vidu::{
+    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, ErrorKind, Job, JobOutcome, Provider,
+    WaitOptions,
+};
 
 const USAGE: &str =
     "usage: img2video --provider umodelverse|vtrix|vidu [--base-url URL] [--api-key KEY]
        [--model MODEL] --image PATH_OR_URL [--prompt TEXT] [--duration N] [--resolution R]
        [--movement-amplitude A] [--seed N] [--bgm] [--poll-interval SECS] [--timeout SECS]
-       [--off-peak] [--audio] [--watermark] --output FILE.mp4
+       [--off-peak] [--audio] [--watermark] [--journal FILE] --output FILE.mp4
 VIDU_API_KEY, VIDU_BASE_URL and VIDU_PROVIDER stand in for the flags. With no API key and no
 base URL the built-in emulator is started (offline).";
 
@@ -28,6 +40,7 @@ struct Args {
     output: Option<String>,
     poll_interval: Option<Duration>,
     timeout: Option<Duration>,
+    journal: Option<String>,
     /// The job's settings, applied once the image is known.
     job: Vec<JobSetting>,
 }
@@ -53,6 +66,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         output: None,
         poll_interval: None,
         timeout: None,
+        journal: None,
         job: Vec::new(),
     };
     while let Some(flag) = argv.next() {
@@ -103,6 +117,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
             "--output" => a.output = Some(value),
             "--task-id" => a.task_id = Some(value),
+            "--journal" => a.journal = Some(value),
             _ => return Err(format!("unknown flag {flag:?}")),
         }
     }
@@ -129,82 +144,33 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e.to_string()),
     };
 
-    // Kept alive until the end of main: dropping it stops the server.
-    #[cfg(feature = "emulator")]
-    let mut _emulator = None;
-    let (base_url, api_key) = match (args.base_url, args.api_key) {
-        (None, None) => {
-            #[cfg(feature = "emulator")]
-            {
-                let scenario =
-                    std::env::var("VIDU_EMULATOR_SCENARIO").unwrap_or_else(|_| "normal".into());
-                let options = vidu::emulator::EmulatorOptions {
-                    scenario: match scenario.parse() {
-                        Ok(s) => s,
-                        Err(e) => return usage_error(&format!("VIDU_EMULATOR_SCENARIO: {e}")),
-                    },
-                    ..Default::default()
-                };
-                let emulator = match vidu::emulator::Emulator::start_with(options) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        return fail(1, &format!("could not start the built-in emulator: {e}"))
-                    }
-                };
-                let url = emulator.base_url();
-                eprintln!(
-                    "img2video: no API key and no base URL: using the built-in emulator at {url}"
-                );
-                _emulator = Some(emulator);
-                (url, "emulator".to_owned())
-            }
-            #[cfg(not(feature = "emulator"))]
-            return usage_error("no API key: pass --api-key or set VIDU_API_KEY");
-        }
-        (_, None) => return usage_error("no API key: pass --api-key or set VIDU_API_KEY"),
-        (url, Some(key)) => (
-            url.unwrap_or_else(|| provider.default_base_url().to_owned()),
-            key,
-        ),
-    };
-
-    let mut config = Config::new(provider, api_key).base_url(base_url);
-    #[cfg(feature = "emulator")]
-    if _emulator.is_some() {
-        // The emulator moves a task on at every poll: no need to wait seconds between polls.
-        config.poll.first = Duration::from_millis(250);
-        config.poll.max = Duration::from_secs(1);
-    }
-    if let Some(p) = args.poll_interval {
-        config.poll.first = p;
-        config.poll.max = config.poll.max.max(p);
-    }
-    let client = match Client::new(config) {
+    let connection = match connect::connect(
+        "img2video",
+        provider,
+        args.base_url,
+        args.api_key,
+        args.poll_interval,
+    ) {
         Ok(c) => c,
-        Err(e) => return report(&e),
+        Err(connect::Failure::Usage(msg)) => return usage_error(&msg),
+        Err(connect::Failure::Emulator(msg)) => return fail(1, &msg),
+        Err(connect::Failure::Config(e)) => return report(&e),
     };
+    let client = &connection.client;
 
-    let mut stderr = std::io::stderr();
-    let mut wait = WaitOptions::new().on_progress(move |p: &vidu::Progress<'_>| {
-        let pct = p
-            .status
-            .progress
-            .map(|f| format!(" {:.0}%", f * 100.0))
-            .unwrap_or_default();
-        let state = if p.status.state == vidu::State::Unknown {
-            &p.status.raw_state
-        } else {
-            p.status.state.as_str()
-        };
-        let _ = write!(
-            stderr,
-            "\rtask {}: {state}{pct} {:.1}s    ",
-            p.status.task_id,
-            p.elapsed.as_secs_f64()
-        );
-        let _ = stderr.flush();
-        ControlFlow::Continue(())
-    });
+    let cancel = CancelToken::new();
+    interrupt::cancel_on_ctrl_c(&cancel);
+    let start = Instant::now();
+    if let (Some(journal), Some(image)) = (&args.journal, &args.image) {
+        let job = (args.job.into_iter()).fold(Job::new(image.as_str()), |job, set| set(job));
+        return journaled(client, job, output, journal, args.timeout, cancel);
+    }
+    let mut wait = WaitOptions::new()
+        .cancel(cancel)
+        .on_progress(move |p: &vidu::Progress<'_>| {
+            show_progress(p.status, start);
+            ControlFlow::Continue(())
+        });
     if args.timeout.is_some() {
         wait.timeout = args.timeout;
     }
@@ -231,6 +197,79 @@ fn main() -> ExitCode {
     }
 }
 
+/// One updating line on stderr: state, progress, elapsed.
+fn show_progress(status: &vidu::TaskStatus, start: Instant) {
+    let pct = status
+        .progress
+        .map(|f| format!(" {:.0}%", f * 100.0))
+        .unwrap_or_default();
+    let state = if status.state == vidu::State::Unknown {
+        &status.raw_state
+    } else {
+        status.state.as_str()
+    };
+    let mut stderr = std::io::stderr();
+    let _ = write!(
+        stderr,
+        "\rtask {}: {state}{pct} {:.1}s    ",
+        status.task_id,
+        start.elapsed().as_secs_f64()
+    );
+    let _ = stderr.flush();
+}
+
+/// The job as a batch of one, recorded in `journal`: a rerun picks up where this run stopped.
+fn journaled(
+    client: &Client,
+    job: Job<'static>,
+    output: &str,
+    journal: &str,
+    timeout: Option<Duration>,
+    cancel: CancelToken,
+) -> ExitCode {
+    let start = Instant::now();
+    let jobs = [BatchJob::new(job, output)];
+    let mut options = BatchOptions::default()
+        .journal(journal)
+        .cancel(cancel)
+        .concurrency(1)
+        .on_event(move |event| {
+            if let BatchEvent::Progress { status, .. } = event {
+                show_progress(status, start);
+            }
+            ControlFlow::Continue(())
+        });
+    if let Some(t) = timeout {
+        options = options.timeout(t);
+    }
+    let result = client.run_batch(&jobs, &mut options);
+    drop(options);
+    eprintln!();
+    let outcome = match result {
+        Ok(mut outcomes) => outcomes.remove(0),
+        Err(e) => return report(&e),
+    };
+    match outcome {
+        JobOutcome::Written {
+            task_id,
+            path,
+            bytes,
+        } => {
+            println!("task {task_id}: wrote {} ({bytes} bytes)", path.display());
+            ExitCode::SUCCESS
+        }
+        JobOutcome::Failed(e) | JobOutcome::Uncertain(e) => report(&e),
+        JobOutcome::Unfinished {
+            task_id: Some(task_id),
+        } if !interrupt::interrupted() => report(&vidu::Error::Timeout {
+            task_id,
+            last_status: None,
+        }),
+        JobOutcome::Unfinished { task_id } => report(&vidu::Error::Cancelled { task_id }),
+        _ => fail(1, "unexpected outcome"),
+    }
+}
+
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("img2video: error: {msg}\n{USAGE}");
     ExitCode::from(2)
@@ -243,7 +282,9 @@ fn fail(code: u8, msg: &str) -> ExitCode {
 
 fn report(e: &vidu::Error) -> ExitCode {
     let code = match e.kind() {
-        ErrorKind::InvalidInput => 2,
+        _ if interrupt::interrupted() => interrupt::EXIT_INTERRUPTED,
+        // Invalid input found after the submit: the task exists, so this is no usage error.
+        ErrorKind::InvalidInput if e.task_id().is_none() => 2,
         ErrorKind::TaskFailed => 3,
         ErrorKind::Timeout => 4,
         _ => 1,
@@ -259,6 +300,7 @@ fn report(e: &vidu::Error) -> ExitCode {
     if let (
         Some(id),
         ErrorKind::Timeout
+        | ErrorKind::InvalidInput
         | ErrorKind::Cancelled
         | ErrorKind::Transport
         | ErrorKind::Download

@@ -40,6 +40,12 @@ for u in ["https://cdn.example.com/out.mp4", "http://127.0.0.1:8080/v.mp4", "htt
           "ftp://x/", "/b/v.mp4?from=https://cdn.example"]:
     write("video_url", u.encode())
 
+for base, loc in [("https://cdn.example.com/a/b/v.mp4?sig=1", "/b/v.mp4?from=https://cdn.example"),
+                  ("https://cdn.example.com/a/b/c", "../x"), ("https://cdn.example.com/a", "//other.example/x"),
+                  ("http://127.0.0.1:8080/v.mp4", "?q=1"), ("https://a/b", "https://c/d#frag"),
+                  ("https://a/b/c/d;p?q", "../../../g"), ("https://a/b", "")]:
+    write("redirect", (base + "\n" + loc).encode())
+
 for r in [b"GET /v1/tasks/abc?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
           b"POST /ent/v2/img2video HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
           b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",

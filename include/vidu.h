@@ -1,19 +1,33 @@
 /*
  * vidu: one image and a prompt in, one MP4 out, through the UModelVerse, Vtrix and official
  * Vidu image-to-video APIs, with a built-in offline emulator. C ABI of the Rust crate `vidu`.
+ * Every declaration below is documented in place; README.md ("Use from C") shows a program.
  *
- * Conventions (details in src/ffi/mod.rs and docs/c-api.md):
+ * Conventions:
+ *  - Names are <type>_<verb>: vidu_client_submit, vidu_task_status_state, vidu_error_message,
+ *    vidu_cancel_token_cancel, vidu_emulator_start. vidu_client_cancel_task asks the provider
+ *    to cancel a task; a vidu_cancel_token only stops a local wait.
  *  - Fallible functions return VIDU_OK (0) or a VIDU_ERROR_* code. When their last argument
  *    `vidu_error **err` is not NULL, a failure also hands back an error object there, owned by
- *    the caller (vidu_error_free). *err is written only on failure, other outputs only on
+ *    the caller (vidu_error_free). *err must be NULL on entry: a call given a non-NULL *err
+ *    does nothing and returns VIDU_ERROR_INVALID_INPUT, leaving *err as it was (so reset err to
+ *    NULL after vidu_error_free). *err is written only on failure, other outputs only on
  *    success. There is no global "last error".
  *  - NULL, non-UTF-8 or out-of-range arguments fail with VIDU_ERROR_INVALID_INPUT, naming the
  *    argument. A panic inside the library becomes VIDU_ERROR_PANIC; it never unwinds into C.
  *  - Arguments are borrowed for the call only. Handles go back with their own _free, which
  *    accepts NULL. `char *` results are the caller's (vidu_string_free); `const char *` results
  *    belong to the object they came from. Never free() what the library allocated.
- *  - Option structs: zero means "default", so C99 designated initialisers work.
+ *  - Structs start with `size_t struct_size`, which the program sets to sizeof the struct as it
+ *    was compiled; every other zero field means "default", so C99 designated initialisers work:
+ *        vidu_job job = {.struct_size = sizeof job, .image_path = "cat.png"};
+ *    That is how structs grow without breaking programs: a library given a smaller (older)
+ *    size uses the defaults for the fields past it; a larger (newer) size is accepted while
+ *    the fields this library does not know are zero. A size that is 0 or cuts a field is
+ *    refused. Structs the library hands out (vidu_progress, ...) carry their own size.
  *  - Thread safety is stated per type below.
+ *  - Compile-time checks: VIDU_VERSION_NUM (0xMMmmpp) for #if, VIDU_HAS_EMULATOR when the
+ *    vidu_emulator_* functions are in the library.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
@@ -29,15 +43,45 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The version of this header; vidu_version() is the version of the library. */
+/* The library as built with its default features includes the built-in emulator. Define
+ * VIDU_NO_EMULATOR when compiling against a library built without it (cargo
+ * --no-default-features): the vidu_emulator_* declarations then disappear. */
+#if !defined(VIDU_NO_EMULATOR) && !defined(VIDU_HAS_EMULATOR)
+#define VIDU_HAS_EMULATOR 1
+#endif
+
+/* The version of this header; vidu_version() is the version of the library.
+ * VIDU_VERSION_NUM is 0xMMmmpp, for `#if VIDU_VERSION_NUM >= 0x000200`. */
 #define VIDU_VERSION_MAJOR 0
 #define VIDU_VERSION_MINOR 1
 #define VIDU_VERSION_PATCH 0
 #define VIDU_VERSION "0.1.0"
+#define VIDU_VERSION_NUM 0x000100
+
+/**
+ * Returned by a progress or event callback: go on.
+ */
+#define VIDU_PROGRESS_CONTINUE 0
+
+/**
+ * Returned by a progress or event callback: stop. The wait (or the batch) ends with `VIDU_ERROR_CANCELLED`; tasks go on at the provider.
+ * Any non-zero value stops too.
+ */
+#define VIDU_PROGRESS_STOP 1
+
+/**
+ * The outcome of every job of a batch, in the order of the items; read it with the
+ * `vidu_batch_result_*` getters (an index out of range gives 0 or NULL) and free it with
+ * `vidu_batch_result_free`. Strings and errors it returns stay valid until then.
+ *
+ * Thread safety: not synchronized; may be read from several threads at once, but must not be
+ * freed while another thread reads it.
+ */
+typedef struct vidu_batch_result vidu_batch_result;
 
 /**
  * Stops a wait (`vidu_wait_options.cancel`) or a download at once, from any thread. Cancelling
- * only stops the local wait: the task goes on at the provider (see `vidu_cancel`).
+ * only stops the local wait: the task goes on at the provider (see `vidu_client_cancel_task`).
  *
  * Thread safety: `vidu_cancel_token_cancel` and `vidu_cancel_token_is_cancelled` may be called
  * from any thread at any time, also while a wait uses the token. Free it only once no call that
@@ -53,6 +97,7 @@ typedef struct vidu_cancel_token vidu_cancel_token;
  */
 typedef struct vidu_client vidu_client;
 
+#if defined(VIDU_HAS_EMULATOR)
 /**
  * A local HTTP server speaking the UModelVerse, Vtrix and official Vidu protocols, running on
  * its own threads on 127.0.0.1 until freed. Point `vidu_config.base_url` at it.
@@ -60,6 +105,7 @@ typedef struct vidu_client vidu_client;
  * Thread safety: may be used from any thread; free it only once no client uses it any more.
  */
 typedef struct vidu_emulator vidu_emulator;
+#endif
 
 /**
  * An error: its code, a one-line message that says what to do next, and, where they exist, the
@@ -74,8 +120,8 @@ typedef struct vidu_emulator vidu_emulator;
 typedef struct vidu_error vidu_error;
 
 /**
- * The status of a task, as returned by `vidu_status` and `vidu_wait`. Read it with the
- * `vidu_status_*` getters; strings they return stay valid until `vidu_status_free`.
+ * The status of a task, as returned by `vidu_client_status` and `vidu_client_wait`. Read it with the
+ * `vidu_task_status_*` getters; strings they return stay valid until `vidu_task_status_free`.
  *
  * Thread safety: not synchronized. It may be moved to another thread, and read from several
  * threads at once, but must not be freed while another thread reads it.
@@ -103,109 +149,21 @@ typedef uint32_t vidu_provider;
 typedef uint32_t vidu_movement_amplitude;
 
 /**
- * How the API key goes into the `Authorization` header: `VIDU_AUTH_*`; 0 means the provider's
- * default.
- */
-typedef uint32_t vidu_auth_scheme;
-
-/**
  * A yes/no option that can also be left to the default: `VIDU_TRISTATE_*`.
  */
 typedef uint32_t vidu_tristate;
 
 /**
- * Everything a client needs. Zero (or NULL) in any field means its default, so
- * `vidu_config cfg = {.provider = VIDU_PROVIDER_VIDU, .api_key = key};` is complete.
- * Durations are in seconds and may be fractional. Read only during `vidu_client_new`.
- */
-typedef struct vidu_config {
-  /**
-   * Required: `VIDU_PROVIDER_UMODELVERSE`, `VIDU_PROVIDER_VTRIX` or `VIDU_PROVIDER_VIDU`.
-   */
-  vidu_provider provider;
-  /**
-   * Required: the API key (UTF-8, no spaces).
-   */
-  const char *api_key;
-  /**
-   * Base URL, scheme and host with an optional path prefix. Default: the provider's
-   * production URL. Point it at `vidu_emulator_base_url` to work offline.
-   */
-  const char *base_url;
-  /**
-   * `VIDU_AUTH_*`. Default: the provider's documented scheme.
-   */
-  vidu_auth_scheme auth_scheme;
-  /**
-   * Resolving and connecting, TLS included. Default 10 s.
-   */
-  double connect_timeout_secs;
-  /**
-   * Sending a request, in all. Default 600 s.
-   */
-  double send_timeout_secs;
-  /**
-   * Waiting for a response, and the longest stall of any read or write. Default 30 s.
-   */
-  double receive_timeout_secs;
-  /**
-   * Delay before the first status poll, and the smallest delay. Default 2 s.
-   */
-  double poll_first_secs;
-  /**
-   * Largest delay between polls. Default 15 s, or `poll_first_secs` when that is larger.
-   */
-  double poll_max_secs;
-  /**
-   * Factor between consecutive poll delays, 1.0 to 10.0. Default 1.5.
-   */
-  double poll_growth;
-  /**
-   * Random fraction taken off each poll delay, up to 0.5. Default 0.1; a negative value
-   * means no jitter.
-   */
-  double poll_jitter;
-  /**
-   * Attempts per request, the first included; 1 disables retries. Default 5.
-   */
-  uint32_t retry_max_attempts;
-  /**
-   * Base of the exponential backoff between retries. Default 0.5 s.
-   */
-  double retry_base_secs;
-  /**
-   * Largest backoff delay. Default 10 s.
-   */
-  double retry_max_delay_secs;
-  /**
-   * Largest `Retry-After` honoured. Default 60 s.
-   */
-  double retry_max_retry_after_secs;
-  /**
-   * The `User-Agent`. Default `vidu-rust/<version>`.
-   */
-  const char *user_agent;
-  /**
-   * Largest status or error body read, in bytes. Default 1 MiB.
-   */
-  uint64_t max_status_body;
-  /**
-   * Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
-   */
-  vidu_tristate proxy_from_env;
-  /**
-   * Must be zero. Room for options added later without changing the struct's size, so
-   * programs built against this header keep working with newer libraries.
-   */
-  uint64_t reserved[8];
-} vidu_config;
-
-/**
- * One image-to-video job. Zero (or NULL) in any field means the provider's default, except the
- * image: set exactly one of `image_path`, `image_url`, or `image_data` with `image_len`.
- * Everything is borrowed for the duration of the call only; image bytes are not copied.
+ * One image-to-video job. Zero (or NULL) in any field means the provider's default, except
+ * `struct_size` and the image: set exactly one of `image_path`, `image_url`, or `image_data`
+ * with `image_len`. Everything is borrowed for the duration of the call only; image bytes are
+ * not copied.
  */
 typedef struct vidu_job {
+  /**
+   * Required: `sizeof(vidu_job)` as the program was compiled (see the header's top).
+   */
+  size_t struct_size;
   /**
    * A local PNG, JPEG or WebP file, sent inline.
    */
@@ -300,22 +258,254 @@ typedef struct vidu_job {
    * Watermark corner, 1 to 4 (official API); 0: the provider's default.
    */
   uint32_t wm_position;
-  /**
-   * Must be zero (padding kept for a later 32-bit option).
-   */
-  uint32_t reserved32;
-  /**
-   * Must be zero. Room for options added later without changing the struct's size, so
-   * programs built against this header keep working with newer libraries.
-   */
-  uint64_t reserved[1];
 } vidu_job;
+
+/**
+ * One job of a batch.
+ */
+typedef struct vidu_batch_item {
+  /**
+   * Required: `sizeof(vidu_batch_item)`, the same in every item of the array.
+   */
+  size_t struct_size;
+  /**
+   * Required: the job (its own `struct_size` set).
+   */
+  const struct vidu_job *job;
+  /**
+   * Required: where its video goes.
+   */
+  const char *output;
+  /**
+   * How errors name the job, e.g. `"line 734"`. Default (NULL): `"job <n>"`, 1-based.
+   */
+  const char *label;
+} vidu_batch_item;
+
+/**
+ * What happened to one job during a batch: `VIDU_BATCH_EVENT_*`.
+ */
+typedef uint32_t vidu_batch_event_kind;
+
+/**
+ * What the event callback sees. Strings and `error` are valid during the callback only;
+ * fields that do not apply to `kind` are NULL, 0 or -1.
+ */
+typedef struct vidu_batch_event {
+  /**
+   * `sizeof(vidu_batch_event)` in the library: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * `VIDU_BATCH_EVENT_*`.
+   */
+  vidu_batch_event_kind kind;
+  /**
+   * The job's index in the items array.
+   */
+  size_t job;
+  /**
+   * The task, when one exists.
+   */
+  const char *task_id;
+  /**
+   * `PROGRESS`: `VIDU_STATE_*`.
+   */
+  vidu_state state;
+  /**
+   * `PROGRESS`: the provider's own state string.
+   */
+  const char *raw_state;
+  /**
+   * `PROGRESS`: 0.0 to 1.0 where the provider reports it, else -1.
+   */
+  double progress;
+  /**
+   * `THROTTLED`: seconds submits are held back.
+   */
+  double retry_after_secs;
+  /**
+   * `WRITTEN`: where the video is.
+   */
+  const char *path;
+  /**
+   * `WRITTEN`: its size in bytes.
+   */
+  uint64_t bytes;
+  /**
+   * `FAILED`, `UNCERTAIN`: the error, owned by the library.
+   */
+  const struct vidu_error *error;
+} vidu_batch_event;
+
+/**
+ * Called on the thread running the batch for each event, with the `userdata` given in
+ * `vidu_batch_options`. Return `VIDU_PROGRESS_CONTINUE` to go on, `VIDU_PROGRESS_STOP` to stop
+ * the whole run: jobs not done end as `VIDU_OUTCOME_UNFINISHED` (tasks go on at the provider).
+ */
+typedef int (*vidu_batch_callback)(void *userdata,
+                                   const struct vidu_batch_event *event);
+
+/**
+ * How to run a batch. All zero but `struct_size` (or a NULL pointer) means: 5 tasks at once,
+ * no deadline, no journal, no cancel token, no callback.
+ */
+typedef struct vidu_batch_options {
+  /**
+   * Required: `sizeof(vidu_batch_options)` as the program was compiled.
+   */
+  size_t struct_size;
+  /**
+   * Tasks in flight at once. 0: the provider's documented concurrency (5).
+   */
+  size_t concurrency;
+  /**
+   * Stop waiting after this many seconds; unfinished jobs keep their task ids. 0 or
+   * `INFINITY`: no deadline.
+   */
+  double timeout_secs;
+  /**
+   * A journal file that makes the run resumable after the process dies (rerun with the same
+   * items and journal: nothing is paid twice). NULL: none.
+   */
+  const char *journal_path;
+  /**
+   * Non-zero: submit again a job whose earlier submit is uncertain (gateways only; risks
+   * paying twice).
+   */
+  uint32_t resubmit_uncertain;
+  /**
+   * Stops the whole run at once from any thread, or NULL; must outlive the call.
+   */
+  const struct vidu_cancel_token *cancel;
+  /**
+   * Called for each event, or NULL.
+   */
+  vidu_batch_callback on_event;
+  /**
+   * Passed to `on_event`; must stay valid until the call returns.
+   */
+  void *userdata;
+} vidu_batch_options;
+
+/**
+ * How one job of a batch ended: `VIDU_OUTCOME_*`.
+ */
+typedef uint32_t vidu_outcome;
+
+/**
+ * How the API key goes into the `Authorization` header: `VIDU_AUTH_*`; 0 means the provider's
+ * default.
+ */
+typedef uint32_t vidu_auth_scheme;
+
+/**
+ * Everything a client needs. Zero (or NULL) in any field but `struct_size` means its default,
+ * so `vidu_config cfg = {.struct_size = sizeof cfg, .provider = VIDU_PROVIDER_VIDU,
+ * .api_key = key};` is complete. Durations are in seconds and may be fractional. Read only
+ * during `vidu_client_new`.
+ */
+typedef struct vidu_config {
+  /**
+   * Required: `sizeof(vidu_config)` as the program was compiled (see the header's top).
+   */
+  size_t struct_size;
+  /**
+   * Required: `VIDU_PROVIDER_UMODELVERSE`, `VIDU_PROVIDER_VTRIX` or `VIDU_PROVIDER_VIDU`.
+   */
+  vidu_provider provider;
+  /**
+   * Required: the API key (UTF-8, no spaces).
+   */
+  const char *api_key;
+  /**
+   * Base URL, scheme and host with an optional path prefix. Default: the provider's
+   * production URL. Point it at `vidu_emulator_base_url` to work offline.
+   */
+  const char *base_url;
+  /**
+   * `VIDU_AUTH_*`. Default: the provider's documented scheme.
+   */
+  vidu_auth_scheme auth_scheme;
+  /**
+   * Resolving and connecting, TLS included. Default 10 s.
+   */
+  double connect_timeout_secs;
+  /**
+   * Sending a request, in all. Default 600 s.
+   */
+  double send_timeout_secs;
+  /**
+   * Waiting for a response, and the longest stall of any read or write. Default 30 s.
+   */
+  double receive_timeout_secs;
+  /**
+   * Delay before the first status poll, and the smallest delay. Default 2 s.
+   */
+  double poll_first_secs;
+  /**
+   * Largest delay between polls. Default 15 s, or `poll_first_secs` when that is larger.
+   */
+  double poll_max_secs;
+  /**
+   * Factor between consecutive poll delays, 1.0 to 10.0. Default 1.5.
+   */
+  double poll_growth;
+  /**
+   * Random fraction taken off each poll delay, up to 0.5. Default 0.1; a negative value
+   * means no jitter.
+   */
+  double poll_jitter;
+  /**
+   * Attempts per request, the first included; 1 disables retries. Default 5.
+   */
+  uint32_t retry_max_attempts;
+  /**
+   * Base of the exponential backoff between retries. Default 0.5 s.
+   */
+  double retry_base_secs;
+  /**
+   * Largest backoff delay. Default 10 s.
+   */
+  double retry_max_delay_secs;
+  /**
+   * Largest `Retry-After` honoured. Default 60 s.
+   */
+  double retry_max_retry_after_secs;
+  /**
+   * The `User-Agent`. Default `vidu-rust/<version>`.
+   */
+  const char *user_agent;
+  /**
+   * Largest status or error body read, in bytes. Default 1 MiB.
+   */
+  uint64_t max_status_body;
+  /**
+   * Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
+   */
+  vidu_tristate proxy_from_env;
+  /**
+   * Largest video downloaded, in bytes: a larger declared size is refused at once, a body
+   * that runs past it is stopped and its partial file removed. Default 2 GiB.
+   */
+  uint64_t max_video_bytes;
+  /**
+   * Consecutive stalls (no data for `receive_timeout_secs`) after which a download gives
+   * up, keeping its partial file for a later resume. Default 3.
+   */
+  uint32_t max_download_stalls;
+} vidu_config;
 
 /**
  * What the progress callback sees after each poll. Its strings are valid during the callback
  * only.
  */
 typedef struct vidu_progress {
+  /**
+   * `sizeof(vidu_progress)` in the library: fields past it (added by a newer header) are not
+   * there.
+   */
+  size_t struct_size;
   /**
    * The task being waited for.
    */
@@ -344,20 +534,25 @@ typedef struct vidu_progress {
 
 /**
  * Called on the waiting thread after each poll, with the `userdata` given in
- * `vidu_wait_options`. Return 0 to go on waiting, anything else to stop the wait, which then
- * fails with `VIDU_ERROR_CANCELLED` (the task goes on at the provider).
+ * `vidu_wait_options`. Return `VIDU_PROGRESS_CONTINUE` to go on waiting, `VIDU_PROGRESS_STOP`
+ * (or any other non-zero value) to stop the wait, which then fails with `VIDU_ERROR_CANCELLED`
+ * (the task goes on at the provider).
  */
 typedef int (*vidu_progress_callback)(void *userdata,
                                       const struct vidu_progress *progress);
 
 /**
- * How to wait. All zero (or a NULL pointer to this struct) means: the default deadline of 30
- * minutes, no cancel token, no callback.
+ * How to wait. All zero but `struct_size` (or a NULL pointer to this struct) means: the default
+ * deadline of 30 minutes, no cancel token, no callback.
  */
 typedef struct vidu_wait_options {
   /**
+   * Required: `sizeof(vidu_wait_options)` as the program was compiled (see the header's top).
+   */
+  size_t struct_size;
+  /**
    * Give up after this many seconds with `VIDU_ERROR_TIMEOUT` (the error carries the task
-   * id; `vidu_resume` picks it up later). 0: the default, 30 minutes; `INFINITY`: no
+   * id; `vidu_client_resume` picks it up later). 0: the default, 30 minutes; `INFINITY`: no
    * deadline.
    */
   double timeout_secs;
@@ -374,18 +569,18 @@ typedef struct vidu_wait_options {
    * Passed to `on_progress`; must stay valid until the call returns.
    */
   void *userdata;
-  /**
-   * Must be zero. Room for options added later without changing the struct's size, so
-   * programs built against this header keep working with newer libraries.
-   */
-  uint64_t reserved[8];
 } vidu_wait_options;
 
 /**
- * The account's credits and concurrency, as `vidu_credits` fills them in. A value the provider
- * did not report is -1.
+ * The account's credits and concurrency, as `vidu_client_credits` fills them in. A value the
+ * provider did not report is -1.
  */
-typedef struct vidu_credits_info {
+typedef struct vidu_credits {
+  /**
+   * Required: `sizeof(vidu_credits)` as the program was compiled; only that many bytes are
+   * written.
+   */
+  size_t struct_size;
   /**
    * Credits left, summed over the account's kinds of credit.
    */
@@ -402,11 +597,7 @@ typedef struct vidu_credits_info {
    * Tasks waiting in the queue.
    */
   int64_t queue_count;
-  /**
-   * Zero; room for more numbers without changing the struct's size.
-   */
-  uint64_t reserved[4];
-} vidu_credits_info;
+} vidu_credits;
 
 /**
  * Success.
@@ -535,12 +726,12 @@ typedef struct vidu_credits_info {
 #define VIDU_STATE_RUNNING 2
 
 /**
- * Done; the video URL is there (`vidu_status_video_url`).
+ * Done; the video URL is there (`vidu_task_status_video_url`).
  */
 #define VIDU_STATE_SUCCEEDED 3
 
 /**
- * Ended without a video; see `vidu_status_error_code` and `vidu_status_error_message`.
+ * Ended without a video; see `vidu_task_status_error_code` and `vidu_task_status_error_message`.
  */
 #define VIDU_STATE_FAILED 4
 
@@ -555,7 +746,7 @@ typedef struct vidu_credits_info {
 #define VIDU_STATE_EXPIRED 6
 
 /**
- * A state this library does not know; see `vidu_status_raw_state`.
+ * A state this library does not know; see `vidu_task_status_raw_state`.
  */
 #define VIDU_STATE_UNKNOWN 7
 
@@ -573,6 +764,64 @@ typedef struct vidu_credits_info {
  * Yes.
  */
 #define VIDU_TRISTATE_TRUE 2
+
+/**
+ * The video was written (now, or by an earlier run with the same journal).
+ */
+#define VIDU_OUTCOME_WRITTEN 1
+
+/**
+ * The job failed; its error (`vidu_batch_result_error`) carries the task id when a task
+ * exists.
+ */
+#define VIDU_OUTCOME_FAILED 2
+
+/**
+ * A submit may have created a task that could not be found; the job was not submitted again
+ * (see `vidu_batch_options.resubmit_uncertain`).
+ */
+#define VIDU_OUTCOME_UNCERTAIN 3
+
+/**
+ * The run stopped (deadline, cancel token, callback) before the job finished; rerun with the
+ * same journal to resume it. The task id is set when a task exists.
+ */
+#define VIDU_OUTCOME_UNFINISHED 4
+
+/**
+ * The job was submitted (`task_id` is the new task, already in the journal).
+ */
+#define VIDU_BATCH_EVENT_SUBMITTED 1
+
+/**
+ * A task created before a crash was found again and adopted instead of paying twice.
+ */
+#define VIDU_BATCH_EVENT_ADOPTED 2
+
+/**
+ * A poll saw a new state or progress (`state`, `raw_state`, `progress`).
+ */
+#define VIDU_BATCH_EVENT_PROGRESS 3
+
+/**
+ * The provider throttled a submit (`retry_after_secs`); the job stays queued.
+ */
+#define VIDU_BATCH_EVENT_THROTTLED 4
+
+/**
+ * The video was written (`path`, `bytes`).
+ */
+#define VIDU_BATCH_EVENT_WRITTEN 5
+
+/**
+ * The job failed (`error`); the others go on.
+ */
+#define VIDU_BATCH_EVENT_FAILED 6
+
+/**
+ * The job's submit is uncertain (`error`).
+ */
+#define VIDU_BATCH_EVENT_UNCERTAIN 7
 
 #ifdef __cplusplus
 extern "C" {
@@ -608,6 +857,64 @@ vidu_result vidu_provider_from_name(const char *name,
 vidu_result vidu_movement_amplitude_from_name(const char *name,
                                               vidu_movement_amplitude *out,
                                               struct vidu_error **err);
+
+/**
+ * Runs `count` jobs from this thread (`items` may be NULL when `count` is 0): every job is
+ * checked before the first submit (an invalid one fails the call naming it, and nothing is
+ * sent); then at most `concurrency` tasks are in flight, each polled on its own schedule,
+ * each video downloaded (atomically) as soon as its task succeeds, and one job's failure does
+ * not stop the others. `options` may be NULL. On success `*out` receives one outcome per item,
+ * in order (free it with `vidu_batch_result_free`); a run stopped by its deadline, cancel token
+ * or callback also succeeds, its unfinished jobs marked `VIDU_OUTCOME_UNFINISHED`.
+ */
+vidu_result vidu_client_run_batch(const struct vidu_client *client,
+                                  const struct vidu_batch_item *items,
+                                  size_t count,
+                                  const struct vidu_batch_options *options,
+                                  struct vidu_batch_result **out,
+                                  struct vidu_error **err);
+
+/**
+ * How many outcomes there are (the number of items); 0 when `result` is NULL.
+ */
+size_t vidu_batch_result_count(const struct vidu_batch_result *result);
+
+/**
+ * How job `index` ended: `VIDU_OUTCOME_*`; 0 when out of range.
+ */
+vidu_outcome vidu_batch_result_kind(const struct vidu_batch_result *result,
+                                    size_t index);
+
+/**
+ * The task of job `index`, whenever one exists (also for failed, uncertain and unfinished
+ * jobs: wait for it again instead of paying twice), or NULL.
+ */
+const char *vidu_batch_result_task_id(const struct vidu_batch_result *result,
+                                      size_t index);
+
+/**
+ * `VIDU_OUTCOME_WRITTEN`: where the video of job `index` is; else NULL.
+ */
+const char *vidu_batch_result_path(const struct vidu_batch_result *result,
+                                   size_t index);
+
+/**
+ * `VIDU_OUTCOME_WRITTEN`: the size of the video of job `index` in bytes; else 0.
+ */
+uint64_t vidu_batch_result_bytes(const struct vidu_batch_result *result,
+                                 size_t index);
+
+/**
+ * `VIDU_OUTCOME_FAILED`, `VIDU_OUTCOME_UNCERTAIN`: the error of job `index` (code, message,
+ * task id...), owned by the result: do not free it. Else NULL.
+ */
+const struct vidu_error *vidu_batch_result_error(const struct vidu_batch_result *result,
+                                                 size_t index);
+
+/**
+ * Frees a batch result. NULL is a no-op.
+ */
+void vidu_batch_result_free(struct vidu_batch_result *result);
 
 /**
  * A new token, not yet triggered; free it with `vidu_cancel_token_free`. NULL only if the
@@ -647,67 +954,67 @@ void vidu_client_free(struct vidu_client *client);
  * Runs every check on `job` (model, duration, resolution, prompt, image format and size)
  * without sending anything.
  */
-vidu_result vidu_check(const struct vidu_client *client,
-                       const struct vidu_job *job,
-                       struct vidu_error **err);
+vidu_result vidu_client_check(const struct vidu_client *client,
+                              const struct vidu_job *job,
+                              struct vidu_error **err);
 
 /**
  * Submits `job` and writes the new task's id to `*task_id_out` (free it with
  * `vidu_string_free`).
  */
-vidu_result vidu_submit(const struct vidu_client *client,
-                        const struct vidu_job *job,
-                        char **task_id_out,
-                        struct vidu_error **err);
+vidu_result vidu_client_submit(const struct vidu_client *client,
+                               const struct vidu_job *job,
+                               char **task_id_out,
+                               struct vidu_error **err);
 
 /**
  * Polls the status of `task_id` once (retrying transient failures) into `*out`; free it with
- * `vidu_status_free`.
+ * `vidu_task_status_free`.
  */
-vidu_result vidu_status(const struct vidu_client *client,
-                        const char *task_id,
-                        struct vidu_task_status **out,
-                        struct vidu_error **err);
+vidu_result vidu_client_status(const struct vidu_client *client,
+                               const char *task_id,
+                               struct vidu_task_status **out,
+                               struct vidu_error **err);
 
 /**
  * Polls `task_id` until it is terminal and writes the final status to `*out` (free it with
- * `vidu_status_free`). `options` may be NULL. A task that ends without a video fails with
+ * `vidu_task_status_free`). `options` may be NULL. A task that ends without a video fails with
  * `VIDU_ERROR_TASK_FAILED`; the deadline with `VIDU_ERROR_TIMEOUT`; the cancel token or the
  * callback with `VIDU_ERROR_CANCELLED`. The progress callback runs on this thread.
  */
-vidu_result vidu_wait(const struct vidu_client *client,
-                      const char *task_id,
-                      const struct vidu_wait_options *options,
-                      struct vidu_task_status **out,
-                      struct vidu_error **err);
+vidu_result vidu_client_wait(const struct vidu_client *client,
+                             const char *task_id,
+                             const struct vidu_wait_options *options,
+                             struct vidu_task_status **out,
+                             struct vidu_error **err);
 
 /**
  * Asks the provider to cancel the task. Only the official API offers this; UModelVerse and
  * Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
  */
-vidu_result vidu_cancel(const struct vidu_client *client,
-                        const char *task_id,
-                        struct vidu_error **err);
+vidu_result vidu_client_cancel_task(const struct vidu_client *client,
+                                    const char *task_id,
+                                    struct vidu_error **err);
 
 /**
  * Asks the official API for the account's credits and concurrency and writes them to `*out`.
  * UModelVerse and Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
  */
-vidu_result vidu_credits(const struct vidu_client *client,
-                         struct vidu_credits_info *out,
-                         struct vidu_error **err);
+vidu_result vidu_client_credits(const struct vidu_client *client,
+                                struct vidu_credits *out,
+                                struct vidu_error **err);
 
 /**
  * Downloads the video of a succeeded task to `path`, atomically: on failure no file is left
  * at `path`. `cancel` (may be NULL) stops the download from another thread. When `bytes_out`
  * is not NULL it receives the size of the video.
  */
-vidu_result vidu_download(const struct vidu_client *client,
-                          const struct vidu_task_status *status,
-                          const char *path,
-                          const struct vidu_cancel_token *cancel,
-                          uint64_t *bytes_out,
-                          struct vidu_error **err);
+vidu_result vidu_client_download(const struct vidu_client *client,
+                                 const struct vidu_task_status *status,
+                                 const char *path,
+                                 const struct vidu_cancel_token *cancel,
+                                 uint64_t *bytes_out,
+                                 struct vidu_error **err);
 
 /**
  * Submit, wait and download in one call: writes the video to `path` (atomically). `options`
@@ -716,47 +1023,52 @@ vidu_result vidu_download(const struct vidu_client *client,
  * task id whenever a task was created (`vidu_error_task_id`), so that it can be waited for
  * again instead of paying for a new one.
  */
-vidu_result vidu_generate(const struct vidu_client *client,
-                          const struct vidu_job *job,
-                          const char *path,
-                          const struct vidu_wait_options *options,
-                          char **task_id_out,
-                          uint64_t *bytes_out,
-                          struct vidu_error **err);
+vidu_result vidu_client_generate(const struct vidu_client *client,
+                                 const struct vidu_job *job,
+                                 const char *path,
+                                 const struct vidu_wait_options *options,
+                                 char **task_id_out,
+                                 uint64_t *bytes_out,
+                                 struct vidu_error **err);
 
 /**
  * Waits for a task submitted earlier and downloads its video to `path` (atomically): how to
  * pick a task up after `VIDU_ERROR_TIMEOUT`, a crash or a restart without paying for a new
  * one. `options` may be NULL; `bytes_out`, when not NULL, receives the size of the video.
  */
-vidu_result vidu_resume(const struct vidu_client *client,
-                        const char *task_id,
-                        const char *path,
-                        const struct vidu_wait_options *options,
-                        uint64_t *bytes_out,
-                        struct vidu_error **err);
+vidu_result vidu_client_resume(const struct vidu_client *client,
+                               const char *task_id,
+                               const char *path,
+                               const struct vidu_wait_options *options,
+                               uint64_t *bytes_out,
+                               struct vidu_error **err);
 
+#if defined(VIDU_HAS_EMULATOR)
 /**
  * Starts the emulator into `*out`; free (and stop) it with `vidu_emulator_free`. `scenario`
  * names what the emulated tasks do (`"normal"`, `"task-fails"`, `"never-finishes"`, ...), NULL
  * for `"normal"`. With an `api_key`, requests must carry it; with NULL any key is accepted.
- * Without the `emulator` feature: `VIDU_ERROR_UNSUPPORTED`.
  */
 vidu_result vidu_emulator_start(const char *scenario,
                                 const char *api_key,
                                 struct vidu_emulator **out,
                                 struct vidu_error **err);
+#endif
 
+#if defined(VIDU_HAS_EMULATOR)
 /**
  * The emulator's base URL (`http://127.0.0.1:PORT`), valid until the emulator is freed; NULL
  * when `emulator` is NULL.
  */
 const char *vidu_emulator_base_url(const struct vidu_emulator *emulator);
+#endif
 
+#if defined(VIDU_HAS_EMULATOR)
 /**
  * Stops and frees the emulator. NULL is a no-op.
  */
 void vidu_emulator_free(struct vidu_emulator *emulator);
+#endif
 
 /**
  * The error's code: one of the `VIDU_ERROR_*` values. `VIDU_OK` (0) when `err` is NULL.
@@ -810,68 +1122,68 @@ void vidu_error_free(struct vidu_error *err);
 /**
  * The unified state, `VIDU_STATE_*`; 0 when `status` is NULL.
  */
-vidu_state vidu_status_state(const struct vidu_task_status *status);
+vidu_state vidu_task_status_state(const struct vidu_task_status *status);
 
 /**
  * The provider's own state string (`"Running"`, `"in_progress"`, `"queueing"`).
  */
-const char *vidu_status_raw_state(const struct vidu_task_status *status);
+const char *vidu_task_status_raw_state(const struct vidu_task_status *status);
 
 /**
  * Progress from 0.0 to 1.0 where the provider reports it (Vtrix), else -1.
  */
-double vidu_status_progress(const struct vidu_task_status *status);
+double vidu_task_status_progress(const struct vidu_task_status *status);
 
 /**
  * The provider's task id.
  */
-const char *vidu_status_task_id(const struct vidu_task_status *status);
+const char *vidu_task_status_task_id(const struct vidu_task_status *status);
 
 /**
  * How many video URLs there are (at least 1 once the task succeeded).
  */
-size_t vidu_status_video_url_count(const struct vidu_task_status *status);
+size_t vidu_task_status_video_url_count(const struct vidu_task_status *status);
 
 /**
  * The video URL at `index`, or NULL when `index` is out of range. Signed URLs may expire.
  */
-const char *vidu_status_video_url(const struct vidu_task_status *status,
-                                  size_t index);
+const char *vidu_task_status_video_url(const struct vidu_task_status *status,
+                                       size_t index);
 
 /**
  * The cover image URL (official API), or NULL.
  */
-const char *vidu_status_cover_url(const struct vidu_task_status *status);
+const char *vidu_task_status_cover_url(const struct vidu_task_status *status);
 
 /**
  * The provider's error code when the task failed, or NULL.
  */
-const char *vidu_status_error_code(const struct vidu_task_status *status);
+const char *vidu_task_status_error_code(const struct vidu_task_status *status);
 
 /**
  * The provider's error message when the task failed, or NULL.
  */
-const char *vidu_status_error_message(const struct vidu_task_status *status);
+const char *vidu_task_status_error_message(const struct vidu_task_status *status);
 
 /**
  * Credits charged (official API), or -1 when not reported.
  */
-int64_t vidu_status_credits(const struct vidu_task_status *status);
+int64_t vidu_task_status_credits(const struct vidu_task_status *status);
 
 /**
  * The cost as the provider states it (Vtrix: USD as a decimal string), or NULL.
  */
-const char *vidu_status_cost(const struct vidu_task_status *status);
+const char *vidu_task_status_cost(const struct vidu_task_status *status);
 
 /**
  * The provider's request id of this poll, for support tickets, or NULL.
  */
-const char *vidu_status_request_id(const struct vidu_task_status *status);
+const char *vidu_task_status_request_id(const struct vidu_task_status *status);
 
 /**
  * Frees a status. NULL is a no-op.
  */
-void vidu_status_free(struct vidu_task_status *status);
+void vidu_task_status_free(struct vidu_task_status *status);
 
 #ifdef __cplusplus
 }  // extern "C"

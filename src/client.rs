@@ -434,7 +434,20 @@ impl Client {
             }
             let (retry_after, failure) = match result {
                 Ok(reply) if reply.is_success() => {
-                    return (self.spec().parse_submit)(&reply.body).map(|s| s.task_id);
+                    let task_id = (self.spec().parse_submit)(&reply.body)?.task_id;
+                    // The task exists and is billed even if its id is unusable here: say so,
+                    // with the id, rather than "invalid input".
+                    if check_task_id(&task_id).is_err() {
+                        return Err(Error::Protocol {
+                            operation: "submit",
+                            task_id: Some(task_id),
+                            detail: "the provider created a task whose id is not safe in a URL \
+                                     (allowed: 1 to 256 of A-Z a-z 0-9 - _ . :, not only dots); \
+                                     look it up in the provider's console"
+                                .into(),
+                        });
+                    }
+                    return Ok(task_id);
                 }
                 // A 429 is a refusal before any processing: no task exists, sending again is safe.
                 Ok(reply) if reply.status == 429 && !wait_out_throttling => {
@@ -582,11 +595,23 @@ impl Client {
         (call.parse)(&body)
     }
 
-    /// Downloads the video of a succeeded task to `path`: streamed to a temporary file beside
-    /// it, synced, then renamed, so `path` holds the whole video or nothing. Resumes a dropped
-    /// connection with `Range`, fetches a fresh URL once when the signed URL expired (`403`),
-    /// follows only `https` (or `http` to loopback) URLs, and never sends the API key to the
-    /// video host. Only `options.cancel` is used. Returns the size in bytes.
+    /// Downloads the video of a succeeded task to `path`: streamed to a partial file beside
+    /// it, synced, then renamed, so `path` holds the whole video or nothing. Returns the size
+    /// in bytes. Only `options.cancel` is used.
+    ///
+    /// - `path` must be a new name or a regular file; a symlink, directory, device or FIFO
+    ///   there is refused (symlinks are not followed), as is a name longer than 240 bytes.
+    /// - The partial file is `.<name>.<8 hex digits from the task id>.part`, locked while
+    ///   written: a second download of the same task to the same path, in any process, fails
+    ///   at once. When the call is cancelled, or the host keeps failing (resets, `5xx`,
+    ///   [`Config::max_download_stalls`] stalls in a row), the partial file is kept, and the
+    ///   next download of the same task to the same path resumes it with `Range`, restarting
+    ///   from zero when the host's declared size does not fit it. On other failures (too
+    ///   large, refused, an error answer, a disk error) it is removed.
+    /// - A dropped connection is resumed with `Range`; a fresh URL is fetched once when the
+    ///   signed URL expired (`403`); redirects are followed hop by hop, only to `https` (or
+    ///   `http` to loopback), at most 5; the API key never goes to the video host.
+    /// - A video declared or growing larger than [`Config::max_video_bytes`] is refused.
     pub fn download(
         &self,
         status: &TaskStatus,
@@ -597,13 +622,12 @@ impl Client {
         let mut refresh = || self.fetch_status(&status.task_id, None, &cancel);
         crate::download::download(
             &self.agent,
-            &self.config.retry,
+            &self.config,
             status,
             path.as_ref(),
             &cancel,
             &mut refresh,
         )
-        .map_err(|e| e.with_task_id(&status.task_id))
     }
 
     /// Submit, wait and download in one call. On failure the error carries the task id
@@ -618,7 +642,7 @@ impl Client {
         crate::download::check_output_path(path)?;
         let submission = self.prepare(job)?;
         let task_id = self.submit_prepared(&submission, &options.token())?;
-        // The task exists: every error from here on names it (even one about the id itself).
+        // From here on a task exists: every error names it.
         self.resume(&task_id, path, options)
             .map_err(|e| e.with_task_id(&task_id))
     }
@@ -633,9 +657,10 @@ impl Client {
     ) -> Result<Generated> {
         let path = path.as_ref();
         check_task_id(task_id)?;
-        crate::download::check_output_path(path)?;
-        let status = self.wait(task_id, options)?;
-        let bytes = self.download(&status, path, options)?;
+        let named = |e: Error| e.with_task_id(task_id);
+        crate::download::check_output_path(path).map_err(named)?;
+        let status = self.wait(task_id, options).map_err(named)?;
+        let bytes = self.download(&status, path, options).map_err(named)?;
         Ok(Generated {
             task_id: task_id.to_owned(),
             path: path.to_owned(),

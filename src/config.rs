@@ -86,6 +86,15 @@ pub struct Config {
     pub max_status_body: u64,
     /// Use `HTTPS_PROXY` and friends from the environment. Default true.
     pub proxy_from_env: bool,
+    /// Largest video downloaded, in bytes. A larger declared size is refused at once; a body
+    /// that grows past it (an endless chunked answer) is stopped, and its partial file
+    /// removed. Default 2 GiB.
+    pub max_video_bytes: u64,
+    /// Stalls in a row (no data for [`Timeouts::receive`], before or within the body) after
+    /// which a download gives up, keeping its partial file for a later resume. Default 3: at
+    /// the default 30 s receive timeout, a host that stalls on every connection ends the
+    /// download after about 90 s.
+    pub max_download_stalls: u32,
 }
 
 impl Config {
@@ -102,6 +111,8 @@ impl Config {
             user_agent: format!("vidu-rust/{}", crate::VERSION),
             max_status_body: 1 << 20,
             proxy_from_env: true,
+            max_video_bytes: 2 << 30,
+            max_download_stalls: 3,
         }
     }
 
@@ -148,6 +159,16 @@ impl Config {
     /// Uses `HTTPS_PROXY` and friends from the environment, or not (default true).
     pub fn proxy_from_env(mut self, yes: bool) -> Self {
         self.proxy_from_env = yes;
+        self
+    }
+    /// Sets the largest video downloaded, in bytes (default 2 GiB).
+    pub fn max_video_bytes(mut self, bytes: u64) -> Self {
+        self.max_video_bytes = bytes;
+        self
+    }
+    /// Sets the stalls in a row after which a download gives up (default 3).
+    pub fn max_download_stalls(mut self, n: u32) -> Self {
+        self.max_download_stalls = n;
         self
     }
 
@@ -226,6 +247,12 @@ impl Config {
         if self.retry.max_attempts == 0 {
             return Err(Error::invalid("retry.max_attempts", 0, "at least 1"));
         }
+        if self.max_video_bytes == 0 {
+            return Err(Error::invalid("max_video_bytes", 0, "at least 1 byte"));
+        }
+        if self.max_download_stalls == 0 {
+            return Err(Error::invalid("max_download_stalls", 0, "at least 1"));
+        }
         if self.user_agent.bytes().any(|b| b.is_ascii_control()) {
             return Err(Error::invalid(
                 "user_agent",
@@ -300,6 +327,11 @@ mod tests {
             ("poll.growth", Box::new(|c| c.poll.growth = f64::NAN)),
             ("poll.jitter", Box::new(|c| c.poll.jitter = 0.9)),
             ("retry.max_attempts", Box::new(|c| c.retry.max_attempts = 0)),
+            ("max_video_bytes", Box::new(|c| c.max_video_bytes = 0)),
+            (
+                "max_download_stalls",
+                Box::new(|c| c.max_download_stalls = 0),
+            ),
             ("user_agent", Box::new(|c| c.user_agent = "a\nb".into())),
             ("api_key", Box::new(|c| c.api_key = ApiKey::new("sk-ключ"))),
             (
@@ -359,6 +391,7 @@ mod tests {
         assert_eq!(c.poll, PollSchedule::new());
         assert_eq!(c.retry.max_attempts, 5);
         assert_eq!((c.max_status_body, c.proxy_from_env), (1 << 20, true));
+        assert_eq!((c.max_video_bytes, c.max_download_stalls), (1 << 31, 3));
         let c = c
             .api_key("k2")
             .base_url("https://gw.example.com")
@@ -368,7 +401,9 @@ mod tests {
             .retry(RetryPolicy::new().max_attempts(1))
             .user_agent("ua")
             .max_status_body(7)
-            .proxy_from_env(false);
+            .proxy_from_env(false)
+            .max_video_bytes(9)
+            .max_download_stalls(2);
         assert_eq!(c.api_key.expose(), "k2");
         assert_eq!(c.base_url, "https://gw.example.com");
         assert_eq!(c.auth_scheme, AuthScheme::Bearer);
@@ -377,6 +412,7 @@ mod tests {
         assert_eq!(c.retry.max_attempts, 1);
         assert_eq!((c.user_agent.as_str(), c.max_status_body), ("ua", 7));
         assert!(!c.proxy_from_env);
+        assert_eq!((c.max_video_bytes, c.max_download_stalls), (9, 2));
         assert!(c.validate().is_ok());
     }
 }

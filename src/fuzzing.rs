@@ -103,6 +103,18 @@ pub fn video_url(data: &[u8]) {
     }
 }
 
+/// Redirect resolution (`download::resolve`, RFC 3986): `data` is the base URL, a newline, and
+/// the `Location`. A resolved reference keeps an absolute base absolute; whatever comes out is
+/// then put through the https-or-loopback rule like every hop.
+pub fn redirect(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (base, location) = text.split_once('\n').unwrap_or((&text, ""));
+    if let Some(url) = crate::download::resolve(base, location) {
+        assert!(url.contains(':'), "{base:?} + {location:?} gave {url:?}");
+        let _ = crate::transport::is_https_or_loopback(&url);
+    }
+}
+
 /// The emulator's HTTP/1.1 request parser; a parsed body never exceeds the emulator's cap.
 #[cfg(feature = "emulator")]
 pub fn emulator_request(data: &[u8]) {
@@ -115,6 +127,7 @@ pub fn emulator_request(data: &[u8]) {
 /// The C entry points that take strings and buffers: names, a configuration, a job (image
 /// bytes included) checked without sending, and copying an error message into a buffer of
 /// any size. No panic reaches the boundary (`VIDU_ERROR_PANIC`), and every object is freed.
+#[cfg(feature = "capi")]
 pub fn c_entry_points(data: &[u8]) {
     use crate::ffi::*;
     use std::ffi::CString;
@@ -172,6 +185,7 @@ pub fn c_entry_points(data: &[u8]) {
         );
 
         let mut config: vidu_config = std::mem::zeroed();
+        config.struct_size = std::mem::size_of::<vidu_config>();
         config.provider = u32::from(byte(0) % 5);
         config.api_key = ptr_of(&key);
         config.base_url = ptr_of(&url);
@@ -200,6 +214,7 @@ pub fn c_entry_points(data: &[u8]) {
         }
 
         let mut job: vidu_job = std::mem::zeroed();
+        job.struct_size = std::mem::size_of::<vidu_job>();
         job.image_data = image.as_ptr();
         job.image_len = image.len();
         job.model = ptr_of(&model);
@@ -210,7 +225,7 @@ pub fn c_entry_points(data: &[u8]) {
         job.movement_amplitude = u32::from(byte(28) % 6);
         job.bgm = u32::from(byte(29) % 4);
         let mut err = ptr::null_mut();
-        check(vidu_check(client, &job, &mut err), err);
+        check(vidu_client_check(client, &job, &mut err), err);
         vidu_client_free(client);
 
         let mut buf = [0x55 as std::ffi::c_char; 64];

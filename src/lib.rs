@@ -44,6 +44,7 @@ mod transport;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+#[cfg(feature = "capi")]
 pub mod ffi;
 
 #[doc(hidden)]

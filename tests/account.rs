@@ -3,27 +3,39 @@
 
 mod common;
 
-use common::canned::{canned_server, http_response};
 use common::emulated::fast_config;
+use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route};
 use vidu::{Client, Error, Provider, State, TaskQuery};
 
-fn client(url: String) -> Client {
-    Client::new(fast_config(Provider::Vidu, url, "k")).unwrap()
+/// An emulator answering `route` with these canned answers, one per request, in order.
+fn answering(route: Route, answers: &[(u16, &str)]) -> Emulator {
+    let options = (1..)
+        .zip(answers)
+        .fold(EmulatorOptions::new(), |o, (n, (status, body))| {
+            o.fault(Fault::on(route).nth(n).respond(*status, body))
+        });
+    Emulator::start_with(options).unwrap()
+}
+
+fn client(emu: &Emulator) -> Client {
+    Client::new(fast_config(Provider::Vidu, emu.base_url(), "k")).unwrap()
 }
 
 #[test]
 fn the_task_list_pages_through_the_official_api() {
-    let (url, _) = canned_server(vec![
-        http_response(
-            "200 OK",
-            "",
-            r#"{"tasks": [{"id": "t1", "state": "success", "payload": "row-1",
+    let emu = answering(
+        Route::List,
+        &[
+            (
+                200,
+                r#"{"tasks": [{"id": "t1", "state": "success", "payload": "row-1",
                 "created_at": "2025-01-01T00:00:00Z",
                 "creations": [{"url": "https://cdn/v.mp4"}]}], "next_page_token": "p2"}"#,
-        ),
-        http_response("200 OK", "", r#"{"tasks": [], "next_page_token": ""}"#),
-    ]);
-    let c = client(url);
+            ),
+            (200, r#"{"tasks": [], "next_page_token": ""}"#),
+        ],
+    );
+    let c = client(&emu);
     let page = c.tasks(&TaskQuery::new().page_size(1)).unwrap();
     assert_eq!(page.tasks.len(), 1);
     assert_eq!(page.tasks[0].state, State::Succeeded);
@@ -35,25 +47,29 @@ fn the_task_list_pages_through_the_official_api() {
 
 #[test]
 fn credits_on_the_official_api() {
-    let (url, _) = canned_server(vec![http_response(
-        "200 OK",
-        "",
-        r#"{"remains": [{"type": "metered", "credit_remain": 1200, "concurrency_limit": 5,
+    let emu = answering(
+        Route::Credits,
+        &[(
+            200,
+            r#"{"remains": [{"type": "metered", "credit_remain": 1200, "concurrency_limit": 5,
             "current_concurrency": 2, "queue_count": 0}], "packages": []}"#,
-    )]);
-    let credits = client(url).credits().unwrap();
+        )],
+    );
+    let credits = client(&emu).credits().unwrap();
     assert_eq!(credits.remains[0].credit_remain, Some(1200));
     assert_eq!(credits.remains[0].concurrency_limit, Some(5));
 }
 
 #[test]
 fn an_account_error_is_an_api_error() {
-    let (url, _) = canned_server(vec![http_response(
-        "401 Unauthorized",
-        "",
-        r#"{"code": 401, "reason": "Unauthorized", "message": "bad key"}"#,
-    )]);
-    let err = client(url).credits().unwrap_err();
+    let emu = answering(
+        Route::Credits,
+        &[(
+            401,
+            r#"{"code": 401, "reason": "Unauthorized", "message": "bad key"}"#,
+        )],
+    );
+    let err = client(&emu).credits().unwrap_err();
     assert_eq!(err.http_status(), Some(401), "{err:?}");
     assert_eq!(err.provider_code(), Some("Unauthorized"));
 }

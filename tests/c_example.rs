@@ -1,5 +1,5 @@
 //! The header compiles as C99 and C++17 with every warning as an error; the C example builds
-//! with its Makefile and behaves like the Rust CLI against the emulator, for each provider and
+//! with its Makefile (against the installed C library) and behaves like the Rust CLI against the emulator, for each provider and
 //! for a failing task; it runs clean under valgrind (when installed) and AddressSanitizer.
 
 // Without the emulator only the header checks run.
@@ -112,14 +112,75 @@ fn header_compiles_as_c99() {
 #if VIDU_VERSION_MAJOR < 0 || VIDU_VERSION_MINOR < 0 || VIDU_VERSION_PATCH < 0
 #error bad version macros
 #endif
+#if VIDU_VERSION_NUM != (VIDU_VERSION_MAJOR << 16 | VIDU_VERSION_MINOR << 8 | VIDU_VERSION_PATCH)
+#error VIDU_VERSION_NUM disagrees with the other version macros
+#endif
+#ifndef VIDU_HAS_EMULATOR
+#error the shipped library has the emulator: VIDU_HAS_EMULATOR must be defined
+#endif
+static int on_progress(void *userdata, const vidu_progress *p) {
+    (void)userdata;
+    return p->polls > 3 ? VIDU_PROGRESS_STOP : VIDU_PROGRESS_CONTINUE;
+}
 int main(void) {
-    vidu_config config = {.provider = VIDU_PROVIDER_VIDU, .api_key = "key"};
-    vidu_job job = {.image_path = "cat.png", .bgm = VIDU_TRISTATE_TRUE};
-    vidu_wait_options wait = {.timeout_secs = 60};
-    (void)config; (void)job; (void)wait;
+    vidu_config config = {.struct_size = sizeof config, .provider = VIDU_PROVIDER_VIDU,
+                          .api_key = "key"};
+    vidu_job job = {.struct_size = sizeof job, .image_path = "cat.png",
+                    .bgm = VIDU_TRISTATE_TRUE};
+    vidu_wait_options wait = {.struct_size = sizeof wait, .timeout_secs = 60,
+                              .on_progress = on_progress};
+    vidu_emulator *emulator = NULL;
+    (void)config; (void)job; (void)wait; (void)emulator;
     return VIDU_VERSION[0] == 0;
 }
 "#,
+    );
+}
+
+#[test]
+fn header_without_the_emulator_declares_none_of_it() {
+    if !have("cc", "the C99 header check") {
+        return;
+    }
+    // A program that uses the emulator only under VIDU_HAS_EMULATOR compiles either way; one
+    // that uses it unconditionally does not compile against VIDU_NO_EMULATOR.
+    let program = r#"#include "vidu.h"
+int main(void) {
+#ifdef VIDU_HAS_EMULATOR
+#error VIDU_NO_EMULATOR must leave VIDU_HAS_EMULATOR undefined
+#endif
+    return 0;
+}
+"#;
+    compile(
+        "cc",
+        &["-std=c99", "-Werror", "-DVIDU_NO_EMULATOR"],
+        "c",
+        program,
+    );
+    let dir = common::temp_path("header-no-emulator");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("uses.c");
+    std::fs::write(
+        &file,
+        "#include \"vidu.h\"\nint main(void) { return vidu_emulator_free == 0; }\n",
+    )
+    .unwrap();
+    let out = run_to_end(
+        Command::new("cc")
+            .args([
+                "-std=c99",
+                "-Werror",
+                "-fsyntax-only",
+                "-DVIDU_NO_EMULATOR",
+                "-I",
+            ])
+            .arg(root().join("include"))
+            .arg(&file),
+    );
+    assert!(
+        !out.status.success(),
+        "vidu_emulator_free must be undeclared"
     );
 }
 
@@ -152,26 +213,11 @@ int main() {
     );
 }
 
-/// Where cargo put the library this test links against: the Makefile builds into the same
-/// target directory and profile, so that its `cargo build` finds everything fresh.
-fn target() -> (PathBuf, String) {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
-    let profile = profile_dir
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    (profile_dir.parent().unwrap().to_owned(), profile)
-}
-
-/// Builds `target` of examples/c once per test run and returns the binary.
+/// Builds `make_target` of examples/c once per test run, against the installed C library
+/// (its libvidu.a: the Makefile links statically by default), and returns the binary.
 fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'static Path {
     cell.get_or_init(|| {
-        let (target_dir, profile) = target();
-        // `cargo test` built target/<profile>/deps/libvidu.a (and .so) for this very test, with
-        // the same features: the Makefile links it without running cargo again.
+        let prefix = common::c_library::prefix();
         run_ok(
             Command::new("make")
                 .arg("-s")
@@ -179,12 +225,7 @@ fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'stati
                 .arg(root().join("examples/c"))
                 .arg(make_target)
                 .arg("BUILD_LIBRARY=no")
-                .arg(format!("CARGO_TARGET_DIR={}", target_dir.display()))
-                .arg(format!("PROFILE={profile}"))
-                .arg(format!(
-                    "LIBDIR={}",
-                    target_dir.join(&profile).join("deps").display()
-                )),
+                .arg(format!("LIBDIR={}", prefix.join("lib").display())),
         );
         root().join("examples/c").join(make_target)
     })
@@ -375,6 +416,56 @@ mod emulated {
             .nth(1)
             .and_then(|s| s.split(':').next())
             .expect("a progress line names the task")
+    }
+
+    #[test]
+    fn c_example_ctrl_c_stops_the_wait_and_prints_how_to_resume() {
+        use std::io::Read;
+        let out = output("c-example-interrupted.mp4");
+        let mut child = img2video()
+            .env("VIDU_EMULATOR_SCENARIO", "never-finishes")
+            .args(["--provider", "vidu", "--image"])
+            .arg(sample())
+            .args(["--poll-interval", "0.05", "--timeout", "60", "--output"])
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read stderr until a progress line names the task, then interrupt.
+        let mut stderr = child.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let task_id = loop {
+            let n = stderr.read(&mut buf).unwrap();
+            assert!(n > 0, "stderr closed early: {}", text(&seen));
+            seen.extend_from_slice(&buf[..n]);
+            let so_far = text(&seen);
+            if let Some(rest) = so_far.split("\rtask ").nth(1) {
+                if let Some((id, _)) = rest.split_once(':') {
+                    break id.to_owned();
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "no task id: {so_far}");
+        };
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        stderr.read_to_end(&mut seen).unwrap();
+        let status = child.wait().unwrap();
+        let stderr = text(&seen);
+        assert_eq!(status.code(), Some(130), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with("img2video: interrupted: "), "{stderr}");
+        assert!(
+            last.ends_with(&format!("to resume: --task-id {task_id}")),
+            "the resume line: {stderr}"
+        );
+        assert!(!out.exists(), "nothing at --output");
     }
 
     fn stdout_has_output(run: &Output) -> bool {

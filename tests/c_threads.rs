@@ -19,42 +19,24 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Compiles tests/c/threads.c against the static library `cargo test` just built (in
-/// target/<profile>/deps). The one place that knows how the program is linked.
+/// Compiles tests/c/threads.c against the installed library (`make -C examples/c install`,
+/// once per test process: tests/common/c_library.rs). The one place that knows how the
+/// program is linked.
 fn threads_program() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let deps = std::env::current_exe()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .to_owned();
+        let prefix = common::c_library::prefix();
+        let (include, lib) = (prefix.join("include"), prefix.join("lib"));
         let out = common::temp_path("c-threads");
         let status = Command::new("cc")
-            .args([
-                "-std=c99",
-                "-g",
-                "-O1",
-                "-Wall",
-                "-Wextra",
-                "-pedantic",
-                "-Werror",
-            ])
-            .arg(format!("-I{}", root().join("include").display()))
+            .args(["-std=c99", "-g", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror"])
+            .arg(format!("-I{}", include.display()))
             .arg(root().join("tests/c/threads.c"))
             .arg("-o")
             .arg(&out)
-            .arg("-Wl,--gc-sections")
-            .arg(deps.join("libvidu.a"))
-            .args([
-                "-lgcc_s",
-                "-lutil",
-                "-lrt",
-                "-lpthread",
-                "-lm",
-                "-ldl",
-                "-lc",
-            ])
+            .arg(format!("-L{}", lib.display()))
+            .arg("-lvidu")
+            .arg(format!("-Wl,-rpath,{}", lib.display()))
             .status()
             .expect("cc runs");
         assert!(status.success(), "compiling tests/c/threads.c failed");

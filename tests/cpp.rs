@@ -1,5 +1,5 @@
-//! The C++ wrapper's failure paths: tests/cpp/errors.cpp, built against include/vidu.hpp and
-//! the library cargo built for this test, checks what a C++ user sees when a call fails
+//! The C++ wrapper's failure paths: tests/cpp/errors.cpp, built against the installed
+//! vidu.hpp and libvidu.so, checks what a C++ user sees when a call fails
 //! (code, message, task id, provider code) on the emulator, then runs again under valgrind
 //! (when installed) with definite leaks and memory errors failing the test.
 #![cfg(feature = "emulator")]
@@ -62,13 +62,12 @@ fn run_to_end(cmd: &mut Command) -> Output {
     }
 }
 
-/// Compiles tests/cpp/errors.cpp once per run, linked to the libvidu.so that `cargo test`
-/// built for this very test (target/<profile>/deps, same features).
+/// Compiles tests/cpp/errors.cpp once per run, linked to the installed libvidu.so.
 fn errors_program() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let deps = exe.parent().unwrap();
+        let prefix = common::c_library::prefix();
+        let lib = prefix.join("lib");
         let binary = common::temp_path("cpp-errors-program");
         let out = run_to_end(
             Command::new("c++")
@@ -82,13 +81,13 @@ fn errors_program() -> &'static Path {
                     "-Werror",
                 ])
                 .arg("-I")
-                .arg(common::repo_file("include"))
+                .arg(prefix.join("include"))
                 .arg(common::repo_file("tests/cpp/errors.cpp"))
                 .arg("-o")
                 .arg(&binary)
-                .arg(format!("-L{}", deps.display()))
+                .arg(format!("-L{}", lib.display()))
                 .arg("-lvidu")
-                .arg(format!("-Wl,-rpath,{}", deps.display()))
+                .arg(format!("-Wl,-rpath,{}", lib.display()))
                 .arg("-pthread"),
         );
         assert!(

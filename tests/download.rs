@@ -1,11 +1,22 @@
-//! Downloading the video: resume, restart, redirects, expired URLs; never the key.
+//! Downloading the video: resume (within a call and across runs), restart, redirects, expired
+//! URLs, output paths, hostile hosts; never the key.
 #![cfg(feature = "emulator")]
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use common::emulated::*;
-use vidu::emulator::{Emulator, Scenario};
-use vidu::Provider;
+use common::{assert_dir_holds, scratch_dir};
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, RecordedRequest, Route, Scenario};
+use vidu::{
+    CancelToken, Client, Config, Error, Provider, State, TaskStatus, Timeouts, WaitOptions,
+};
 
 #[test]
 fn cut_downloads_resume_with_range_or_restart_when_range_is_ignored() {
@@ -52,4 +63,465 @@ fn an_expired_video_url_is_refreshed_once() {
         .collect();
     assert_eq!(statuses.first(), Some(&403));
     assert_eq!(statuses.last(), Some(&200));
+}
+
+// ---- Partial files across runs (issue 8.5) ----
+
+/// The partial file a download of `task_id` to `dir/name` uses: the contract a later run (or
+/// a journal) relies on to find it.
+fn partial_path(dir: &Path, name: &str, task_id: &str) -> PathBuf {
+    let hash = task_id.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    dir.join(format!(".{name}.{hash:08x}.part"))
+}
+
+fn synthetic(range: std::ops::Range<u64>) -> Vec<u8> {
+    range.map(Emulator::synthetic_video_byte).collect()
+}
+
+fn range_header(r: &RecordedRequest) -> Option<&str> {
+    r.header("range")
+}
+
+/// Waits until the emulator has seen `n` video requests.
+fn until_video_requests(emu: &Emulator, n: usize) {
+    let start = Instant::now();
+    while emu.stats().video_requests.len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no video request"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// An emulator serving a 1 MiB video whose first GET is cut at half and whose second answers
+/// 503 with `Retry-After: <secs>`, so the download holds back, its partial file half written.
+fn half_then_hold_back(secs: &str) -> Emulator {
+    Emulator::start_with(
+        EmulatorOptions::new()
+            .video_size(1 << 20)
+            .fault(Fault::on(Route::Video).nth(1).effect(Effect::CutBody))
+            .fault(
+                Fault::on(Route::Video)
+                    .nth(2)
+                    .respond(503, "busy")
+                    .header("Retry-After", secs),
+            ),
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_interrupted_download_is_resumed_by_a_later_run_from_its_partial_file() {
+    let emu = half_then_hold_back("30");
+    let dir = scratch_dir();
+    let out = dir.join("v.mp4");
+    let token = CancelToken::new();
+    let first_run = std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            client(Provider::Vidu, &emu).generate(
+                &job(),
+                &out,
+                &mut wait_opts().cancel(token.clone()),
+            )
+        });
+        until_video_requests(&emu, 2);
+        token.cancel(); // the first process is interrupted while holding back
+        run.join().unwrap()
+    });
+    let err = first_run.unwrap_err();
+    assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+    let task_id = err.task_id().expect("the task id survives").to_owned();
+    let partial = partial_path(&dir, "v.mp4", &task_id);
+    assert_dir_holds(&dir, &[partial.file_name().unwrap().to_str().unwrap()]);
+    assert_eq!(std::fs::read(&partial).unwrap(), synthetic(0..1 << 19));
+
+    // A later run (a fresh client, as another process would have) picks the task up.
+    let later = client(Provider::Vidu, &emu)
+        .resume(&task_id, &out, &mut wait_opts())
+        .unwrap();
+    assert_eq!(later.bytes, 1 << 20);
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(range_header(&requests[2]), Some("bytes=524288-"));
+    assert_eq!(requests[2].status, 206);
+    assert_eq!(std::fs::read(&out).unwrap(), synthetic(0..1 << 20));
+    assert_dir_holds(&dir, &["v.mp4"]);
+    assert_eq!(emu.stats().submits, 1);
+}
+
+#[test]
+fn a_second_download_of_the_same_task_to_the_same_file_fails_at_once() {
+    let emu = half_then_hold_back("30");
+    let c = client(Provider::Vidu, &emu);
+    let task_id = c.submit(&job()).unwrap();
+    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let dir = scratch_dir();
+    let out = dir.join("v.mp4");
+    let token = CancelToken::new();
+    std::thread::scope(|s| {
+        let first =
+            s.spawn(|| c.download(&status, &out, &WaitOptions::new().cancel(token.clone())));
+        until_video_requests(&emu, 2);
+        let start = Instant::now();
+        let err = c.download(&status, &out, &WaitOptions::new()).unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(5), "fails at once");
+        assert!(matches!(err, Error::Download { .. }), "{err:?}");
+        assert_eq!(err.task_id(), Some(task_id.as_str()));
+        assert!(err.to_string().contains("another download"), "{err}");
+        token.cancel();
+        let first = first.join().unwrap().unwrap_err();
+        assert!(matches!(first, Error::Cancelled { .. }), "{first:?}");
+    });
+    // The loser touched nothing: the partial file is the first download's, and resumes.
+    assert_eq!(
+        std::fs::metadata(partial_path(&dir, "v.mp4", &task_id))
+            .unwrap()
+            .len(),
+        1 << 19
+    );
+    c.download(&status, &out, &WaitOptions::new()).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), synthetic(0..1 << 20));
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_partial_file_that_does_not_fit_the_declared_size_is_restarted_from_zero() {
+    let emu = emulator(Scenario::Normal);
+    let c = client(Provider::Vtrix, &emu);
+    let task_id = c.submit(&job()).unwrap();
+    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let dir = scratch_dir();
+    // Longer than the video: the host answers 416 with the real size.
+    let too_long = vec![0xAB; Emulator::video_bytes().len() + 100];
+    std::fs::write(partial_path(&dir, "v.mp4", &task_id), too_long).unwrap();
+    // Another task's partial file for the same output is not this one's: left alone.
+    let other = partial_path(&dir, "v.mp4", "another-task");
+    std::fs::write(&other, b"other").unwrap();
+    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests[0].status, 416, "{requests:?}");
+    assert_eq!(range_header(requests.last().unwrap()), None);
+    std::fs::remove_file(other).unwrap();
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+// ---- Output paths (issue 9.4, 9.6) ----
+
+/// `generate` to `out` fails naming `output`, and nothing is sent.
+fn refused_before_the_submit(out: &Path) -> Error {
+    let emu = emulator(Scenario::Normal);
+    let err = client(Provider::UModelVerse, &emu)
+        .generate(&job(), out, &mut wait_opts())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "output",
+                ..
+            }
+        ),
+        "{}: {err:?}",
+        out.display()
+    );
+    assert_eq!(emu.stats().submit_requests, 0);
+    err
+}
+
+#[cfg(unix)]
+#[test]
+fn output_paths_that_exist_and_are_not_regular_files_are_refused_before_the_submit() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch_dir();
+    // A private null device, not /dev/null: code that fails this test must not replace the
+    // system's. Making one needs root (CAP_MKNOD); without it that case is skipped.
+    let device = dir.join("null.mp4");
+    let made = std::process::Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .stderr(std::process::Stdio::null())
+        .status();
+    if made.is_ok_and(|s| s.success()) {
+        let err = refused_before_the_submit(&device);
+        assert!(err.to_string().contains("character device"), "{err}");
+    }
+
+    let fifo = dir.join("fifo.mp4");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let err = refused_before_the_submit(&fifo);
+    assert!(err.to_string().contains("FIFO"), "{err}");
+
+    let target = dir.join("precious.txt");
+    std::fs::write(&target, b"keep me").unwrap();
+    let link = dir.join("link.mp4");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let err = refused_before_the_submit(&link);
+    assert!(
+        err.to_string().contains("symlinks are not followed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+
+    let sub = dir.join("sub.mp4");
+    std::fs::create_dir(&sub).unwrap();
+    refused_before_the_submit(&sub);
+
+    // The download itself (a task that exists) refuses them too, keeping the task id.
+    let emu = emulator(Scenario::Normal);
+    let c = client(Provider::Vidu, &emu);
+    let task_id = c.submit(&job()).unwrap();
+    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let err = c.download(&status, &link, &WaitOptions::new()).unwrap_err();
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some(task_id.as_str()));
+    assert!(
+        err.to_string().contains("symlinks are not followed"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("nothing was sent"), "{err}");
+    let err = c.resume(&task_id, &fifo, &mut wait_opts()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "output",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
+#[test]
+fn an_output_name_too_long_for_the_partial_file_is_refused_before_the_submit() {
+    let dir = scratch_dir();
+    let err = refused_before_the_submit(&dir.join("x".repeat(244)));
+    assert!(err.to_string().contains("at most 240 bytes"), "{err}");
+    // The longest name allowed works end to end.
+    let emu = emulator(Scenario::Normal);
+    let longest = "y".repeat(240);
+    client(Provider::Vtrix, &emu)
+        .generate(&job(), dir.join(&longest), &mut wait_opts())
+        .unwrap();
+    assert_dir_holds(&dir, &[longest.as_str()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_path_replaced_during_the_download_is_not_written_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let emu = half_then_hold_back("2");
+    let c = client(Provider::Vidu, &emu);
+    let task_id = c.submit(&job()).unwrap();
+    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let dir = scratch_dir();
+    let out = dir.join("v.mp4");
+    let err = std::thread::scope(|s| {
+        let download = s.spawn(|| c.download(&status, &out, &WaitOptions::new()));
+        until_video_requests(&emu, 2);
+        // While the download holds back, something else appears at the output path.
+        let made = std::process::Command::new("mkfifo").arg(&out).status();
+        assert!(made.unwrap().success());
+        download.join().unwrap().unwrap_err()
+    });
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some(task_id.as_str()));
+    assert!(std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    // The whole video waits in the partial file for a rerun to a proper path.
+    let partial = partial_path(&dir, "v.mp4", &task_id);
+    assert_eq!(std::fs::read(partial).unwrap(), synthetic(0..1 << 20));
+}
+
+// ---- Hostile video hosts, independent of the emulator (issue 9.7, 9.8) ----
+
+/// A video host on 127.0.0.1 that reads each request's head and lets `answer` write anything
+/// to the connection. Counts connections; the second value is the request heads seen.
+fn fake_host(
+    answer: fn(&str, &mut TcpStream),
+) -> (String, Arc<AtomicU32>, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicU32::new(0));
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let (count, seen) = (connections.clone(), heads.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut head = String::new();
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        head.push_str(&line);
+                        line.clear();
+                    }
+                    if head.is_empty() {
+                        return;
+                    }
+                    seen.lock().unwrap().push(head.clone());
+                    answer(&head, &mut stream);
+                }
+            });
+        }
+    });
+    (url, connections, heads)
+}
+
+/// Holds the connection open, sending nothing, until the client closes it.
+fn hold(stream: &mut TcpStream) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    let _ = stream.read(&mut [0u8; 1]);
+}
+
+/// Part of a 1000-byte body, then nothing, on every connection.
+fn stalls_mid_body(_: &str, stream: &mut TcpStream) {
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    let _ = stream.write_all(&[7u8; 100]);
+    hold(stream);
+}
+
+/// A chunked body that never ends.
+fn endless_chunked(_: &str, stream: &mut TcpStream) {
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let chunk = [b"10000\r\n".as_slice(), &[9u8; 0x10000], b"\r\n"].concat();
+    while stream.write_all(&chunk).is_ok() {}
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// `/a.mp4` redirects with a relative Location holding a URL in its query; `/b/v.mp4` is
+/// the video.
+fn redirects_relatively(head: &str, stream: &mut TcpStream) {
+    let answer: &[u8] = if head.starts_with("GET /a.mp4 ") {
+        b"HTTP/1.1 302 Found\r\nLocation: /b/v.mp4?from=https://cdn.example\r\nContent-Length: 0\r\n\r\n"
+    } else if head.starts_with("GET /b/v.mp4?from=https://cdn.example ") {
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nvideo"
+    } else {
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+    };
+    let _ = stream.write_all(answer);
+}
+
+/// A client whose only use is `download` (nothing listens at its base URL), and a succeeded
+/// status whose video is at `url`.
+fn downloader(config: impl FnOnce(Config) -> Config, url: String) -> (Client, TaskStatus) {
+    let base = fast_config(Provider::Vidu, "http://127.0.0.1:9".into(), "k");
+    let mut status = TaskStatus::new("task-hostile", State::Succeeded);
+    status.video_urls = vec![url];
+    (Client::new(config(base)).unwrap(), status)
+}
+
+fn short_receive(c: Config) -> Config {
+    c.timeouts(Timeouts::new().receive(Duration::from_millis(300)))
+}
+
+#[test]
+fn a_relative_redirect_with_a_url_in_its_query_is_followed() {
+    let (url, _, heads) = fake_host(redirects_relatively);
+    let (c, status) = downloader(|c| c, format!("{url}/a.mp4"));
+    let dir = scratch_dir();
+    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), b"video");
+    assert_eq!(heads.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
+    let (url, connections, _) = fake_host(stalls_mid_body);
+    let (c, status) = downloader(short_receive, format!("{url}/v.mp4"));
+    let dir = scratch_dir();
+    let err = c
+        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some("task-hostile"));
+    assert!(err.to_string().contains("stalled 3 times"), "{err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    // The bytes received stay for a later resume; nothing is at the output path.
+    let partial = partial_path(&dir, "v.mp4", "task-hostile");
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 100);
+    assert!(!dir.join("v.mp4").exists());
+
+    // The limit is the caller's.
+    let (c, status) = downloader(
+        |c| short_receive(c).max_download_stalls(1),
+        format!("{url}/v.mp4"),
+    );
+    let err = c
+        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("stalled 1 times"), "{err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn an_endless_chunked_body_is_stopped_at_the_size_cap_and_removed() {
+    let (url, _, _) = fake_host(endless_chunked);
+    let (c, status) = downloader(|c| c.max_video_bytes(1 << 20), format!("{url}/v.mp4"));
+    let dir = scratch_dir();
+    let err = c
+        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some("task-hostile"));
+    assert!(err.to_string().contains("max_video_bytes"), "{err}");
+    assert_dir_holds(&dir, &[]);
+}
+
+#[test]
+fn a_video_declared_larger_than_the_cap_is_refused_at_once() {
+    let emu = Emulator::start_with(EmulatorOptions::new().video_size(3 << 20)).unwrap();
+    let mut config = fast_config(Provider::Vidu, emu.base_url(), "k");
+    config.max_video_bytes = 1 << 20;
+    let dir = scratch_dir();
+    let err = Client::new(config)
+        .unwrap()
+        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap_err();
+    assert!(matches!(err, Error::Download { .. }), "{err:?}");
+    assert!(err.task_id().is_some(), "{err:?}");
+    assert!(err.to_string().contains("3145728 bytes"), "{err}");
+    assert_eq!(emu.stats().video_gets, 1, "refused on its Content-Length");
+    assert_dir_holds(&dir, &[]);
+}
+
+/// Timings at the default settings (30 s receive timeout, 3 stalls, 2 GiB cap), for the
+/// record: `cargo test --test download -- --ignored --nocapture`. Writes up to 2 GiB.
+#[test]
+#[ignore = "slow: about 2 minutes, writes 2 GiB"]
+fn hostile_hosts_at_default_settings() {
+    let (url, _, _) = fake_host(stalls_mid_body);
+    let (c, status) = downloader(|c| c, format!("{url}/v.mp4"));
+    let start = Instant::now();
+    let err = c
+        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
+        .unwrap_err();
+    eprintln!("stalling host: {:?}: {err}", start.elapsed());
+    let (url, _, _) = fake_host(endless_chunked);
+    let (c, status) = downloader(|c| c, format!("{url}/v.mp4"));
+    let start = Instant::now();
+    let err = c
+        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
+        .unwrap_err();
+    eprintln!("endless host: {:?}: {err}", start.elapsed());
 }

@@ -14,9 +14,10 @@ use vidu::ffi::*;
 fn free_null_is_a_no_op() {
     unsafe {
         vidu_client_free(ptr::null_mut());
-        vidu_status_free(ptr::null_mut());
+        vidu_task_status_free(ptr::null_mut());
         vidu_error_free(ptr::null_mut());
         vidu_cancel_token_free(ptr::null_mut());
+        #[cfg(feature = "emulator")]
         vidu_emulator_free(ptr::null_mut());
         vidu_string_free(ptr::null_mut());
     }
@@ -28,11 +29,12 @@ fn getters_on_null_return_their_documented_fallbacks() {
         assert_eq!(vidu_error_code(ptr::null()), VIDU_OK);
         assert!(vidu_error_message(ptr::null()).is_null());
         assert_eq!(vidu_error_message_copy(ptr::null(), ptr::null_mut(), 0), 0);
-        assert_eq!(vidu_status_state(ptr::null()), 0);
-        assert_eq!(vidu_status_progress(ptr::null()), -1.0);
-        assert_eq!(vidu_status_video_url_count(ptr::null()), 0);
-        assert!(vidu_status_video_url(ptr::null(), 0).is_null());
-        assert_eq!(vidu_status_credits(ptr::null()), -1);
+        assert_eq!(vidu_task_status_state(ptr::null()), 0);
+        assert_eq!(vidu_task_status_progress(ptr::null()), -1.0);
+        assert_eq!(vidu_task_status_video_url_count(ptr::null()), 0);
+        assert!(vidu_task_status_video_url(ptr::null(), 0).is_null());
+        assert_eq!(vidu_task_status_credits(ptr::null()), -1);
+        #[cfg(feature = "emulator")]
         assert!(vidu_emulator_base_url(ptr::null()).is_null());
         assert_eq!(vidu_cancel_token_is_cancelled(ptr::null()), 0);
         vidu_cancel_token_cancel(ptr::null());
@@ -98,14 +100,8 @@ fn null_arguments_are_named() {
     config.provider = VIDU_PROVIDER_VIDU;
     config_is_rejected(&config, "config->api_key");
 
-    // Reserved space must stay zero (a newer header's options are refused, not ignored).
-    config.api_key = c"k".as_ptr();
-    config.reserved[3] = 1;
-    config_is_rejected(&config, "config->reserved");
-    assert!(client.is_null());
-
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_status(ptr::null(), c"t1".as_ptr(), &mut ptr::null_mut(), err)
+        vidu_client_status(ptr::null(), c"t1".as_ptr(), &mut ptr::null_mut(), err)
     });
     assert!(
         err.message().contains("argument client"),
@@ -254,16 +250,6 @@ fn cancel_tokens() {
     }
 }
 
-#[cfg(not(feature = "emulator"))]
-#[test]
-fn the_emulator_is_unsupported_without_its_feature() {
-    let mut emulator = ptr::null_mut();
-    failure(VIDU_ERROR_UNSUPPORTED, |err| unsafe {
-        vidu_emulator_start(ptr::null(), ptr::null(), &mut emulator, err)
-    });
-    assert!(emulator.is_null());
-}
-
 #[test]
 fn huge_durations_are_refused_naming_the_field_never_a_panic() {
     let mut config = zeroed_config();
@@ -298,26 +284,114 @@ fn the_newer_job_fields_are_checked() {
     let mut client = ptr::null_mut();
     success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
     let check = |job: &vidu_job, code: vidu_result, named: &str| {
-        let err = failure(code, |err| unsafe { vidu_check(client, job, err) });
+        let err = failure(code, |err| unsafe { vidu_client_check(client, job, err) });
         assert!(err.message().contains(named), "{named}: {}", err.message());
     };
     let url = c"https://example.com/cat.png";
     let mut job = zeroed_job();
     job.image_url = url.as_ptr();
-    success(|err| unsafe { vidu_check(client, &job, err) });
+    success(|err| unsafe { vidu_client_check(client, &job, err) });
     // Vtrix takes no off_peak: the Rust rule, named.
     job.off_peak = VIDU_TRISTATE_TRUE;
     check(&job, VIDU_ERROR_INVALID_INPUT, "off_peak");
     job.off_peak = 3;
     check(&job, VIDU_ERROR_INVALID_INPUT, "job->off_peak");
     job.off_peak = 0;
-    job.reserved32 = 1;
-    check(&job, VIDU_ERROR_INVALID_INPUT, "job->reserved32");
-    job.reserved32 = 0;
-    job.reserved[0] = 1;
-    check(&job, VIDU_ERROR_INVALID_INPUT, "job->reserved");
-    job.reserved[0] = 0;
     job.extra_fields_unchecked = c"[1]".as_ptr();
     check(&job, VIDU_ERROR_INVALID_INPUT, "extra_fields_unchecked");
     unsafe { vidu_client_free(client) };
+}
+
+#[test]
+fn struct_size_zero_or_cutting_a_field_is_refused() {
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VIDU;
+    config.api_key = KEY.as_ptr();
+    let api_key_at = std::mem::offset_of!(vidu_config, api_key);
+    for bad in [0, 3, api_key_at + 4, 5000] {
+        config.struct_size = bad;
+        config_is_rejected(&config, "config->struct_size");
+    }
+    // Ending before api_key is a well-formed older size, but api_key is then not there.
+    config.struct_size = api_key_at;
+    config_is_rejected(&config, "config->api_key");
+}
+
+/// A job as a program built against a newer header would pass it: more fields after ours.
+#[repr(C)]
+struct NewerJob {
+    job: vidu_job,
+    newer_field: u64,
+}
+
+#[test]
+fn struct_size_of_an_older_or_newer_header_is_handled() {
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VTRIX;
+    config.api_key = KEY.as_ptr();
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    let check = |job: *const vidu_job| {
+        let mut err = ptr::null_mut();
+        let code = unsafe { vidu_client_check(client, job, &mut err) };
+        (code, (!err.is_null()).then(|| Error(err)))
+    };
+
+    // Older: the fields from voice_id on did not exist; whatever lies there is not read (here,
+    // values Vtrix would refuse).
+    let mut job = zeroed_job();
+    job.image_url = c"https://example.com/cat.png".as_ptr();
+    job.struct_size = std::mem::offset_of!(vidu_job, voice_id);
+    job.off_peak = 99;
+    job.wm_position = 77;
+    assert_eq!(check(&job).0, VIDU_OK);
+    job.struct_size = std::mem::size_of::<vidu_job>();
+    let (code, err) = check(&job);
+    assert_eq!(code, VIDU_ERROR_INVALID_INPUT);
+    assert!(err.unwrap().message().contains("job->off_peak"));
+
+    // Newer: accepted while the fields this library does not know are zero.
+    let mut newer = NewerJob {
+        job: zeroed_job(),
+        newer_field: 0,
+    };
+    newer.job.image_url = c"https://example.com/cat.png".as_ptr();
+    newer.job.struct_size = std::mem::size_of::<NewerJob>();
+    assert_eq!(check(&newer.job).0, VIDU_OK);
+    newer.newer_field = 1;
+    let (code, err) = check(&newer.job);
+    assert_eq!(code, VIDU_ERROR_INVALID_INPUT);
+    let message = err.unwrap().message();
+    assert!(
+        message.contains("job->struct_size") && message.contains("newer"),
+        "{message}"
+    );
+    unsafe { vidu_client_free(client) };
+}
+
+#[test]
+fn a_non_null_err_on_entry_is_refused_untouched_and_nothing_runs() {
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VIDU;
+    config.api_key = KEY.as_ptr();
+    // An earlier error, still owned by the caller.
+    let earlier = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+        vidu_client_new(ptr::null(), &mut ptr::null_mut(), err)
+    });
+    let earlier_message = earlier.message();
+    let mut err = earlier.0;
+    let mut client = ptr::null_mut();
+    let code = unsafe { vidu_client_new(&config, &mut client, &mut err) };
+    assert_eq!(code, VIDU_ERROR_INVALID_INPUT);
+    assert_eq!(err, earlier.0, "*err is left as it was");
+    assert!(client.is_null(), "nothing ran");
+    assert_eq!(
+        earlier.message(),
+        earlier_message,
+        "the earlier error is intact"
+    );
+    // The same with an error from a panic: the panic never happens.
+    let code = unsafe { vidu_test_panic(&mut err) };
+    assert_eq!(code, VIDU_ERROR_INVALID_INPUT);
+    assert_eq!(err, earlier.0);
 }

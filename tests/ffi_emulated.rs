@@ -26,7 +26,7 @@ fn zeroed_config_and_job_mean_defaults() {
     let mut job = zeroed_job();
     job.image_data = png.as_ptr();
     job.image_len = png.len();
-    success(|err| unsafe { vidu_check(s.client, &job, err) });
+    success(|err| unsafe { vidu_client_check(s.client, &job, err) });
 }
 
 #[test]
@@ -35,14 +35,14 @@ fn job_image_must_be_exactly_one() {
     let png = sample_png();
     let mut job = zeroed_job();
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_check(s.client, &job, err)
+        vidu_client_check(s.client, &job, err)
     });
     assert!(err.message().contains("no image"), "{}", err.message());
     job.image_data = png.as_ptr();
     job.image_len = png.len();
     job.image_url = c"https://example.com/cat.png".as_ptr();
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_check(s.client, &job, err)
+        vidu_client_check(s.client, &job, err)
     });
     assert!(
         err.message().contains("more than one image"),
@@ -53,7 +53,7 @@ fn job_image_must_be_exactly_one() {
     job.image_url = ptr::null();
     job.image_data = ptr::null();
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_check(s.client, &job, err)
+        vidu_client_check(s.client, &job, err)
     });
     assert!(
         err.message().contains("job->image_data"),
@@ -65,7 +65,7 @@ fn job_image_must_be_exactly_one() {
     job.image_len = png.len();
     job.movement_amplitude = 5;
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_check(s.client, &job, err)
+        vidu_client_check(s.client, &job, err)
     });
     assert!(
         err.message().contains("job->movement_amplitude"),
@@ -75,14 +75,14 @@ fn job_image_must_be_exactly_one() {
     job.movement_amplitude = VIDU_MOVEMENT_SMALL;
     job.bgm = 7;
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_check(s.client, &job, err)
+        vidu_client_check(s.client, &job, err)
     });
     assert!(err.message().contains("job->bgm"), "{}", err.message());
     job.bgm = VIDU_TRISTATE_TRUE;
     // A Rust-side rule, with the Rust message.
     job.duration = 99;
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_check(s.client, &job, err)
+        vidu_client_check(s.client, &job, err)
     });
     assert!(err.message().contains("duration"), "{}", err.message());
 }
@@ -95,7 +95,7 @@ fn outputs_are_untouched_on_failure() {
     let mut bytes = 12345u64;
     let job = zeroed_job(); // no image
     failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_generate(
+        vidu_client_generate(
             s.client,
             &job,
             c"x.mp4".as_ptr(),
@@ -110,7 +110,7 @@ fn outputs_are_untouched_on_failure() {
     let sentinel_status = 0x30 as *mut vidu_task_status;
     let mut status = sentinel_status;
     failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_status(s.client, c"bad id with spaces".as_ptr(), &mut status, err)
+        vidu_client_status(s.client, c"bad id with spaces".as_ptr(), &mut status, err)
     });
     assert_eq!(status, sentinel_status);
 }
@@ -138,14 +138,14 @@ fn generate_end_to_end_for_each_provider() {
         let mut task_id = ptr::null_mut();
         let mut bytes = 0u64;
         let options = vidu_wait_options {
+            struct_size: std::mem::size_of::<vidu_wait_options>(),
             timeout_secs: 30.0,
             cancel: ptr::null(),
             on_progress: None,
             userdata: ptr::null_mut(),
-            reserved: [0; 8],
         };
         success(|err| unsafe {
-            vidu_generate(
+            vidu_client_generate(
                 s.client,
                 &job,
                 out_c.as_ptr(),
@@ -173,28 +173,28 @@ fn submit_status_wait_download_step_by_step() {
     let s = setup(VIDU_PROVIDER_VIDU, None, 0.02);
     let task_id = submit_sample(&s);
     let mut status = ptr::null_mut();
-    success(|err| unsafe { vidu_status(s.client, task_id, &mut status, err) });
+    success(|err| unsafe { vidu_client_status(s.client, task_id, &mut status, err) });
     unsafe {
-        assert_eq!(text(vidu_status_task_id(status)), text(task_id));
-        assert!(vidu_status_state(status) >= VIDU_STATE_QUEUED);
-        vidu_status_free(status);
+        assert_eq!(text(vidu_task_status_task_id(status)), text(task_id));
+        assert!(vidu_task_status_state(status) >= VIDU_STATE_QUEUED);
+        vidu_task_status_free(status);
     }
     let mut done = ptr::null_mut();
-    success(|err| unsafe { vidu_wait(s.client, task_id, ptr::null(), &mut done, err) });
+    success(|err| unsafe { vidu_client_wait(s.client, task_id, ptr::null(), &mut done, err) });
     unsafe {
-        assert_eq!(vidu_status_state(done), VIDU_STATE_SUCCEEDED);
-        assert!(vidu_status_video_url_count(done) >= 1);
-        assert!(text(vidu_status_video_url(done, 0))
+        assert_eq!(vidu_task_status_state(done), VIDU_STATE_SUCCEEDED);
+        assert!(vidu_task_status_video_url_count(done) >= 1);
+        assert!(text(vidu_task_status_video_url(done, 0))
             .unwrap()
             .starts_with("http"));
-        assert!(vidu_status_video_url(done, 99).is_null());
-        assert!(text(vidu_status_raw_state(done)).is_some());
+        assert!(vidu_task_status_video_url(done, 99).is_null());
+        assert!(text(vidu_task_status_raw_state(done)).is_some());
     }
     let dir = common::scratch_dir();
     let out = CString::new(dir.join("v.mp4").to_str().unwrap()).unwrap();
     let mut bytes = 0;
     success(|err| unsafe {
-        vidu_download(s.client, done, out.as_ptr(), ptr::null(), &mut bytes, err)
+        vidu_client_download(s.client, done, out.as_ptr(), ptr::null(), &mut bytes, err)
     });
     assert_eq!(
         bytes as usize,
@@ -202,10 +202,10 @@ fn submit_status_wait_download_step_by_step() {
     );
     // Remote cancel of a finished task goes to the provider (official API only).
     let mut err = ptr::null_mut();
-    let _ = unsafe { vidu_cancel(s.client, task_id, &mut err) };
+    let _ = unsafe { vidu_client_cancel_task(s.client, task_id, &mut err) };
     unsafe {
         vidu_error_free(err);
-        vidu_status_free(done);
+        vidu_task_status_free(done);
         vidu_string_free(task_id);
     }
 }
@@ -215,7 +215,7 @@ fn remote_cancel_is_unsupported_on_the_gateways() {
     for provider in [VIDU_PROVIDER_UMODELVERSE, VIDU_PROVIDER_VTRIX] {
         let s = setup(provider, None, 0.05);
         let err = failure(VIDU_ERROR_UNSUPPORTED, |err| unsafe {
-            vidu_cancel(s.client, c"t1".as_ptr(), err)
+            vidu_client_cancel_task(s.client, c"t1".as_ptr(), err)
         });
         assert!(err.message().contains("cancel"), "{}", err.message());
     }
@@ -232,7 +232,7 @@ fn a_failed_task_carries_its_id() {
     let out = dir.join("never.mp4");
     let out_c = CString::new(out.to_str().unwrap()).unwrap();
     let err = failure(VIDU_ERROR_TASK_FAILED, |err| unsafe {
-        vidu_generate(
+        vidu_client_generate(
             s.client,
             &job,
             out_c.as_ptr(),
@@ -290,15 +290,15 @@ fn a_callback_that_returns_non_zero_stops_the_wait() {
         stop_after: 2,
     };
     let options = vidu_wait_options {
+        struct_size: std::mem::size_of::<vidu_wait_options>(),
         timeout_secs: 0.0,
         cancel: ptr::null(),
         on_progress: Some(on_progress),
         userdata: (&mut seen as *mut Seen).cast(),
-        reserved: [0; 8],
     };
     let mut status = ptr::null_mut();
     let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
-        vidu_wait(s.client, task_id, &options, &mut status, err)
+        vidu_client_wait(s.client, task_id, &options, &mut status, err)
     });
     assert!(status.is_null());
     assert_eq!(seen.calls, 2);
@@ -315,16 +315,16 @@ fn a_timeout_keeps_the_task_id() {
     job.image_data = png.as_ptr();
     job.image_len = png.len();
     let options = vidu_wait_options {
+        struct_size: std::mem::size_of::<vidu_wait_options>(),
         timeout_secs: 0.3,
         cancel: ptr::null(),
         on_progress: None,
         userdata: ptr::null_mut(),
-        reserved: [0; 8],
     };
     let out = common::scratch_dir().join("never.mp4");
     let out_c = CString::new(out.to_str().unwrap()).unwrap();
     let err = failure(VIDU_ERROR_TIMEOUT, |err| unsafe {
-        vidu_generate(
+        vidu_client_generate(
             s.client,
             &job,
             out_c.as_ptr(),
@@ -350,15 +350,15 @@ fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
         unsafe { vidu_cancel_token_cancel(token_addr as *const vidu_cancel_token) };
     });
     let options = vidu_wait_options {
+        struct_size: std::mem::size_of::<vidu_wait_options>(),
         timeout_secs: 0.0,
         cancel: token,
         on_progress: None,
         userdata: ptr::null_mut(),
-        reserved: [0; 8],
     };
     let start = Instant::now();
     let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
-        vidu_wait(s.client, task_id, &options, &mut ptr::null_mut(), err)
+        vidu_client_wait(s.client, task_id, &options, &mut ptr::null_mut(), err)
     });
     let took = start.elapsed();
     canceller.join().unwrap();
@@ -383,7 +383,7 @@ fn a_client_is_shared_between_threads() {
                 job.image_len = png.len();
                 let mut task_id = ptr::null_mut();
                 success(|err| unsafe {
-                    vidu_submit(client as *const vidu_client, &job, &mut task_id, err)
+                    vidu_client_submit(client as *const vidu_client, &job, &mut task_id, err)
                 });
                 unsafe { vidu_string_free(task_id) };
             })
@@ -399,17 +399,20 @@ fn a_wait_timeout_too_long_for_the_clock_is_no_deadline() {
     let s = setup(VIDU_PROVIDER_VIDU, None, 0.01);
     let task_id = submit_sample(&s);
     let options = vidu_wait_options {
+        struct_size: std::mem::size_of::<vidu_wait_options>(),
         timeout_secs: 1e19,
         cancel: ptr::null(),
         on_progress: None,
         userdata: ptr::null_mut(),
-        reserved: [0; 8],
     };
     let mut status = ptr::null_mut();
-    success(|err| unsafe { vidu_wait(s.client, task_id, &options, &mut status, err) });
-    assert_eq!(unsafe { vidu_status_state(status) }, VIDU_STATE_SUCCEEDED);
+    success(|err| unsafe { vidu_client_wait(s.client, task_id, &options, &mut status, err) });
+    assert_eq!(
+        unsafe { vidu_task_status_state(status) },
+        VIDU_STATE_SUCCEEDED
+    );
     unsafe {
-        vidu_status_free(status);
+        vidu_task_status_free(status);
         vidu_string_free(task_id);
     }
 }
@@ -422,30 +425,31 @@ fn the_newer_fields_reach_the_official_api() {
     job.off_peak = VIDU_TRISTATE_TRUE;
     job.watermark = VIDU_TRISTATE_FALSE;
     let mut task_id = ptr::null_mut();
-    success(|err| unsafe { vidu_submit(s.client, &job, &mut task_id, err) });
+    success(|err| unsafe { vidu_client_submit(s.client, &job, &mut task_id, err) });
     assert!(text(task_id).is_some());
     unsafe { vidu_string_free(task_id) };
 }
 
 #[test]
 fn credits_through_the_c_abi() {
-    use common::canned::{canned_server, http_response};
-    let (url, _) = canned_server(vec![http_response(
-        "200 OK",
-        "",
-        r#"{"remains": [{"type": "a", "credit_remain": 1200, "concurrency_limit": 5,
+    use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route};
+    let emu = Emulator::start_with(EmulatorOptions::new().fault(
+        Fault::on(Route::Credits).respond(
+            200,
+            r#"{"remains": [{"type": "a", "credit_remain": 1200, "concurrency_limit": 5,
             "current_concurrency": 2}, {"type": "b", "credit_remain": 30}]}"#,
-    )]);
-    let url = CString::new(url).unwrap();
+        ),
+    ))
+    .unwrap();
+    let url = CString::new(emu.base_url()).unwrap();
     let mut config = zeroed_config();
     config.provider = VIDU_PROVIDER_VIDU;
     config.api_key = KEY.as_ptr();
     config.base_url = url.as_ptr();
     let mut client = ptr::null_mut();
     success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
-    // SAFETY: all-zero is a valid vidu_credits_info.
-    let mut out: vidu_credits_info = unsafe { std::mem::zeroed() };
-    success(|err| unsafe { vidu_credits(client, &mut out, err) });
+    let mut out: vidu_credits = sized();
+    success(|err| unsafe { vidu_client_credits(client, &mut out, err) });
     assert_eq!(
         (
             out.credit_remain,
@@ -459,6 +463,398 @@ fn credits_through_the_c_abi() {
 
     let s = setup(VIDU_PROVIDER_VTRIX, None, 0.01);
     failure(VIDU_ERROR_UNSUPPORTED, |err| unsafe {
-        vidu_credits(s.client, &mut out, err)
+        vidu_client_credits(s.client, &mut out, err)
     });
+}
+
+#[test]
+fn credits_from_the_emulator_and_unsupported_on_the_gateways() {
+    let s = setup(VIDU_PROVIDER_VIDU, None, 0.01);
+    let mut out: vidu_credits = sized();
+    out.queue_count = 77;
+    success(|err| unsafe { vidu_client_credits(s.client, &mut out, err) });
+    assert_eq!(out.struct_size, std::mem::size_of::<vidu_credits>());
+    // The emulator's defaults: 100,000 credits, 5 tasks at once, none running.
+    assert_eq!(
+        (
+            out.credit_remain,
+            out.concurrency_limit,
+            out.current_concurrency,
+            out.queue_count
+        ),
+        (100_000, 5, 0, 0)
+    );
+
+    // A program built before queue_count existed: not written.
+    let mut older: vidu_credits = sized();
+    older.struct_size = std::mem::offset_of!(vidu_credits, queue_count);
+    older.queue_count = 77;
+    success(|err| unsafe { vidu_client_credits(s.client, &mut older, err) });
+    assert_eq!((older.concurrency_limit, older.queue_count), (5, 77));
+    older.struct_size = 0;
+    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+        vidu_client_credits(s.client, &mut older, err)
+    });
+    assert!(
+        err.message().contains("out->struct_size"),
+        "{}",
+        err.message()
+    );
+
+    for provider in [VIDU_PROVIDER_UMODELVERSE, VIDU_PROVIDER_VTRIX] {
+        let s = setup(provider, None, 0.01);
+        let mut out: vidu_credits = sized();
+        out.credit_remain = 42;
+        failure(VIDU_ERROR_UNSUPPORTED, |err| unsafe {
+            vidu_client_credits(s.client, &mut out, err)
+        });
+        assert_eq!(out.credit_remain, 42, "untouched on failure");
+    }
+}
+
+mod batch {
+    use super::*;
+    use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault};
+
+    /// A client of `provider` on `emulator`, freed on drop.
+    struct Client(*mut vidu_client);
+
+    impl Drop for Client {
+        fn drop(&mut self) {
+            unsafe { vidu_client_free(self.0) }
+        }
+    }
+
+    fn client(emulator: &Emulator, provider: vidu_provider) -> (Client, CString) {
+        let url = CString::new(emulator.base_url()).unwrap();
+        let mut config = zeroed_config();
+        config.provider = provider;
+        config.api_key = KEY.as_ptr();
+        config.base_url = url.as_ptr();
+        config.poll_first_secs = 0.02;
+        config.poll_max_secs = 0.05;
+        let mut client = ptr::null_mut();
+        success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+        (Client(client), url)
+    }
+
+    /// Jobs on the sample PNG in memory, one per prompt, writing to `dir/<i>.mp4`.
+    struct Jobs {
+        _png: Vec<u8>,
+        _prompts: Vec<CString>,
+        _outputs: Vec<CString>,
+        jobs: Vec<vidu_job>,
+        outputs: Vec<std::path::PathBuf>,
+    }
+
+    impl Jobs {
+        fn new(dir: &std::path::Path, prompts: &[&str]) -> Jobs {
+            let png = sample_png();
+            let c_prompts: Vec<CString> =
+                prompts.iter().map(|p| CString::new(*p).unwrap()).collect();
+            let outputs: Vec<_> = (0..prompts.len())
+                .map(|i| dir.join(format!("{i}.mp4")))
+                .collect();
+            let c_outputs = outputs
+                .iter()
+                .map(|o| CString::new(o.to_str().unwrap()).unwrap())
+                .collect();
+            let jobs = c_prompts
+                .iter()
+                .map(|p| {
+                    let mut job = zeroed_job();
+                    job.image_data = png.as_ptr();
+                    job.image_len = png.len();
+                    job.prompt = p.as_ptr();
+                    job
+                })
+                .collect();
+            Jobs {
+                _png: png,
+                _prompts: c_prompts,
+                _outputs: c_outputs,
+                jobs,
+                outputs,
+            }
+        }
+
+        fn items(&self) -> Vec<vidu_batch_item> {
+            self.jobs
+                .iter()
+                .zip(&self._outputs)
+                .map(|(job, output)| vidu_batch_item {
+                    struct_size: std::mem::size_of::<vidu_batch_item>(),
+                    job,
+                    output: output.as_ptr(),
+                    label: ptr::null(),
+                })
+                .collect()
+        }
+    }
+
+    /// What the event callback saw: (kind, job, task id).
+    type Seen = Vec<(vidu_batch_event_kind, usize, Option<String>)>;
+
+    struct Listener {
+        seen: Seen,
+        stop_after_submits: Option<usize>,
+    }
+
+    unsafe extern "C" fn on_event(userdata: *mut c_void, e: *const vidu_batch_event) -> c_int {
+        let listener = &mut *(userdata as *mut Listener);
+        let e = &*e;
+        assert_eq!(e.struct_size, std::mem::size_of::<vidu_batch_event>());
+        if e.kind == VIDU_BATCH_EVENT_FAILED {
+            assert!(!e.error.is_null());
+            assert_eq!(vidu_error_code(e.error), VIDU_ERROR_TASK_FAILED);
+        }
+        listener.seen.push((e.kind, e.job, text(e.task_id)));
+        let submits = listener
+            .seen
+            .iter()
+            .filter(|s| s.0 == VIDU_BATCH_EVENT_SUBMITTED)
+            .count();
+        match listener.stop_after_submits {
+            Some(n) if submits >= n => VIDU_PROGRESS_STOP,
+            _ => VIDU_PROGRESS_CONTINUE,
+        }
+    }
+
+    fn run(
+        client: &Client,
+        items: &[vidu_batch_item],
+        listener: &mut Listener,
+        journal: Option<&CString>,
+    ) -> *mut vidu_batch_result {
+        let mut options: vidu_batch_options = sized();
+        options.concurrency = 2;
+        options.timeout_secs = 60.0;
+        options.on_event = Some(on_event);
+        options.userdata = (listener as *mut Listener).cast();
+        options.journal_path = journal.map_or(ptr::null(), |j| j.as_ptr());
+        let mut result = ptr::null_mut();
+        success(|err| unsafe {
+            vidu_client_run_batch(
+                client.0,
+                items.as_ptr(),
+                items.len(),
+                &options,
+                &mut result,
+                err,
+            )
+        });
+        assert!(!result.is_null());
+        result
+    }
+
+    #[test]
+    fn a_batch_writes_every_video_and_one_failure_does_not_stop_the_others() {
+        let emulator = Emulator::start_with(
+            EmulatorOptions::new().fault(
+                Fault::tasks()
+                    .prompt_contains("storm")
+                    .effect(Effect::FailTask),
+            ),
+        )
+        .unwrap();
+        let (client, _url) = client(&emulator, VIDU_PROVIDER_VIDU);
+        let dir = common::scratch_dir();
+        let prompts = ["waves", "wind", "a storm", "rain", "sun"];
+        let jobs = Jobs::new(&dir, &prompts);
+        let items = jobs.items();
+        let mut listener = Listener {
+            seen: Vec::new(),
+            stop_after_submits: None,
+        };
+        let result = run(&client, &items, &mut listener, None);
+        unsafe {
+            assert_eq!(vidu_batch_result_count(result), prompts.len());
+            for (i, output) in jobs.outputs.iter().enumerate() {
+                let task_id = text(vidu_batch_result_task_id(result, i)).expect("a task id");
+                if i == 2 {
+                    assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_FAILED);
+                    let error = vidu_batch_result_error(result, i);
+                    assert_eq!(vidu_error_code(error), VIDU_ERROR_TASK_FAILED);
+                    assert_eq!(text(vidu_error_task_id(error)), Some(task_id.clone()));
+                    assert!(!output.exists(), "nothing at a failed job's output");
+                    assert!(vidu_batch_result_path(result, i).is_null());
+                } else {
+                    assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_WRITTEN);
+                    assert!(vidu_batch_result_error(result, i).is_null());
+                    assert_eq!(
+                        std::fs::read(output).unwrap(),
+                        Emulator::video_bytes(),
+                        "job {i}: byte for byte"
+                    );
+                    assert_eq!(
+                        vidu_batch_result_bytes(result, i),
+                        Emulator::video_bytes().len() as u64
+                    );
+                    assert_eq!(
+                        text(vidu_batch_result_path(result, i)).as_deref(),
+                        output.to_str()
+                    );
+                }
+                // The events name the same task: submitted, then written or failed.
+                let kinds: Vec<_> = listener
+                    .seen
+                    .iter()
+                    .filter(|s| s.1 == i && s.0 != VIDU_BATCH_EVENT_PROGRESS)
+                    .map(|s| (s.0, s.2.clone()))
+                    .collect();
+                let end = if i == 2 {
+                    VIDU_BATCH_EVENT_FAILED
+                } else {
+                    VIDU_BATCH_EVENT_WRITTEN
+                };
+                assert_eq!(
+                    kinds,
+                    [
+                        (VIDU_BATCH_EVENT_SUBMITTED, Some(task_id.clone())),
+                        (end, Some(task_id))
+                    ]
+                );
+            }
+            // Out of range: the documented fallbacks.
+            assert_eq!(vidu_batch_result_kind(result, 99), 0);
+            assert!(vidu_batch_result_task_id(result, 99).is_null());
+            assert!(vidu_batch_result_task_id(ptr::null(), 0).is_null());
+            vidu_batch_result_free(result);
+        }
+        assert_eq!(emulator.stats().submits, prompts.len() as u32);
+    }
+
+    #[test]
+    fn a_callback_stop_leaves_unfinished_jobs_that_a_rerun_with_the_journal_finishes() {
+        let emulator = Emulator::start_with(EmulatorOptions::new().polls_per_state(3)).unwrap();
+        let (client, _url) = client(&emulator, VIDU_PROVIDER_UMODELVERSE);
+        let dir = common::scratch_dir();
+        let journal = CString::new(dir.join("journal").to_str().unwrap()).unwrap();
+        let jobs = Jobs::new(&dir, &["a", "b", "c", "d"]);
+        let items = jobs.items();
+        let mut listener = Listener {
+            seen: Vec::new(),
+            stop_after_submits: Some(1),
+        };
+        let result = run(&client, &items, &mut listener, Some(&journal));
+        let first_task = unsafe {
+            assert_eq!(vidu_batch_result_kind(result, 0), VIDU_OUTCOME_UNFINISHED);
+            let id = text(vidu_batch_result_task_id(result, 0)).expect("the submitted task");
+            for i in 1..4 {
+                assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_UNFINISHED);
+                assert!(
+                    vidu_batch_result_task_id(result, i).is_null(),
+                    "not submitted"
+                );
+            }
+            vidu_batch_result_free(result);
+            id
+        };
+        assert_eq!(emulator.stats().submits, 1);
+        assert!(jobs.outputs.iter().all(|o| !o.exists()));
+
+        // Rerun with the journal: the first task is waited for, not paid again.
+        let mut listener = Listener {
+            seen: Vec::new(),
+            stop_after_submits: None,
+        };
+        let result = run(&client, &items, &mut listener, Some(&journal));
+        unsafe {
+            for (i, output) in jobs.outputs.iter().enumerate() {
+                assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_WRITTEN);
+                assert_eq!(std::fs::read(output).unwrap(), Emulator::video_bytes());
+            }
+            assert_eq!(text(vidu_batch_result_task_id(result, 0)), Some(first_task));
+            vidu_batch_result_free(result);
+        }
+        assert_eq!(emulator.stats().submits, 4, "one submit per job in all");
+    }
+
+    #[test]
+    fn bad_items_are_named_and_nothing_is_sent() {
+        let emulator = Emulator::start().unwrap();
+        let (client, _url) = client(&emulator, VIDU_PROVIDER_VIDU);
+        let dir = common::scratch_dir();
+        let mut jobs = Jobs::new(&dir, &["a", "b", "c"]);
+        jobs.jobs[2].duration = 99;
+        let mut items = jobs.items();
+        let call = |items: &[vidu_batch_item]| {
+            let mut result = ptr::null_mut();
+            let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+                vidu_client_run_batch(
+                    client.0,
+                    items.as_ptr(),
+                    items.len(),
+                    ptr::null(),
+                    &mut result,
+                    err,
+                )
+            });
+            assert!(result.is_null());
+            err.message()
+        };
+        let message = call(&items);
+        assert!(
+            message.contains("job 3") && message.contains("duration"),
+            "{message}"
+        );
+        jobs.jobs[2].duration = 0;
+        items = jobs.items();
+        items[1].output = ptr::null();
+        let message = call(&items);
+        assert!(
+            message.contains("items[1]") && message.contains("output"),
+            "{message}"
+        );
+        items = jobs.items();
+        items[2].struct_size = 8;
+        let message = call(&items);
+        assert!(message.contains("items[2]->struct_size"), "{message}");
+        assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
+
+        // No items: an empty result.
+        let mut result = ptr::null_mut();
+        success(|err| unsafe {
+            vidu_client_run_batch(client.0, ptr::null(), 0, ptr::null(), &mut result, err)
+        });
+        assert_eq!(unsafe { vidu_batch_result_count(result) }, 0);
+        unsafe { vidu_batch_result_free(result) };
+    }
+}
+
+#[test]
+fn a_video_larger_than_the_configured_cap_is_refused_naming_the_task() {
+    let s = setup(VIDU_PROVIDER_VTRIX, None, 0.02);
+    let base_url = unsafe { vidu_emulator_base_url(s.emulator) };
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VTRIX;
+    config.api_key = c"k".as_ptr();
+    config.base_url = base_url;
+    config.poll_first_secs = 0.02;
+    // The sample video is about 3 KB.
+    config.max_video_bytes = 100;
+    config.max_download_stalls = 1;
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    let png = sample_png();
+    let mut job = zeroed_job();
+    job.image_data = png.as_ptr();
+    job.image_len = png.len();
+    let out = common::scratch_dir().join("capped.mp4");
+    let out_c = CString::new(out.to_str().unwrap()).unwrap();
+    let err = failure(VIDU_ERROR_DOWNLOAD, |err| unsafe {
+        vidu_client_generate(
+            client,
+            &job,
+            out_c.as_ptr(),
+            ptr::null(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            err,
+        )
+    });
+    unsafe { vidu_client_free(client) };
+    assert!(err.task_id().is_some(), "{}", err.message());
+    assert!(err.message().contains("100"), "{}", err.message());
+    assert!(!out.exists());
 }

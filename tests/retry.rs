@@ -3,14 +3,19 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::canned::{canned_server, http_response};
 use common::emulated::*;
-use vidu::emulator::Scenario;
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Route, Scenario};
 use vidu::{CancelToken, Client, Config, Error, Provider};
+
+/// An emulator with these faults.
+fn faulty(faults: impl IntoIterator<Item = Fault>) -> Emulator {
+    let options = faults
+        .into_iter()
+        .fold(EmulatorOptions::new(), EmulatorOptions::fault);
+    Emulator::start_with(options).unwrap()
+}
 
 #[test]
 fn throttled_and_unavailable_status_polls_are_retried() {
@@ -76,22 +81,18 @@ fn submit_is_retried_when_it_certainly_was_not_sent() {
 
 #[test]
 fn a_throttled_submit_is_retried_after_retry_after() {
-    let (url, requests) = canned_server(vec![
-        http_response(
-            "429 Too Many Requests",
-            "retry-after: 1\r\n",
+    let emu = faulty([Fault::on(Route::Submit)
+        .nth(1)
+        .respond(
+            429,
             r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#,
-        ),
-        http_response(
-            "200 OK",
-            "",
-            r#"{"task_id":"t9","state":"created","credits":4}"#,
-        ),
-    ]);
-    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(url)).unwrap();
+        )
+        .header("Retry-After", "1")]);
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(emu.base_url())).unwrap();
     let start = Instant::now();
-    assert_eq!(c.submit(&job()).unwrap(), "t9");
-    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    let task_id = c.submit(&job()).unwrap();
+    assert!(c.status(&task_id).is_ok(), "the task of the second attempt");
+    assert_eq!((emu.stats().submit_requests, emu.stats().submits), (2, 1));
     assert!(
         start.elapsed() >= Duration::from_millis(900),
         "Retry-After honoured"
@@ -104,51 +105,12 @@ fn an_oversized_status_answer_is_a_clear_error() {
         "{{\"state\":\"processing\",\"pad\":\"{}\"}}",
         "x".repeat(2 << 20)
     );
-    let (url, _) = canned_server(vec![http_response("200 OK", "", &body)]);
-    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(url)).unwrap();
+    let emu = faulty([Fault::on(Route::Status).respond(200, &body)]);
+    let c = Client::new(Config::new(Provider::Vidu, "k").base_url(emu.base_url())).unwrap();
     let err = c.status("t1").unwrap_err();
     assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
     assert!(err.to_string().contains("larger than"), "{err}");
     assert_eq!(err.task_id(), Some("t1"));
-}
-
-/// A server that closes the first `resets` connections right after reading a request, then
-/// answers every request with `answer`; counts the requests it read and the connections.
-fn resetting_server(resets: u32, answer: String) -> (String, Arc<AtomicU32>, Arc<AtomicU32>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = Arc::new(AtomicU32::new(0));
-    let connections = Arc::new(AtomicU32::new(0));
-    let (seen, accepted) = (count.clone(), connections.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            accepted.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            loop {
-                let (mut line, mut body_len) = (String::new(), 0u64);
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        body_len = v.trim().parse().unwrap();
-                    }
-                    line.clear();
-                }
-                if line.is_empty() {
-                    break;
-                }
-                let _ = reader.by_ref().take(body_len).read_to_end(&mut Vec::new());
-                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
-                if n <= resets {
-                    break; // drop the connection without an answer
-                }
-                if stream.write_all(answer.as_bytes()).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    (url, count, connections)
 }
 
 fn quick_client(provider: Provider, url: String) -> Client {
@@ -159,24 +121,21 @@ fn quick_client(provider: Provider, url: String) -> Client {
 
 #[test]
 fn a_status_poll_whose_connection_is_reset_is_retried() {
-    let (url, requests, _) =
-        resetting_server(1, http_response("200 OK", "", r#"{"state":"processing"}"#));
-    let status = quick_client(Provider::Vidu, url).status("t1").unwrap();
-    assert_eq!(status.state, vidu::State::Running);
-    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    let emu = faulty([Fault::on(Route::Status).nth(1).effect(Effect::Reset)]);
+    let c = quick_client(Provider::Vidu, emu.base_url());
+    let task_id = c.submit(&job()).unwrap();
+    c.status(&task_id).unwrap();
+    assert_eq!(emu.stats().status_polls, 2);
 }
 
 #[test]
 fn a_submit_whose_connection_is_reset_after_the_body_is_not_retried() {
-    let (url, requests, _) = resetting_server(
-        1,
-        http_response("200 OK", "", r#"{"task_id":"t1","state":"created"}"#),
-    );
-    let err = quick_client(Provider::Vidu, url)
+    let emu = faulty([Fault::on(Route::Submit).nth(1).effect(Effect::Reset)]);
+    let err = quick_client(Provider::Vidu, emu.base_url())
         .submit(&job())
         .unwrap_err();
     assert!(matches!(err, Error::SubmitUncertain { .. }), "{err:?}");
-    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    assert_eq!(emu.stats().submit_requests, 1);
 }
 
 #[test]
@@ -206,52 +165,39 @@ fn a_permanent_transport_error_is_not_retried() {
 #[test]
 fn a_server_error_after_the_submit_body_was_sent_is_not_retried() {
     // The task may exist: a 500 is reported, never sent again (it could be billed twice).
-    let (url, requests) = canned_server(vec![
-        http_response(
-            "500 Internal Server Error",
-            "",
-            r#"{"reason":"InternalServiceFailure"}"#,
-        ),
-        http_response("200 OK", "", r#"{"task_id":"t2","state":"created"}"#),
-    ]);
-    let err = quick_client(Provider::Vidu, url)
+    let emu = faulty([Fault::on(Route::Submit)
+        .nth(1)
+        .respond(500, r#"{"reason":"InternalServiceFailure"}"#)]);
+    let err = quick_client(Provider::Vidu, emu.base_url())
         .submit(&job())
         .unwrap_err();
     assert_eq!(err.http_status(), Some(500), "{err:?}");
-    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    assert_eq!(emu.stats().submit_requests, 1);
 }
 
 #[test]
 fn the_last_429_of_a_submit_keeps_retry_after_for_the_caller() {
-    let throttled = || {
-        http_response(
-            "429 Too Many Requests",
-            "retry-after: 0\r\n",
-            r#"{"reason":"QuotaExceeded","message":"slow down"}"#,
-        )
-    };
-    let (url, requests) = canned_server(vec![throttled(), throttled(), throttled(), throttled()]);
-    let err = quick_client(Provider::Vidu, url)
-        .submit(&job())
-        .unwrap_err();
+    let emu = faulty([Fault::on(Route::Submit)
+        .respond(429, r#"{"reason":"QuotaExceeded","message":"slow down"}"#)
+        .header("Retry-After", "0")]);
+    let c = quick_client(Provider::Vidu, emu.base_url());
+    let err = c.submit(&job()).unwrap_err();
     assert_eq!(err.http_status(), Some(429), "{err:?}");
     assert_eq!(err.provider_code(), Some("QuotaExceeded"));
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
-    assert_eq!(requests.load(Ordering::SeqCst), 3, "max_attempts");
-    // A status error without the header has none.
-    let (url, _) = canned_server(vec![http_response("404 Not Found", "", "{}")]);
-    let err = quick_client(Provider::Vidu, url).status("t1").unwrap_err();
+    assert_eq!(emu.stats().submit_requests, 3, "max_attempts");
+    // A status error without the header (an unknown task: 404) has none.
+    let err = c.status("t1").unwrap_err();
+    assert_eq!(err.http_status(), Some(404), "{err:?}");
     assert_eq!(err.retry_after(), None);
 }
 
 #[test]
 fn a_cancel_token_stops_a_submit_holding_back_after_429() {
-    let (url, requests) = canned_server(vec![http_response(
-        "429 Too Many Requests",
-        "retry-after: 60\r\n",
-        "{}",
-    )]);
-    let c = quick_client(Provider::Vidu, url);
+    let emu = faulty([Fault::on(Route::Submit)
+        .respond(429, "{}")
+        .header("Retry-After", "60")]);
+    let c = quick_client(Provider::Vidu, emu.base_url());
     let job = job();
     let submission = c.prepare(&job).unwrap();
     let token = CancelToken::new();
@@ -265,17 +211,15 @@ fn a_cancel_token_stops_a_submit_holding_back_after_429() {
     assert!(matches!(err, Error::Cancelled { task_id: None }), "{err:?}");
     assert!(!err.to_string().contains("nothing was sent"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(30));
-    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    assert_eq!(emu.stats().submit_requests, 1);
 }
 
 #[test]
 fn a_retry_after_too_long_for_the_clock_ends_the_wait_at_its_deadline() {
-    let (url, _) = canned_server(vec![http_response(
-        "429 Too Many Requests",
-        "retry-after: 18446744073709551615\r\n",
-        "{}",
-    )]);
-    let mut cfg = fast_config(Provider::Vidu, url, "k");
+    let emu = faulty([Fault::on(Route::Status)
+        .respond(429, "{}")
+        .header("Retry-After", "18446744073709551615")]);
+    let mut cfg = fast_config(Provider::Vidu, emu.base_url(), "k");
     cfg.retry.max_retry_after = vidu::MAX_CONFIG_DURATION;
     let c = Client::new(cfg).unwrap();
     let err = c
@@ -293,8 +237,9 @@ fn a_retry_after_too_long_for_the_clock_ends_the_wait_at_its_deadline() {
 
 #[test]
 fn a_non_ascii_api_key_is_invalid_input_before_anything_is_sent() {
-    let (url, requests) = canned_server(vec![http_response("200 OK", "", "{}")]);
-    let err = Client::new(Config::new(Provider::Vidu, "sk-ключ").base_url(url)).unwrap_err();
+    let emu = emulator(Scenario::Normal);
+    let err =
+        Client::new(Config::new(Provider::Vidu, "sk-ключ").base_url(emu.base_url())).unwrap_err();
     assert!(
         matches!(
             err,
@@ -305,17 +250,13 @@ fn a_non_ascii_api_key_is_invalid_input_before_anything_is_sent() {
         ),
         "{err:?}"
     );
-    assert_eq!(requests.load(Ordering::SeqCst), 0);
+    assert_eq!(emu.stats().api_connections, 0);
 }
 
 #[test]
 fn an_image_that_cannot_be_read_while_sending_is_an_io_error_naming_it() {
-    let (url, _) = canned_server(vec![http_response(
-        "200 OK",
-        "",
-        r#"{"task_id":"t1","state":"created"}"#,
-    )]);
-    let c = quick_client(Provider::Vidu, url);
+    let emu = emulator(Scenario::Normal);
+    let c = quick_client(Provider::Vidu, emu.base_url());
     let path = common::temp_path("shrinks.png");
     std::fs::write(&path, common::SAMPLE_PNG).unwrap();
     let job = vidu::Job::new(path.as_path());

@@ -189,6 +189,7 @@ fn the_key_never_shows_in_output_logs_or_video_requests() {
 }
 
 /// The C layer: every error message of a call given the marker key is free of it.
+#[cfg(feature = "capi")]
 #[test]
 fn c_error_messages_do_not_show_the_key() {
     use common::ffi::{failure, zeroed_config, zeroed_job};
@@ -228,7 +229,7 @@ fn c_error_messages_do_not_show_the_key() {
     job.prompt = c"a cat".as_ptr();
     let out = CString::new(scratch_dir().join("v.mp4").to_str().unwrap()).unwrap();
     let err = failure(VIDU_ERROR_TASK_FAILED, |err| unsafe {
-        vidu_generate(
+        vidu_client_generate(
             client,
             &job,
             out.as_ptr(),
@@ -240,7 +241,7 @@ fn c_error_messages_do_not_show_the_key() {
     });
     messages.push(err.message());
     let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_status(client, c"../x".as_ptr(), &mut std::ptr::null_mut(), err)
+        vidu_client_status(client, c"../x".as_ptr(), &mut std::ptr::null_mut(), err)
     });
     messages.push(err.message());
     unsafe { vidu_client_free(client) };

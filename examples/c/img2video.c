@@ -4,17 +4,26 @@
  * exit codes as the Rust example (examples/img2video.rs):
  *
  *   0 video written; 2 bad usage or invalid input (nothing sent); 3 the task failed at the
- *   provider; 4 timeout (the task goes on: its id is printed); 1 any other error.
+ *   provider; 4 timeout (the task goes on: its id is printed); 130 interrupted by Ctrl-C (the
+ *   task goes on: its id and the --task-id line to resume it are printed); 1 any other error.
+ *
+ * Ctrl-C: the first SIGINT stops the wait (or the download) through a vidu_cancel_token; the
+ * signal handler only writes a byte to a pipe, and a thread reading it cancels the token. A
+ * second SIGINT kills the program as usual.
  *
  * Build: make -C examples/c      Run: examples/c/img2video --provider vidu --image cat.png ...
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, pipe, pthreads with -std=c99 */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vidu.h"
 
@@ -33,8 +42,62 @@ static int usage_error(const char *message) {
     return 2;
 }
 
+/* Ctrl-C: the handler writes to this pipe (async-signal-safe); `watch_interrupt` reads it and
+ * cancels the token, which stops the wait or the download at once. */
+static int interrupt_pipe[2] = {-1, -1};
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_sigint(int signo) {
+    (void)signo;
+    int saved = errno;
+    interrupted = 1;
+    ssize_t ignored = write(interrupt_pipe[1], "!", 1);
+    (void)ignored;
+    errno = saved;
+}
+
+static void *watch_interrupt(void *token) {
+    char byte;
+    ssize_t n;
+    while ((n = read(interrupt_pipe[0], &byte, 1)) < 0 && errno == EINTR) {
+    }
+    if (n == 1) vidu_cancel_token_cancel(token);
+    return NULL; /* n == 0: the program closed the pipe, it is done */
+}
+
+/* Installs the Ctrl-C handler (once: SA_RESETHAND, so a second Ctrl-C kills the program) and
+ * its watcher thread. Returns 0 on failure; the program then runs without it. */
+static int catch_interrupt(vidu_cancel_token *token, pthread_t *watcher) {
+    if (pipe(interrupt_pipe) != 0) return 0;
+    if (pthread_create(watcher, NULL, watch_interrupt, token) != 0) {
+        close(interrupt_pipe[0]);
+        close(interrupt_pipe[1]);
+        return 0;
+    }
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigint;
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    return 1;
+}
+
+/* Puts SIGINT back to its default and stops the watcher. */
+static void release_interrupt(pthread_t watcher) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    close(interrupt_pipe[1]); /* the watcher reads end-of-file and returns */
+    pthread_join(watcher, NULL);
+    close(interrupt_pipe[0]);
+}
+
 /* The exit code for a library error, shared with the Rust example. */
 static int exit_code(vidu_result code) {
+    if (code == VIDU_ERROR_CANCELLED && interrupted) return 130;
     switch (code) {
     case VIDU_ERROR_INVALID_INPUT: return 2;
     case VIDU_ERROR_TASK_FAILED: return 3;
@@ -52,7 +115,7 @@ static int report(vidu_result code, vidu_error *err, const char *task_id) {
     int resumable = has_id && (code == VIDU_ERROR_TIMEOUT || code == VIDU_ERROR_CANCELLED ||
                                code == VIDU_ERROR_TRANSPORT || code == VIDU_ERROR_DOWNLOAD ||
                                code == VIDU_ERROR_IO || code == VIDU_ERROR_PROTOCOL);
-    fprintf(stderr, "img2video: error: %s", message);
+    fprintf(stderr, "img2video: %s: %s", interrupted ? "interrupted" : "error", message);
     if (has_id && !strstr(message, id)) fprintf(stderr, " (task %s)", id);
     if (resumable) fprintf(stderr, "; to resume: --task-id %s", id);
     fputc('\n', stderr);
@@ -111,8 +174,15 @@ static int on_progress(void *userdata, const vidu_progress *p) {
     fprintf(stderr, " %.1fs    ", p->elapsed_secs);
     fflush(stderr);
     line->shown = 1;
-    return 0; /* go on waiting */
+    return VIDU_PROGRESS_CONTINUE;
 }
+
+#ifdef VIDU_HAS_EMULATOR
+static void free_emulator(vidu_emulator *emulator) { vidu_emulator_free(emulator); }
+#else
+typedef void vidu_emulator; /* stands in for the type this library does not have */
+static void free_emulator(vidu_emulator *emulator) { (void)emulator; }
+#endif
 
 int main(int argc, char **argv) {
     const char *provider_name = env("VIDU_PROVIDER");
@@ -120,7 +190,7 @@ int main(int argc, char **argv) {
     const char *api_key = env("VIDU_API_KEY");
     const char *image = NULL, *output = NULL, *resume_id = NULL;
     double poll_interval = 0, timeout = 0;
-    vidu_job job = {0};
+    vidu_job job = {.struct_size = sizeof job};
     char message[512];
 
     for (int i = 1; i < argc; i++) {
@@ -195,6 +265,7 @@ int main(int argc, char **argv) {
 
     /* No key and no base URL: the built-in emulator, in this process, until the end. */
     vidu_emulator *emulator = NULL;
+#ifdef VIDU_HAS_EMULATOR
     if (!api_key && !base_url) {
         vidu_result rc = vidu_emulator_start(env("VIDU_EMULATOR_SCENARIO"), NULL, &emulator, &err);
         if (rc == VIDU_ERROR_INVALID_INPUT) {
@@ -213,8 +284,15 @@ int main(int argc, char **argv) {
     } else if (!api_key) {
         return usage_error("no API key: pass --api-key or set VIDU_API_KEY");
     }
+#else
+    if (!api_key) {
+        return usage_error("no API key: pass --api-key or set VIDU_API_KEY (this vidu library "
+                           "has no built-in emulator)");
+    }
+#endif
 
     vidu_config config = {
+        .struct_size = sizeof config,
         .provider = provider,
         .api_key = api_key,
         .base_url = base_url, /* NULL: the provider's own */
@@ -223,12 +301,17 @@ int main(int argc, char **argv) {
     vidu_client *client = NULL;
     vidu_result rc = vidu_client_new(&config, &client, &err);
     if (rc != VIDU_OK) {
-        vidu_emulator_free(emulator);
+        free_emulator(emulator);
         return report(rc, err, NULL);
     }
 
+    vidu_cancel_token *token = vidu_cancel_token_new();
+    pthread_t watcher;
+    int catching = token && catch_interrupt(token, &watcher);
     struct progress_line line = {{0}, 0};
     vidu_wait_options wait = {
+        .struct_size = sizeof wait,
+        .cancel = token,
         .timeout_secs = timeout, /* 0: the default */
         .on_progress = on_progress,
         .userdata = &line,
@@ -236,15 +319,17 @@ int main(int argc, char **argv) {
     char *task_id = NULL;
     uint64_t bytes = 0;
     if (resume_id) {
-        rc = vidu_resume(client, resume_id, output, &wait, &bytes, &err);
+        rc = vidu_client_resume(client, resume_id, output, &wait, &bytes, &err);
     } else {
         if (is_url(image)) {
             job.image_url = image;
         } else {
             job.image_path = image;
         }
-        rc = vidu_generate(client, &job, output, &wait, &task_id, &bytes, &err);
+        rc = vidu_client_generate(client, &job, output, &wait, &task_id, &bytes, &err);
     }
+    if (catching) release_interrupt(watcher);
+    vidu_cancel_token_free(token);
     if (line.shown) fputc('\n', stderr); /* end the progress line */
     int code = 0;
     if (rc == VIDU_OK) {
@@ -255,6 +340,6 @@ int main(int argc, char **argv) {
         code = report(rc, err, line.task_id);
     }
     vidu_client_free(client);
-    vidu_emulator_free(emulator);
+    free_emulator(emulator);
     return code;
 }

@@ -26,21 +26,16 @@ int main(int argc, char **argv) {
         }
         const char *key = std::getenv("VIDU_API_KEY");
         std::unique_ptr<vidu::emulator> emulator;
-        vidu_config config{};
-        config.provider = provider;
+        vidu::config config(provider);
         if (key && *key) {
-            config.api_key = key;
+            config.api_key(key);
         } else {
             emulator = std::make_unique<vidu::emulator>(std::getenv("VIDU_EMULATOR_SCENARIO"));
-            config.api_key = "emulator";
-            config.base_url = emulator->base_url().c_str(); /* valid while the emulator runs */
-            config.poll_first_secs = 0.05;
+            config.api_key("emulator").base_url(emulator->base_url()).poll_first_secs(0.05);
         }
         vidu::client client(config);
 
-        vidu_job job{};
-        job.image_path = argv[1];
-        job.prompt = "the cat turns its head";
+        auto job = vidu::job::from_path(argv[1]).prompt("the cat turns its head");
         vidu::wait_options wait;
         wait.on_progress = [](const vidu_progress &p) {
             std::fprintf(stderr, "\rtask %s: %s %.1fs", p.task_id, vidu_state_name(p.state),

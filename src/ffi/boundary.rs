@@ -17,10 +17,19 @@ use crate::error::Error;
 /// Runs `body` behind the panic boundary. On failure (an error or a caught panic) it returns the
 /// error's code and, when `err` is not NULL, hands the error object to the caller through it.
 /// `*err` is written only on failure.
+///
+/// `*err` must be NULL on entry. When it is not (an error from an earlier call, not yet freed and
+/// reset), nothing runs and `VIDU_ERROR_INVALID_INPUT` comes back with `*err` untouched: freeing
+/// it would double-free the common stale pointer left by `vidu_error_free(err)` without
+/// `err = NULL`, and overwriting it would leak it.
 pub(super) fn call(
     err: *mut *mut vidu_error,
     body: impl FnOnce() -> Result<(), vidu_error>,
 ) -> vidu_result {
+    // SAFETY: the header documents `err` as NULL or valid for reading and writing one pointer.
+    if !err.is_null() && !unsafe { err.read() }.is_null() {
+        return VIDU_ERROR_INVALID_INPUT;
+    }
     match guarded(body) {
         Ok(()) => VIDU_OK,
         Err(e) => {
@@ -220,6 +229,13 @@ impl vidu_error {
         )
     }
 
+    /// The same error, its message prefixed by the array element it concerns (`items[3]: `).
+    pub(super) fn in_item(mut self, item: &str) -> Self {
+        let message = format!("{item}: {}", self.message.to_string_lossy());
+        self.message = c_string(&message);
+        self
+    }
+
     pub(super) fn null_argument(name: &str) -> Self {
         vidu_error::invalid_argument(name, "must not be NULL")
     }
@@ -230,16 +246,17 @@ impl vidu_error {
             format!("internal error (panic) in the vidu library: {what}; please report it"),
         )
     }
-
-    #[cfg(not(feature = "emulator"))]
-    pub(super) fn unsupported(what: &str) -> Self {
-        vidu_error::new(super::VIDU_ERROR_UNSUPPORTED, what)
-    }
 }
 
 impl From<Error> for vidu_error {
     fn from(e: Error) -> Self {
-        let request_id = match &e {
+        vidu_error::from(&e)
+    }
+}
+
+impl From<&Error> for vidu_error {
+    fn from(e: &Error) -> Self {
+        let request_id = match e {
             Error::Api { request_id, .. } => request_id.as_deref(),
             Error::TaskFailed { status } => status.request_id.as_deref(),
             _ => None,

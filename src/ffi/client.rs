@@ -8,7 +8,9 @@ use super::boundary::{
     arg_out, arg_ref, arg_str, call, free_handle, new_handle, opt_out, opt_ref, owned_string, value,
 };
 use super::status::vidu_task_status;
-use super::types::{vidu_config, vidu_job, vidu_wait_options, wait_options};
+use super::types::{
+    read_sized, sized_out, vidu_config, vidu_job, vidu_wait_options, wait_options, SizedStruct,
+};
 use super::{vidu_cancel_token, vidu_result};
 use crate::client::{Client, WaitOptions};
 
@@ -17,7 +19,7 @@ use crate::client::{Client, WaitOptions};
 /// Thread safety: a client may be used from many threads at once (every function taking a
 /// `const vidu_client *`). Free it only once no call that uses it is running.
 pub struct vidu_client {
-    client: Client,
+    pub(super) client: Client,
 }
 
 /// Checks `config` and makes a client into `*out`; free it with `vidu_client_free`. Nothing is
@@ -29,7 +31,7 @@ pub unsafe extern "C" fn vidu_client_new(
     err: *mut *mut vidu_error,
 ) -> vidu_result {
     call(err, || {
-        let config = arg_ref(config, "config")?.rust_config()?;
+        let config = read_sized(config, "config")?.rust_config()?;
         let out = arg_out(out, "out")?;
         let client = Client::new(config)?;
         out.set(new_handle(vidu_client { client }));
@@ -49,14 +51,15 @@ pub unsafe extern "C" fn vidu_client_free(client: *mut vidu_client) {
 /// Runs every check on `job` (model, duration, resolution, prompt, image format and size)
 /// without sending anything.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_check(
+pub unsafe extern "C" fn vidu_client_check(
     client: *const vidu_client,
     job: *const vidu_job,
     err: *mut *mut vidu_error,
 ) -> vidu_result {
     call(err, || {
         let client = &arg_ref(client, "client")?.client;
-        let job = arg_ref(job, "job")?.rust_job()?;
+        let job = read_sized(job, "job")?;
+        let job = job.rust_job()?;
         client.check(&job)?;
         Ok(())
     })
@@ -65,7 +68,7 @@ pub unsafe extern "C" fn vidu_check(
 /// Submits `job` and writes the new task's id to `*task_id_out` (free it with
 /// `vidu_string_free`).
 #[no_mangle]
-pub unsafe extern "C" fn vidu_submit(
+pub unsafe extern "C" fn vidu_client_submit(
     client: *const vidu_client,
     job: *const vidu_job,
     task_id_out: *mut *mut c_char,
@@ -73,7 +76,8 @@ pub unsafe extern "C" fn vidu_submit(
 ) -> vidu_result {
     call(err, || {
         let client = &arg_ref(client, "client")?.client;
-        let job = arg_ref(job, "job")?.rust_job()?;
+        let job = read_sized(job, "job")?;
+        let job = job.rust_job()?;
         let out = arg_out(task_id_out, "task_id_out")?;
         let task_id = client.submit(&job)?;
         out.set(owned_string(&task_id));
@@ -82,9 +86,9 @@ pub unsafe extern "C" fn vidu_submit(
 }
 
 /// Polls the status of `task_id` once (retrying transient failures) into `*out`; free it with
-/// `vidu_status_free`.
+/// `vidu_task_status_free`.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_status(
+pub unsafe extern "C" fn vidu_client_status(
     client: *const vidu_client,
     task_id: *const c_char,
     out: *mut *mut vidu_task_status,
@@ -101,11 +105,11 @@ pub unsafe extern "C" fn vidu_status(
 }
 
 /// Polls `task_id` until it is terminal and writes the final status to `*out` (free it with
-/// `vidu_status_free`). `options` may be NULL. A task that ends without a video fails with
+/// `vidu_task_status_free`). `options` may be NULL. A task that ends without a video fails with
 /// `VIDU_ERROR_TASK_FAILED`; the deadline with `VIDU_ERROR_TIMEOUT`; the cancel token or the
 /// callback with `VIDU_ERROR_CANCELLED`. The progress callback runs on this thread.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_wait(
+pub unsafe extern "C" fn vidu_client_wait(
     client: *const vidu_client,
     task_id: *const c_char,
     options: *const vidu_wait_options,
@@ -126,7 +130,7 @@ pub unsafe extern "C" fn vidu_wait(
 /// Asks the provider to cancel the task. Only the official API offers this; UModelVerse and
 /// Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_cancel(
+pub unsafe extern "C" fn vidu_client_cancel_task(
     client: *const vidu_client,
     task_id: *const c_char,
     err: *mut *mut vidu_error,
@@ -139,11 +143,14 @@ pub unsafe extern "C" fn vidu_cancel(
     })
 }
 
-/// The account's credits and concurrency, as `vidu_credits` fills them in. A value the provider
-/// did not report is -1.
+/// The account's credits and concurrency, as `vidu_client_credits` fills them in. A value the
+/// provider did not report is -1.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct vidu_credits_info {
+pub struct vidu_credits {
+    /// Required: `sizeof(vidu_credits)` as the program was compiled; only that many bytes are
+    /// written.
+    pub struct_size: usize,
     /// Credits left, summed over the account's kinds of credit.
     pub credit_remain: i64,
     /// Tasks that may run at once (per organisation).
@@ -152,21 +159,28 @@ pub struct vidu_credits_info {
     pub current_concurrency: i64,
     /// Tasks waiting in the queue.
     pub queue_count: i64,
-    /// Zero; room for more numbers without changing the struct's size.
-    pub reserved: [u64; 4],
+}
+
+// SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
+unsafe impl SizedStruct for vidu_credits {
+    const NAME: &'static str = "vidu_credits";
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(vidu_credits: struct_size, credit_remain, concurrency_limit,
+            current_concurrency, queue_count)
+    }
 }
 
 /// Asks the official API for the account's credits and concurrency and writes them to `*out`.
 /// UModelVerse and Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_credits(
+pub unsafe extern "C" fn vidu_client_credits(
     client: *const vidu_client,
-    out: *mut vidu_credits_info,
+    out: *mut vidu_credits,
     err: *mut *mut vidu_error,
 ) -> vidu_result {
     call(err, || {
         let client = &arg_ref(client, "client")?.client;
-        let out = arg_out(out, "out")?;
+        let out = sized_out(out, "out")?;
         let credits = client.credits()?;
         let number = |v: Option<u64>| v.map_or(-1, |v| i64::try_from(v).unwrap_or(i64::MAX));
         let first = |f: fn(&crate::account::CreditRemain) -> Option<u64>| {
@@ -177,12 +191,12 @@ pub unsafe extern "C" fn vidu_credits(
             .iter()
             .filter_map(|r| r.credit_remain)
             .reduce(u64::saturating_add);
-        out.set(vidu_credits_info {
+        out.set(vidu_credits {
+            struct_size: std::mem::size_of::<vidu_credits>(),
             credit_remain: number(remain),
             concurrency_limit: first(|r| r.concurrency_limit),
             current_concurrency: first(|r| r.current_concurrency),
             queue_count: first(|r| r.queue_count),
-            reserved: [0; 4],
         });
         Ok(())
     })
@@ -192,7 +206,7 @@ pub unsafe extern "C" fn vidu_credits(
 /// at `path`. `cancel` (may be NULL) stops the download from another thread. When `bytes_out`
 /// is not NULL it receives the size of the video.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_download(
+pub unsafe extern "C" fn vidu_client_download(
     client: *const vidu_client,
     status: *const vidu_task_status,
     path: *const c_char,
@@ -220,7 +234,7 @@ pub unsafe extern "C" fn vidu_download(
 /// task id whenever a task was created (`vidu_error_task_id`), so that it can be waited for
 /// again instead of paying for a new one.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_generate(
+pub unsafe extern "C" fn vidu_client_generate(
     client: *const vidu_client,
     job: *const vidu_job,
     path: *const c_char,
@@ -231,7 +245,8 @@ pub unsafe extern "C" fn vidu_generate(
 ) -> vidu_result {
     call(err, || {
         let client = &arg_ref(client, "client")?.client;
-        let job = arg_ref(job, "job")?.rust_job()?;
+        let job = read_sized(job, "job")?;
+        let job = job.rust_job()?;
         let path = Path::new(arg_str(path, "path")?);
         let mut options = wait_options(options)?;
         let generated = client.generate(&job, path, &mut options)?;
@@ -249,7 +264,7 @@ pub unsafe extern "C" fn vidu_generate(
 /// pick a task up after `VIDU_ERROR_TIMEOUT`, a crash or a restart without paying for a new
 /// one. `options` may be NULL; `bytes_out`, when not NULL, receives the size of the video.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_resume(
+pub unsafe extern "C" fn vidu_client_resume(
     client: *const vidu_client,
     task_id: *const c_char,
     path: *const c_char,

@@ -1,5 +1,5 @@
-//! `vidu_emulator`: the built-in offline emulator of the three providers. Always exported; in a
-//! build without the `emulator` feature every call fails with `VIDU_ERROR_UNSUPPORTED`.
+//! `vidu_emulator`: the built-in offline emulator of the three providers. Only in builds with the
+//! `emulator` feature (the default); the header declares it under `VIDU_HAS_EMULATOR`.
 
 use std::ffi::{c_char, CString};
 use std::ptr;
@@ -13,7 +13,6 @@ use super::vidu_result;
 ///
 /// Thread safety: may be used from any thread; free it only once no client uses it any more.
 pub struct vidu_emulator {
-    #[cfg(feature = "emulator")]
     // Owned only to keep the servers running: dropping it stops them.
     _emulator: crate::emulator::Emulator,
     base_url: CString,
@@ -22,7 +21,6 @@ pub struct vidu_emulator {
 /// Starts the emulator into `*out`; free (and stop) it with `vidu_emulator_free`. `scenario`
 /// names what the emulated tasks do (`"normal"`, `"task-fails"`, `"never-finishes"`, ...), NULL
 /// for `"normal"`. With an `api_key`, requests must carry it; with NULL any key is accepted.
-/// Without the `emulator` feature: `VIDU_ERROR_UNSUPPORTED`.
 #[no_mangle]
 pub unsafe extern "C" fn vidu_emulator_start(
     scenario: *const c_char,
@@ -39,7 +37,6 @@ pub unsafe extern "C" fn vidu_emulator_start(
     })
 }
 
-#[cfg(feature = "emulator")]
 fn start(scenario: Option<&str>, api_key: Option<&str>) -> Result<vidu_emulator, vidu_error> {
     use crate::emulator::{Emulator, EmulatorOptions};
     let mut options = EmulatorOptions {
@@ -58,13 +55,6 @@ fn start(scenario: Option<&str>, api_key: Option<&str>) -> Result<vidu_emulator,
         _emulator: emulator,
         base_url,
     })
-}
-
-#[cfg(not(feature = "emulator"))]
-fn start(_: Option<&str>, _: Option<&str>) -> Result<vidu_emulator, vidu_error> {
-    Err(vidu_error::unsupported(
-        "the emulator is not in this build of the vidu library (Cargo feature \"emulator\")",
-    ))
 }
 
 /// The emulator's base URL (`http://127.0.0.1:PORT`), valid until the emulator is freed; NULL

@@ -6,10 +6,12 @@
 //!
 //! Conventions, for every function:
 //!
+//! - Names are `<type>_<verb>` (`vidu_client_submit`, `vidu_task_status_state`).
 //! - A fallible function returns a `vidu_result`: `VIDU_OK` (0) or a `VIDU_ERROR_*` code. When
 //!   its last argument `vidu_error **err` is not NULL, a failure also hands back an error object
-//!   there, owned by the caller (free it with `vidu_error_free`). `*err` is written only on
-//!   failure, and other outputs only on success. There is no global "last error".
+//!   there, owned by the caller (free it with `vidu_error_free`). `*err` must be NULL on entry
+//!   (otherwise nothing runs: `VIDU_ERROR_INVALID_INPUT`, `*err` untouched); it is written only
+//!   on failure, and other outputs only on success. There is no global "last error".
 //! - A NULL, non-UTF-8 or out-of-range argument fails with `VIDU_ERROR_INVALID_INPUT` and a
 //!   message naming the argument. A panic inside the library is caught and becomes
 //!   `VIDU_ERROR_PANIC`; it never unwinds into C.
@@ -20,8 +22,10 @@
 //!   NULL. Strings handed out as `char *` are the caller's, freed with `vidu_string_free`;
 //!   strings handed out as `const char *` belong to the object they came from. Never `free()`
 //!   what the library allocated.
-//! - Option structs (`vidu_config`, `vidu_job`, `vidu_wait_options`) are plain C structs where
-//!   zero means "default", so `vidu_job job = {.image_path = "cat.png"};` is a complete job.
+//! - Structs start with `size_t struct_size` (the program's `sizeof`), so they can grow; every
+//!   other zero field means "default", so
+//!   `vidu_job job = {.struct_size = sizeof job, .image_path = "cat.png"};` is a complete job.
+//!   See `types.rs` (`read_sized`) for how older and newer sizes are handled.
 //! - Enumerations are `uint32_t` with the explicit values below; values are checked, never
 //!   trusted.
 #![allow(non_camel_case_types)]
@@ -29,7 +33,7 @@
 // rather than a `# Safety` section each.
 #![allow(clippy::missing_safety_doc)]
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::ptr;
 
 use crate::auth::AuthScheme;
@@ -38,17 +42,31 @@ use crate::job::MovementAmplitude;
 use crate::provider::Provider;
 use crate::status::State;
 
+/// The `(offset, size)` list of the named fields of `$t`, for `SizedStruct::fields` (types.rs); defined
+/// before the modules that use it.
+macro_rules! fields {
+    ($t:ty: $($field:ident),* $(,)?) => {{
+        // SAFETY: all-zero is valid for every `SizedStruct` struct (its contract).
+        let zero: $t = unsafe { std::mem::zeroed() };
+        vec![$((std::mem::offset_of!($t, $field), std::mem::size_of_val(&zero.$field))),*]
+    }};
+}
+
+mod batch;
 mod boundary;
 mod cancel;
 mod client;
+#[cfg(feature = "emulator")]
 mod emulator;
 mod error;
 mod status;
 mod types;
 
+pub use batch::*;
 pub use boundary::vidu_error;
 pub use cancel::*;
 pub use client::*;
+#[cfg(feature = "emulator")]
 pub use emulator::*;
 pub use error::*;
 pub use status::*;
@@ -123,16 +141,22 @@ pub type vidu_state = u32;
 pub const VIDU_STATE_QUEUED: vidu_state = 1;
 /// Being generated.
 pub const VIDU_STATE_RUNNING: vidu_state = 2;
-/// Done; the video URL is there (`vidu_status_video_url`).
+/// Done; the video URL is there (`vidu_task_status_video_url`).
 pub const VIDU_STATE_SUCCEEDED: vidu_state = 3;
-/// Ended without a video; see `vidu_status_error_code` and `vidu_status_error_message`.
+/// Ended without a video; see `vidu_task_status_error_code` and `vidu_task_status_error_message`.
 pub const VIDU_STATE_FAILED: vidu_state = 4;
 /// Cancelled before it finished.
 pub const VIDU_STATE_CANCELLED: vidu_state = 5;
 /// Expired on the provider's side.
 pub const VIDU_STATE_EXPIRED: vidu_state = 6;
-/// A state this library does not know; see `vidu_status_raw_state`.
+/// A state this library does not know; see `vidu_task_status_raw_state`.
 pub const VIDU_STATE_UNKNOWN: vidu_state = 7;
+
+/// Returned by a progress or event callback: go on.
+pub const VIDU_PROGRESS_CONTINUE: c_int = 0;
+/// Returned by a progress or event callback: stop. The wait (or the batch) ends with `VIDU_ERROR_CANCELLED`; tasks go on at the provider.
+/// Any non-zero value stops too.
+pub const VIDU_PROGRESS_STOP: c_int = 1;
 
 /// A yes/no option that can also be left to the default: `VIDU_TRISTATE_*`.
 pub type vidu_tristate = u32;

@@ -17,12 +17,15 @@ use crate::config::Config;
 use crate::image::ImageSource;
 use crate::job::Job;
 
-/// Everything a client needs. Zero (or NULL) in any field means its default, so
-/// `vidu_config cfg = {.provider = VIDU_PROVIDER_VIDU, .api_key = key};` is complete.
-/// Durations are in seconds and may be fractional. Read only during `vidu_client_new`.
+/// Everything a client needs. Zero (or NULL) in any field but `struct_size` means its default,
+/// so `vidu_config cfg = {.struct_size = sizeof cfg, .provider = VIDU_PROVIDER_VIDU,
+/// .api_key = key};` is complete. Durations are in seconds and may be fractional. Read only
+/// during `vidu_client_new`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct vidu_config {
+    /// Required: `sizeof(vidu_config)` as the program was compiled (see the header's top).
+    pub struct_size: usize,
     /// Required: `VIDU_PROVIDER_UMODELVERSE`, `VIDU_PROVIDER_VTRIX` or `VIDU_PROVIDER_VIDU`.
     pub provider: vidu_provider,
     /// Required: the API key (UTF-8, no spaces).
@@ -61,17 +64,23 @@ pub struct vidu_config {
     pub max_status_body: u64,
     /// Use `HTTPS_PROXY` and friends from the environment: `VIDU_TRISTATE_*`. Default yes.
     pub proxy_from_env: vidu_tristate,
-    /// Must be zero. Room for options added later without changing the struct's size, so
-    /// programs built against this header keep working with newer libraries.
-    pub reserved: [u64; 8],
+    /// Largest video downloaded, in bytes: a larger declared size is refused at once, a body
+    /// that runs past it is stopped and its partial file removed. Default 2 GiB.
+    pub max_video_bytes: u64,
+    /// Consecutive stalls (no data for `receive_timeout_secs`) after which a download gives
+    /// up, keeping its partial file for a later resume. Default 3.
+    pub max_download_stalls: u32,
 }
 
-/// One image-to-video job. Zero (or NULL) in any field means the provider's default, except the
-/// image: set exactly one of `image_path`, `image_url`, or `image_data` with `image_len`.
-/// Everything is borrowed for the duration of the call only; image bytes are not copied.
+/// One image-to-video job. Zero (or NULL) in any field means the provider's default, except
+/// `struct_size` and the image: set exactly one of `image_path`, `image_url`, or `image_data`
+/// with `image_len`. Everything is borrowed for the duration of the call only; image bytes are
+/// not copied.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct vidu_job {
+    /// Required: `sizeof(vidu_job)` as the program was compiled (see the header's top).
+    pub struct_size: usize,
     /// A local PNG, JPEG or WebP file, sent inline.
     pub image_path: *const c_char,
     /// An `http(s)` URL the provider fetches itself.
@@ -100,8 +109,6 @@ pub struct vidu_job {
     pub payload: *const c_char,
     /// Non-zero: send a model this library does not know, without checking its limits.
     pub allow_unknown_model: u32,
-    // The fields below were carved out of the reserved space: the struct keeps its size (on
-    // 64-bit targets), and programs built before them pass zeros, which mean "not set".
     /// The voice of the speech (official API); only with `audio` = `VIDU_TRISTATE_TRUE`.
     pub voice_id: *const c_char,
     /// Watermark image URL (official API).
@@ -122,22 +129,16 @@ pub struct vidu_job {
     pub watermark: vidu_tristate,
     /// Watermark corner, 1 to 4 (official API); 0: the provider's default.
     pub wm_position: u32,
-    /// Must be zero (padding kept for a later 32-bit option).
-    pub reserved32: u32,
-    /// Must be zero. Room for options added later without changing the struct's size, so
-    /// programs built against this header keep working with newer libraries.
-    pub reserved: [u64; 1],
 }
-
-// Carving fields out of the reserved space must not change the struct's size.
-#[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<vidu_job>() == 168);
 
 /// What the progress callback sees after each poll. Its strings are valid during the callback
 /// only.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct vidu_progress {
+    /// `sizeof(vidu_progress)` in the library: fields past it (added by a newer header) are not
+    /// there.
+    pub struct_size: usize,
     /// The task being waited for.
     pub task_id: *const c_char,
     /// `VIDU_STATE_*`.
@@ -153,18 +154,21 @@ pub struct vidu_progress {
 }
 
 /// Called on the waiting thread after each poll, with the `userdata` given in
-/// `vidu_wait_options`. Return 0 to go on waiting, anything else to stop the wait, which then
-/// fails with `VIDU_ERROR_CANCELLED` (the task goes on at the provider).
+/// `vidu_wait_options`. Return `VIDU_PROGRESS_CONTINUE` to go on waiting, `VIDU_PROGRESS_STOP`
+/// (or any other non-zero value) to stop the wait, which then fails with `VIDU_ERROR_CANCELLED`
+/// (the task goes on at the provider).
 pub type vidu_progress_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, progress: *const vidu_progress) -> c_int>;
 
-/// How to wait. All zero (or a NULL pointer to this struct) means: the default deadline of 30
-/// minutes, no cancel token, no callback.
+/// How to wait. All zero but `struct_size` (or a NULL pointer to this struct) means: the default
+/// deadline of 30 minutes, no cancel token, no callback.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct vidu_wait_options {
+    /// Required: `sizeof(vidu_wait_options)` as the program was compiled (see the header's top).
+    pub struct_size: usize,
     /// Give up after this many seconds with `VIDU_ERROR_TIMEOUT` (the error carries the task
-    /// id; `vidu_resume` picks it up later). 0: the default, 30 minutes; `INFINITY`: no
+    /// id; `vidu_client_resume` picks it up later). 0: the default, 30 minutes; `INFINITY`: no
     /// deadline.
     pub timeout_secs: f64,
     /// A token that stops the wait at once when triggered from any thread, or NULL. It must
@@ -174,25 +178,150 @@ pub struct vidu_wait_options {
     pub on_progress: vidu_progress_callback,
     /// Passed to `on_progress`; must stay valid until the call returns.
     pub userdata: *mut c_void,
-    /// Must be zero. Room for options added later without changing the struct's size, so
-    /// programs built against this header keep working with newer libraries.
-    pub reserved: [u64; 8],
 }
 
-/// Reserved space must be zero: a non-zero word means a caller built for a newer library.
-fn check_reserved(reserved: &[u64], name: &'static str) -> Result<(), vidu_error> {
-    if reserved.iter().all(|w| *w == 0) {
-        Ok(())
-    } else {
-        Err(vidu_error::invalid_argument(
-            name,
-            "must be all zero (set by a newer vidu.h?)",
-        ))
+/// A struct that crosses the C ABI with its size first (`size_t struct_size`), so that it can
+/// grow: a program compiled against an older header passes a smaller size and gets the
+/// defaults for the fields it does not know; a program compiled against a newer header passes
+/// a larger size, accepted while the bytes this library does not know are zero.
+///
+/// # Safety
+///
+/// `Self` is `repr(C)`, starts with `struct_size: usize`, and all-zero bytes are a valid value
+/// (NULL pointers, zero numbers, `None` callbacks).
+pub(super) unsafe trait SizedStruct: Copy {
+    /// The C name, for messages.
+    const NAME: &'static str;
+    /// `(offset, size)` of every field, in order: a size may not cut one.
+    fn fields() -> Vec<(usize, usize)>;
+}
+
+/// The largest `struct_size` considered at all: past it, the size is garbage, not a newer header.
+const MAX_STRUCT_SIZE: usize = 4096;
+
+/// Checks a caller's `struct_size` for `T`: at least the size field itself, not cutting a field,
+/// and not absurd. Returns how many bytes of `T` to copy.
+fn checked_size<T: SizedStruct>(size: usize, name: &str) -> Result<usize, vidu_error> {
+    let cut = T::fields()
+        .into_iter()
+        .find(|&(offset, len)| offset < size && size < offset + len);
+    if size < std::mem::size_of::<usize>() || size > MAX_STRUCT_SIZE || cut.is_some() {
+        return Err(vidu_error::invalid_argument(
+            &format!("{name}->struct_size"),
+            format!(
+                "{size} is not the size of a {}: set it to sizeof({}) ({} in this library)",
+                T::NAME,
+                T::NAME,
+                std::mem::size_of::<T>()
+            ),
+        ));
+    }
+    Ok(size.min(std::mem::size_of::<T>()))
+}
+
+/// Reads a `T` the caller sized with its `struct_size`; fields past that size are zero (their
+/// defaults).
+pub(super) fn read_sized<T: SizedStruct>(
+    ptr: *const T,
+    name: &'static str,
+) -> Result<T, vidu_error> {
+    let Some(first) = opt_ref(ptr.cast::<usize>()) else {
+        return Err(vidu_error::null_argument(name));
+    };
+    let size = *first;
+    let known = checked_size::<T>(size, name)?;
+    if size > known {
+        // SAFETY: the caller declares `size` readable bytes at `ptr`.
+        let newer =
+            unsafe { std::slice::from_raw_parts(ptr.cast::<u8>().add(known), size - known) };
+        if newer.iter().any(|b| *b != 0) {
+            return Err(vidu_error::invalid_argument(
+                &format!("{name}->struct_size"),
+                format!(
+                    "{size} bytes with fields set past the {known} this library knows (a newer \
+                     vidu.h than the library, version {}?)",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ));
+        }
+    }
+    // SAFETY: all-zero is a valid `T` (`SizedStruct` contract); `known` bytes are readable at `ptr`
+    // (declared by the caller) and fit in `T`; the copy keeps field boundaries (checked above).
+    unsafe {
+        let mut value: T = std::mem::zeroed();
+        std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), (&mut value as *mut T).cast::<u8>(), known);
+        Ok(value)
+    }
+}
+
+/// The caller's `T` to be written at the end of a successful call, its `struct_size` checked up
+/// front.
+pub(super) struct SizedOut<T> {
+    out: *mut T,
+    known: usize,
+}
+
+/// Checks the caller's output struct `T` now; it is written later with [`SizedOut::set`].
+pub(super) fn sized_out<T: SizedStruct>(
+    out: *mut T,
+    name: &'static str,
+) -> Result<SizedOut<T>, vidu_error> {
+    let Some(first) = opt_ref(out.cast_const().cast::<usize>()) else {
+        return Err(vidu_error::null_argument(name));
+    };
+    let known = checked_size::<T>(*first, name)?;
+    Ok(SizedOut { out, known })
+}
+
+impl<T: SizedStruct> SizedOut<T> {
+    /// Writes as many bytes of `value` as the caller's `struct_size` holds, keeping that size.
+    pub(super) fn set(self, value: T) {
+        let skip = std::mem::size_of::<usize>();
+        // SAFETY: the caller declares `struct_size` >= `known` writable bytes at `out`; the copy
+        // starts after the size field and ends on a field boundary (checked in `sized_out`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&value as *const T).cast::<u8>().add(skip),
+                self.out.cast::<u8>().add(skip),
+                self.known - skip,
+            );
+        }
+    }
+}
+
+// SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
+unsafe impl SizedStruct for vidu_config {
+    const NAME: &'static str = "vidu_config";
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(vidu_config: struct_size, provider, api_key, base_url, auth_scheme,
+            connect_timeout_secs, send_timeout_secs, receive_timeout_secs, poll_first_secs,
+            poll_max_secs, poll_growth, poll_jitter, retry_max_attempts, retry_base_secs,
+            retry_max_delay_secs, retry_max_retry_after_secs, user_agent, max_status_body,
+            proxy_from_env, max_video_bytes, max_download_stalls)
+    }
+}
+
+// SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
+unsafe impl SizedStruct for vidu_job {
+    const NAME: &'static str = "vidu_job";
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(vidu_job: struct_size, image_path, image_url, image_data, image_len, model,
+            prompt, duration, seed, resolution, movement_amplitude, bgm, callback_url, payload,
+            allow_unknown_model, voice_id, wm_url, meta_data, extra_fields_unchecked, audio,
+            is_rec, off_peak, watermark, wm_position)
+    }
+}
+
+// SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
+unsafe impl SizedStruct for vidu_wait_options {
+    const NAME: &'static str = "vidu_wait_options";
+    fn fields() -> Vec<(usize, usize)> {
+        fields!(vidu_wait_options: struct_size, timeout_secs, cancel, on_progress, userdata)
     }
 }
 
 /// A duration field: 0 means `None` (the default); negative, NaN and infinite values are errors.
-fn secs(v: f64, name: &'static str) -> Result<Option<Duration>, vidu_error> {
+pub(super) fn secs(v: f64, name: &'static str) -> Result<Option<Duration>, vidu_error> {
     if v == 0.0 {
         return Ok(None);
     }
@@ -216,7 +345,6 @@ fn set<T>(field: &mut T, v: Option<T>) {
 impl vidu_config {
     /// The Rust configuration; `Client::new` then checks every value.
     pub(super) fn rust_config(&self) -> Result<Config, vidu_error> {
-        check_reserved(&self.reserved, "config->reserved")?;
         let provider = provider_from_code(self.provider, "config->provider")?;
         let api_key = arg_str(self.api_key, "config->api_key")?;
         let mut config = Config::new(provider, api_key);
@@ -287,6 +415,12 @@ impl vidu_config {
             &mut config.proxy_from_env,
             tristate(self.proxy_from_env, "config->proxy_from_env")?,
         );
+        if self.max_video_bytes != 0 {
+            config.max_video_bytes = self.max_video_bytes;
+        }
+        if self.max_download_stalls != 0 {
+            config.max_download_stalls = self.max_download_stalls;
+        }
         Ok(config)
     }
 }
@@ -294,8 +428,6 @@ impl vidu_config {
 impl vidu_job {
     /// The Rust job, borrowing the image bytes.
     pub(super) fn rust_job<'a>(&'a self) -> Result<Job<'a>, vidu_error> {
-        check_reserved(&self.reserved, "job->reserved")?;
-        check_reserved(&[self.reserved32.into()], "job->reserved32")?;
         let path = opt_str(self.image_path, "job->image_path")?;
         let url = opt_str(self.image_url, "job->image_url")?;
         let bytes = if self.image_data.is_null() && self.image_len == 0 {
@@ -359,10 +491,10 @@ impl vidu_job {
 pub(super) fn wait_options<'a>(
     options: *const vidu_wait_options,
 ) -> Result<WaitOptions<'a>, vidu_error> {
-    let Some(o) = opt_ref(options) else {
+    if options.is_null() {
         return Ok(WaitOptions::default());
-    };
-    check_reserved(&o.reserved, "options->reserved")?;
+    }
+    let o = read_sized(options, "options")?;
     // 0: the default deadline (30 minutes); infinity: none.
     let timeout = if o.timeout_secs == f64::INFINITY {
         None
@@ -376,6 +508,7 @@ pub(super) fn wait_options<'a>(
             let task_id = c_string(&p.status.task_id);
             let raw_state = c_string(&p.status.raw_state);
             let progress = vidu_progress {
+                struct_size: std::mem::size_of::<vidu_progress>(),
                 task_id: task_id.as_ptr(),
                 state: p.status.state as vidu_state,
                 raw_state: raw_state.as_ptr(),
@@ -396,4 +529,39 @@ pub(super) fn wait_options<'a>(
     options.cancel = cancel;
     options.on_progress = on_progress;
     Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::vidu_credits;
+
+    /// Every field is listed: between two listed fields, and after the last, there is only
+    /// padding (less than the next field's size, or the struct's alignment).
+    fn covers<T: SizedStruct>() {
+        let fields = T::fields();
+        assert_eq!(fields[0], (0, std::mem::size_of::<usize>()), "{}", T::NAME);
+        for pair in fields.windows(2) {
+            let ((a, a_len), (b, b_len)) = (pair[0], pair[1]);
+            assert!(
+                b >= a + a_len && b - (a + a_len) < b_len,
+                "{}: a field is missing",
+                T::NAME
+            );
+        }
+        let (last, len) = *fields.last().unwrap();
+        assert!(
+            std::mem::size_of::<T>() - (last + len) < std::mem::align_of::<T>(),
+            "{}",
+            T::NAME
+        );
+    }
+
+    #[test]
+    fn field_lists_cover_their_structs() {
+        covers::<vidu_config>();
+        covers::<vidu_job>();
+        covers::<vidu_wait_options>();
+        covers::<vidu_credits>();
+    }
 }

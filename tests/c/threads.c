@@ -33,11 +33,13 @@ static void *work(void *arg) {
     for (int j = 0; j < JOBS; j++) {
         struct vidu_job job;
         memset(&job, 0, sizeof job);
+        job.struct_size = sizeof job;
         job.image_data = w->image;
         job.image_len = w->image_len;
         job.prompt = "the cat turns its head";
         struct vidu_wait_options options;
         memset(&options, 0, sizeof options);
+        options.struct_size = sizeof options;
         options.timeout_secs = 60;
         options.cancel = w->tokens[j];
         char path[4096];
@@ -45,7 +47,7 @@ static void *work(void *arg) {
         char *task_id = NULL;
         uint64_t bytes = 0;
         struct vidu_error *err = NULL;
-        vidu_result r = vidu_generate(w->client, &job, path, &options, &task_id, &bytes, &err);
+        vidu_result r = vidu_client_generate(w->client, &job, path, &options, &task_id, &bytes, &err);
         if (r == VIDU_OK && task_id != NULL && bytes > 0) {
             w->done++;
         } else if (r == VIDU_ERROR_CANCELLED && vidu_error_task_id(err) != NULL) {
@@ -85,6 +87,7 @@ int main(int argc, char **argv) {
 
     struct vidu_config config;
     memset(&config, 0, sizeof config);
+    config.struct_size = sizeof config;
     config.provider = VIDU_PROVIDER_VIDU;
     config.api_key = "test-key";
     config.base_url = argv[1];

@@ -43,20 +43,31 @@ pub fn failure(code: vidu_result, call: impl FnOnce(*mut *mut vidu_error) -> vid
     err
 }
 
-/// Runs a call that must succeed, leaving `*err` untouched.
+/// Runs a call that must succeed, leaving `*err` NULL.
 pub fn success(call: impl FnOnce(*mut *mut vidu_error) -> vidu_result) {
-    let sentinel = 0x10 as *mut vidu_error; // never dereferenced: must stay as it is
-    let mut err = sentinel;
+    let mut err = ptr::null_mut();
     let got = call(&mut err);
     if got != VIDU_OK {
         panic!("call failed ({got}): {}", Error(err).message());
     }
-    assert_eq!(err, sentinel, "*err must be written only on failure");
+    assert!(err.is_null(), "*err must be written only on failure");
+}
+
+/// A C struct as `{.struct_size = sizeof s}`: every other field zero.
+pub fn sized<T>() -> T {
+    // SAFETY: all-zero is valid for every vidu struct (NULL pointers, zero numbers); the first
+    // field of each is its `size_t struct_size`.
+    unsafe {
+        let mut s: T = std::mem::zeroed();
+        (&mut s as *mut T)
+            .cast::<usize>()
+            .write(std::mem::size_of::<T>());
+        s
+    }
 }
 
 pub fn zeroed_config() -> vidu_config {
-    // SAFETY: all-zero is a valid vidu_config (NULL pointers, zero numbers), as in C `{0}`.
-    unsafe { std::mem::zeroed() }
+    sized()
 }
 
 /// `vidu_client_new` refuses `config` with a message naming `field`, and makes no client.
@@ -70,8 +81,7 @@ pub fn config_is_rejected(config: &vidu_config, field: &str) {
 }
 
 pub fn zeroed_job() -> vidu_job {
-    // SAFETY: as above.
-    unsafe { std::mem::zeroed() }
+    sized()
 }
 
 pub const KEY: &CStr = c"test-key";
@@ -82,11 +92,13 @@ pub fn sample_png() -> Vec<u8> {
 }
 
 /// An emulator and a client pointed at it, freed on drop.
+#[cfg(feature = "emulator")]
 pub struct Setup {
     pub emulator: *mut vidu_emulator,
     pub client: *mut vidu_client,
 }
 
+#[cfg(feature = "emulator")]
 impl Drop for Setup {
     fn drop(&mut self) {
         unsafe {
@@ -98,16 +110,18 @@ impl Drop for Setup {
 
 /// Submits the sample PNG, passed as bytes in memory, and returns the task id (free it
 /// with `vidu_string_free`).
+#[cfg(feature = "emulator")]
 pub fn submit_sample(s: &Setup) -> *mut c_char {
     let png = sample_png();
     let mut job = zeroed_job();
     job.image_data = png.as_ptr();
     job.image_len = png.len();
     let mut task_id = ptr::null_mut();
-    success(|err| unsafe { vidu_submit(s.client, &job, &mut task_id, err) });
+    success(|err| unsafe { vidu_client_submit(s.client, &job, &mut task_id, err) });
     task_id
 }
 
+#[cfg(feature = "emulator")]
 pub fn setup(provider: vidu_provider, scenario: Option<&CStr>, poll: f64) -> Setup {
     let mut emulator = ptr::null_mut();
     success(|err| unsafe {

@@ -1,11 +1,11 @@
 //! Helpers shared by the integration tests: one place for temporary files, the sample image,
-//! the emulated setup, and the canned server.
+//! the emulated setup.
 #![allow(dead_code)]
 
-#[cfg(feature = "emulator")]
-pub mod canned;
+pub mod c_library;
 #[cfg(feature = "emulator")]
 pub mod emulated;
+#[cfg(feature = "capi")]
 pub mod ffi;
 pub mod images;
 

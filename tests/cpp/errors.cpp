@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -51,9 +52,10 @@ template <class F> vidu::error expect_error(const std::string &name, vidu_result
     return vidu::error(VIDU_OK, nullptr);
 }
 
-/* A config for `emu`; base_url is taken the way the user wrote it. */
+/* A config for `emu`, as the C struct; base_url is taken the way the user wrote it. */
 vidu_config config_for(const vidu::emulator &emu, vidu_provider provider) {
     vidu_config config{};
+    config.struct_size = sizeof config;
     config.provider = provider;
     config.api_key = "key";
     config.base_url = emu.base_url().c_str();
@@ -64,6 +66,7 @@ vidu_config config_for(const vidu::emulator &emu, vidu_provider provider) {
 
 vidu_job job_for_image() {
     vidu_job job{};
+    job.struct_size = sizeof job;
     job.image_path = image.c_str();
     job.prompt = "the cat turns its head";
     return job;
@@ -90,12 +93,64 @@ void invalid_input(const vidu::emulator &emu) {
     expect(e.task_id().empty(), "bad duration", "no task id: " + e.task_id());
 
     vidu_job no_image{};
+    no_image.struct_size = sizeof no_image;
     std::string out = workdir + "/no-image.mp4";
     e = expect_error("missing image", VIDU_ERROR_INVALID_INPUT,
                      [&] { client.generate(no_image, out); });
     expect(contains(e.what(), "image"), "missing image", "names the field");
     expect(e.task_id().empty(), "missing image", "no task id: " + e.task_id());
     expect(!exists(out), "missing image", "no file at the output path");
+
+    vidu_job unsized = job_for_image();
+    unsized.struct_size = 0;
+    e = expect_error("job without struct_size", VIDU_ERROR_INVALID_INPUT,
+                     [&] { client.check(unsized); });
+    expect(contains(e.what(), "job->struct_size"), "job without struct_size", "names the field");
+}
+
+/* vidu::config and vidu::job: no designated initialisers, strings owned by the builders. */
+void builders(const vidu::emulator &emu) {
+    // Every string a temporary: the builders keep copies.
+    vidu::client client(vidu::config(VIDU_PROVIDER_VIDU)
+                            .api_key(std::string("key"))
+                            .base_url(std::string(emu.base_url()))
+                            .poll_first_secs(0.02)
+                            .poll_max_secs(0.05)
+                            .user_agent("builders-test"));
+    std::string out = workdir + "/built.mp4";
+    auto job = vidu::job::from_path(image).prompt(std::string("the cat turns its head"));
+    job.duration(4).movement_amplitude(VIDU_MOVEMENT_SMALL).bgm(true).payload("p");
+    vidu::generated done = client.generate(job, out);
+    bool ok = !done.task_id.empty() && done.bytes > 0 && exists(out);
+    expect(ok, "builders generate", "task " + done.task_id + ", " + std::to_string(done.bytes));
+    if (ok) std::printf("ok builders generate: task %s\n", done.task_id.c_str());
+
+    std::ifstream file(image, std::ios::binary);
+    std::string png((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::string task = client.submit(vidu::job::from_bytes(png.data(), png.size()));
+    expect(!task.empty(), "builders from_bytes", "a task id");
+    if (!task.empty()) std::printf("ok builders from_bytes: task %s\n", task.c_str());
+
+    auto e = expect_error("builders bad duration", VIDU_ERROR_INVALID_INPUT, [&] {
+        client.check(vidu::job::from_url("https://example.com/cat.png").duration(99));
+    });
+    expect(contains(e.what(), "duration") && contains(e.what(), "99"), "builders bad duration",
+           "names the field and the value");
+    e = expect_error("builders no image", VIDU_ERROR_INVALID_INPUT,
+                     [&] { client.check(vidu::job::from_bytes(nullptr, 0)); });
+    expect(contains(e.what(), "image"), "builders no image", "names the field");
+    e = expect_error("builders bad growth", VIDU_ERROR_INVALID_INPUT, [&] {
+        vidu::client c(vidu::config(VIDU_PROVIDER_VTRIX).api_key("k").poll_growth(99));
+    });
+    expect(contains(e.what(), "growth"), "builders bad growth", "names the field");
+
+    vidu_credits credits = client.credits();
+    expect(credits.credit_remain > 0 && credits.concurrency_limit == 5, "credits",
+           std::to_string(credits.credit_remain) + " credits, limit " +
+               std::to_string(credits.concurrency_limit));
+    if (credits.credit_remain > 0) std::printf("ok credits: %lld\n", (long long)credits.credit_remain);
+    vidu::client vtrix(vidu::config(VIDU_PROVIDER_VTRIX).api_key("k").base_url(emu.base_url()));
+    expect_error("credits on Vtrix", VIDU_ERROR_UNSUPPORTED, [&] { vtrix.credits(); });
 }
 
 void failed_task() {
@@ -188,7 +243,7 @@ void unfinished_task() {
     }
 
     vidu::client vtrix(config_for(emu, VIDU_PROVIDER_VTRIX));
-    expect_error("remote cancel on Vtrix", VIDU_ERROR_UNSUPPORTED, [&] { vtrix.cancel(task); });
+    expect_error("remote cancel on Vtrix", VIDU_ERROR_UNSUPPORTED, [&] { vtrix.cancel_task(task); });
 }
 
 }  // namespace
@@ -203,6 +258,7 @@ int main(int argc, char **argv) {
     try {
         vidu::emulator emu;
         invalid_input(emu);
+        builders(emu);
         failed_task();
         unfinished_task();
     } catch (const std::exception &e) {

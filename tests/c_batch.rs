@@ -1,0 +1,145 @@
+//! examples/c/batch.c, compiled against the installed library (tests/common/c_library.rs), runs a batch through `vidu_client_run_batch` on an emulator where one job fails:
+//! every other output byte for byte, the failure with its task id; also under valgrind.
+#![cfg(feature = "emulator")]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault};
+
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("NOTICE: {tool} is not installed: skipping");
+    }
+    ok
+}
+
+/// The program, built once, linked to the installed libvidu.so.
+fn program() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let prefix = common::c_library::prefix();
+        let (include, lib) = (prefix.join("include"), prefix.join("lib"));
+        let binary = common::temp_path("c-batch-program");
+        let out = Command::new("cc")
+            .args([
+                "-std=c99",
+                "-g",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+                "-I",
+            ])
+            .arg(&include)
+            .arg(common::repo_file("examples/c/batch.c"))
+            .arg("-o")
+            .arg(&binary)
+            .arg(format!("-L{}", lib.display()))
+            .arg("-lvidu")
+            .arg(format!("-Wl,-rpath,{}", lib.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "compiling examples/c/batch.c:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        binary
+    })
+}
+
+fn run(wrapper: &[&str], name: &str) -> (Output, PathBuf, Emulator) {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(
+            Fault::tasks()
+                .prompt_contains("storm")
+                .effect(Effect::FailTask),
+        ),
+    )
+    .unwrap();
+    let dir = common::temp_path(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = match wrapper.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(program());
+            c
+        }
+        None => Command::new(program()),
+    };
+    let out = cmd
+        .env("VIDU_BASE_URL", emulator.base_url())
+        .arg(common::repo_file("examples/sample.png"))
+        .arg(&dir)
+        .args(["waves", "wind", "a storm", "rain"])
+        .output()
+        .unwrap();
+    (out, dir, emulator)
+}
+
+fn check(out: &Output, dir: &std::path::Path, emulator: &Emulator) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    for i in [0, 1, 3] {
+        let path = dir.join(format!("{i}.mp4"));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            Emulator::video_bytes(),
+            "job {i} byte for byte"
+        );
+        assert!(
+            stdout.contains(&format!("wrote {}", path.display())),
+            "{stdout}"
+        );
+    }
+    assert!(
+        !dir.join("2.mp4").exists(),
+        "nothing at the failed job's output"
+    );
+    let failed = stdout
+        .lines()
+        .find(|l| l.starts_with("job 2: task "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(failed.contains("failed"), "{failed}");
+    assert_eq!(stderr.matches("submitted task").count(), 4, "{stderr}");
+    assert_eq!(emulator.stats().submits, 4);
+}
+
+#[test]
+fn c_batch_writes_every_video_and_reports_the_failed_job() {
+    if !have("cc") {
+        return;
+    }
+    let (out, dir, emulator) = run(&[], "c-batch");
+    check(&out, &dir, &emulator);
+}
+
+#[test]
+fn c_batch_is_clean_under_valgrind() {
+    if !have("cc") || !have("valgrind") {
+        return;
+    }
+    let (out, dir, emulator) = run(
+        &[
+            "valgrind",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99",
+            "--quiet",
+        ],
+        "c-batch-valgrind",
+    );
+    check(&out, &dir, &emulator);
+}
