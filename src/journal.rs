@@ -1104,6 +1104,8 @@ mod tests {
     fn a_file_that_is_not_a_journal_is_refused_and_left_alone() {
         let contents: &[&[u8]] = &[
             b"{\"image\":\"cat.png\",\"output\":\"cat.mp4\"}\n",
+            // A complete first line that is not JSON: never cut as a torn line.
+            b"{\"t\":\"header\" this is not JSON}\n",
             b"\x00\x00\x00\x18ftypmp42", // a video, no newline
             b"hello",
             b"{\"t\":\"intent\",\"job\":0,\"tag\":\"x\",\"at_unix_ms\":1}\n",

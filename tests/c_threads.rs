@@ -29,7 +29,15 @@ fn threads_program() -> &'static Path {
         let (include, lib) = (prefix.join("include"), prefix.join("lib"));
         let out = common::temp_path("c-threads");
         let status = Command::new("cc")
-            .args(["-std=c99", "-g", "-O1", "-Wall", "-Wextra", "-pedantic", "-Werror"])
+            .args([
+                "-std=c99",
+                "-g",
+                "-O1",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+            ])
             .arg(format!("-I{}", include.display()))
             .arg(root().join("tests/c/threads.c"))
             .arg("-o")
