@@ -1009,6 +1009,18 @@ mod tests {
     }
 
     #[test]
+    fn an_unfinished_last_line_that_is_no_record_is_refused_not_cut() {
+        let path = scratch("foreign-tail");
+        write_journal(&path, &sample_records());
+        let mut data = fs::read(&path).unwrap();
+        data.extend_from_slice(b"edited by hand");
+        fs::write(&path, &data).unwrap();
+        let err = Journal::open(&path, &header(3)).unwrap_err();
+        assert!(reason(&err).contains("is not a journal record"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), data, "the file is left alone");
+    }
+
+    #[test]
     fn corrupt_middle_line_names_its_number() {
         let path = scratch("corrupt");
         write_journal(&path, &sample_records());
