@@ -1013,10 +1013,12 @@ mod tests {
         let path = scratch("foreign-tail");
         write_journal(&path, &sample_records());
         let mut data = fs::read(&path).unwrap();
+        let complete_lines = data.iter().filter(|&&b| b == b'\n').count();
         data.extend_from_slice(b"edited by hand");
         fs::write(&path, &data).unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains("is not a journal record"), "{err}");
+        let expected = format!("line {} is not a journal record", complete_lines + 1);
+        assert!(reason(&err).contains(&expected), "{err}");
         assert_eq!(fs::read(&path).unwrap(), data, "the file is left alone");
     }
 
