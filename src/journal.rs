@@ -1023,6 +1023,18 @@ mod tests {
     }
 
     #[test]
+    fn format_version_zero_is_not_a_journal() {
+        let path = scratch("version-zero");
+        write_journal(&path, &sample_records());
+        let text = fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("\"version\":1", "\"version\":0", 1);
+        assert_ne!(edited, text);
+        fs::write(&path, &edited).unwrap();
+        let err = Journal::open(&path, &header(3)).unwrap_err();
+        assert!(reason(&err).contains("not a vidu journal"), "{err}");
+    }
+
+    #[test]
     fn corrupt_middle_line_names_its_number() {
         let path = scratch("corrupt");
         write_journal(&path, &sample_records());

@@ -38,3 +38,36 @@ fn a_model_name_with_spaces_is_refused_even_when_unknown_models_are_allowed() {
         assert!(e.to_string().contains("model"), "{model:?}: {e}");
     }
 }
+
+fn vidu_check(job: Job<'_>) -> vidu::Result<()> {
+    Client::new(Config::new(Provider::Vidu, "k"))
+        .unwrap()
+        .check(&job)
+}
+
+fn sample_job() -> Job<'static> {
+    Job::new(&include_bytes!("../examples/sample.png")[..]).prompt("p")
+}
+
+/// Limits are inclusive: the largest allowed value passes, one more is refused by name.
+#[test]
+fn seed_and_payload_limits_are_inclusive() {
+    let max_seed = i64::MAX as u64;
+    vidu_check(sample_job().seed(max_seed)).unwrap();
+    let e = vidu_check(sample_job().seed(max_seed + 1)).unwrap_err();
+    assert!(e.to_string().contains("seed"), "{e}");
+
+    let max_payload = 1_048_576; // the official API's documented limit, in characters
+    vidu_check(sample_job().payload("é".repeat(max_payload))).unwrap();
+    let e = vidu_check(sample_job().payload("é".repeat(max_payload + 1))).unwrap_err();
+    assert!(e.to_string().contains("payload"), "{e}");
+}
+
+/// An empty voice id is refused (it would be sent as an empty string).
+#[test]
+fn an_empty_voice_id_is_refused() {
+    let e = vidu_check(sample_job().audio(true).voice_id("")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("voice_id"), "{e}");
+    vidu_check(sample_job().audio(true).voice_id("v1")).unwrap();
+}
