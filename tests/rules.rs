@@ -71,3 +71,18 @@ fn an_empty_voice_id_is_refused() {
     assert!(e.to_string().contains("voice_id"), "{e}");
     vidu_check(sample_job().audio(true).voice_id("v1")).unwrap();
 }
+
+/// A journal named by a bare file name (no directory) works: its directory is `.`. This test
+/// binary changes its working directory, which no other test in it depends on.
+#[test]
+fn a_journal_given_a_bare_file_name_opens_in_the_working_directory() {
+    let dir = std::env::temp_dir().join(format!("vidu-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::env::set_current_dir(&dir).unwrap();
+    let header = vidu::journal::Header::new("f00d", 1, "vidu");
+    let (journal, replay) = vidu::Journal::open("bare.jsonl", &header).unwrap();
+    assert_eq!(replay.jobs.len(), 1);
+    drop(journal);
+    assert!(dir.join("bare.jsonl").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
