@@ -86,3 +86,34 @@ fn a_journal_given_a_bare_file_name_opens_in_the_working_directory() {
     assert!(dir.join("bare.jsonl").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Errors say what is allowed and what was given (the house rule), not just the field.
+#[test]
+fn errors_list_the_allowed_values_and_describe_the_image() {
+    let e = vidu_check(sample_job().duration(99))
+        .unwrap_err()
+        .to_string();
+    let allowed = e.split("one of ").nth(1).unwrap_or_else(|| panic!("{e}"));
+    assert!(
+        allowed.contains(", ") && allowed.chars().any(|c| c.is_ascii_digit()),
+        "{e}"
+    );
+
+    // 11 MB inline: over the official API's 10 MB decoded-image limit.
+    let mut big = include_bytes!("../examples/sample.png").to_vec();
+    big.resize(11 * 1024 * 1024, 0);
+    let e = vidu_check(Job::new(&big[..]).prompt("p"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("{} bytes in memory", big.len())), "{e}");
+}
+
+/// A URL field with a space in it is refused, as is one that is not http(s).
+#[test]
+fn callback_urls_with_spaces_or_other_schemes_are_refused() {
+    for url in ["https://example.com/a b", "ftp://example.com/", "https://"] {
+        let e = vidu_check(sample_job().callback_url(url)).unwrap_err();
+        assert!(e.to_string().contains("callback_url"), "{url}: {e}");
+    }
+    vidu_check(sample_job().callback_url("https://example.com/hook")).unwrap();
+}
