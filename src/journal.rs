@@ -1035,6 +1035,23 @@ mod tests {
     }
 
     #[test]
+    fn unix_ms_now_is_the_clock_in_milliseconds() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let now = unix_ms_now();
+        let after = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(
+            (before..=after).contains(&now),
+            "{before} <= {now} <= {after}"
+        );
+    }
+
+    #[test]
     fn corrupt_middle_line_names_its_number() {
         let path = scratch("corrupt");
         write_journal(&path, &sample_records());
