@@ -576,11 +576,49 @@ impl Client {
     ) -> Result<Generated> {
         let path = path.as_ref();
         crate::download::check_output_path(path)?;
-        let submission = self.prepare(job)?;
-        let task_id = self.submit_prepared(&submission, &options.token())?;
+        // On the official API a tag in the payload finds the task again if the answer to the
+        // submit is lost (the task list shows payloads).
+        let mut tagged = job.reborrow();
+        if self.lists_tasks() && tagged.payload.is_none() {
+            tagged.payload = Some(format!(
+                "vidu-{:016x}",
+                (crate::retry::random_fraction() * 2f64.powi(63)) as u64
+            ));
+        }
+        let tag = tagged.payload.clone().filter(|_| job.payload.is_none());
+        let submission = self.prepare(&tagged)?;
+        let task_id = self.submit_or_find(&submission, tag.as_deref(), &options.token())?;
         // From here on a task exists: every error names it.
         self.resume(&task_id, path, options)
             .map_err(|e| e.with_task_id(&task_id))
+    }
+
+    /// Submits; when the outcome is uncertain and the submission carries our `tag` in its
+    /// payload (official API), finds the task instead of leaving the caller to check by hand, or, when the
+    /// list shows that none was created, submits once more.
+    fn submit_or_find(
+        &self,
+        submission: &Submission<'_>,
+        tag: Option<&str>,
+        cancel: &CancelToken,
+    ) -> Result<String> {
+        let mut sent_again = false;
+        loop {
+            let sent_at = std::time::SystemTime::now();
+            let uncertain = match self.submit_prepared(submission, cancel) {
+                Err(e) if e.kind() == crate::ErrorKind::SubmitUncertain => e,
+                other => return other,
+            };
+            let Some(tag) = tag else {
+                return Err(uncertain);
+            };
+            match self.find_uncertain_task(tag, sent_at, cancel) {
+                Ok(Some(task_id)) => return Ok(task_id),
+                Ok(None) if !sent_again => sent_again = true,
+                // Still uncertain (the list could not be read, or a second loss).
+                _ => return Err(uncertain),
+            }
+        }
     }
 
     /// Waits for a task submitted earlier and downloads its video: how to pick up a task
