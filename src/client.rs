@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use crate::account::{Credits, TaskPage, TaskQuery};
@@ -127,9 +128,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The one agent of a client, from its configuration. Per-phase timeouts, not a global one:
-/// ureq spawns a DNS thread per call for a global timeout, even on a pooled connection.
-fn agent(config: &Config) -> ureq::Agent {
+/// The one agent of a client, from its configuration, inserting the key on the way out
+/// ([`transport::KeyInserter`]). Per-phase timeouts, not a global one: ureq spawns a DNS
+/// thread per call for a global timeout, even on a pooled connection.
+fn agent(config: &Config, inserter: transport::KeyInserter) -> ureq::Agent {
     let t = config.timeouts;
     let mut builder = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -144,7 +146,23 @@ fn agent(config: &Config) -> ureq::Agent {
     if !config.proxy_from_env {
         builder = builder.proxy(None);
     }
-    builder.build().new_agent()
+    inserter.agent(builder.build())
+}
+
+/// How often a wait for an in-flight status poll looks at the cancel token.
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
+
+/// An API GET, as every idempotent call sends it.
+fn get(
+    agent: &ureq::Agent,
+    url: &str,
+    authorization: &str,
+) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    agent
+        .get(url)
+        .header("authorization", authorization)
+        .header("accept", "application/json")
+        .call()
 }
 
 /// Consecutive unreadable status answers tolerated before giving up.
@@ -162,8 +180,10 @@ impl Client {
     /// Checks `config` and builds the client. Nothing is sent.
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let agent = agent(&config);
-        let authorization = config.auth_scheme.header_value(&config.api_key);
+        // Requests carry a placeholder; the key itself is put in on the way to the socket.
+        let (inserter, authorization) =
+            transport::KeyInserter::new(&config.auth_scheme.header_value(&config.api_key));
+        let agent = agent(&config, inserter);
         Ok(Client {
             config,
             agent,
@@ -210,12 +230,7 @@ impl Client {
     ) -> std::result::Result<Reply, ureq::Error> {
         let url = self.url(&request.path);
         let response = match (request.method, body) {
-            (Method::Get, _) => self
-                .agent
-                .get(&url)
-                .header("authorization", &self.authorization)
-                .header("accept", "application/json")
-                .call()?,
+            (Method::Get, _) => get(&self.agent, &url, &self.authorization)?,
             (Method::Post, Some((reader, len))) => self
                 .agent
                 .post(&url)
@@ -272,7 +287,12 @@ impl Client {
     ) -> Result<Reply> {
         let mut backoff = Backoff::new(&self.config.retry, deadline);
         loop {
-            let (retry_after, failure) = match self.send(request, None) {
+            let Some(sent) = self.send_abandonable(request, cancel) else {
+                return Err(Error::Cancelled {
+                    task_id: task_id.map(str::to_owned),
+                });
+            };
+            let (retry_after, failure) = match sent {
                 Ok(reply) if transport::is_transient_status(reply.status) => (
                     reply.retry_after,
                     self.api_error(operation, &reply, task_id),
@@ -299,6 +319,50 @@ impl Client {
                     return Err(Error::Cancelled {
                         task_id: task_id.map(str::to_owned),
                     })
+                }
+            }
+        }
+    }
+
+    /// Sends an idempotent GET on a helper thread and waits for it, looking at `cancel` every
+    /// [`CANCEL_CHECK`], so that a stalled poll does not hold a cancel for the whole receive
+    /// timeout: `None` when cancelled first. The abandoned request ends by itself within the
+    /// receive timeout. Other requests, and a GET when no thread can be started, are sent on
+    /// this thread.
+    fn send_abandonable(
+        &self,
+        request: &WireRequest,
+        cancel: &CancelToken,
+    ) -> Option<std::result::Result<Reply, ureq::Error>> {
+        if request.method != Method::Get {
+            return Some(self.send(request, None));
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (agent, url, authorization) = (
+            self.agent.clone(),
+            self.url(&request.path),
+            self.authorization.clone(),
+        );
+        let (limit, ids) = (self.config.max_status_body, self.spec().request_id_headers);
+        let spawned = std::thread::Builder::new()
+            .name("vidu-poll".into())
+            .spawn(move || {
+                let reply = get(&agent, &url, &authorization)
+                    .and_then(|response| transport::read_reply(response, limit, ids));
+                let _ = tx.send(reply);
+            });
+        if spawned.is_err() {
+            return Some(self.send(request, None));
+        }
+        loop {
+            match rx.recv_timeout(CANCEL_CHECK) {
+                Ok(reply) => return Some(reply),
+                Err(RecvTimeoutError::Timeout) if cancel.is_cancelled() => return None,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Some(Err(ureq::Error::Io(std::io::Error::other(
+                        "the request thread stopped without an answer",
+                    ))))
                 }
             }
         }

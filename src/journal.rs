@@ -923,6 +923,31 @@ mod tests {
     }
 
     #[test]
+    fn a_submit_that_created_nothing_still_counts_as_an_attempt() {
+        let path = scratch("not-created");
+        write_journal(
+            &path,
+            &[
+                Record::intent(0, "first"),
+                Record::NotCreated {
+                    job: 0,
+                    reason: "429".into(),
+                },
+                Record::intent(0, "second"),
+                Record::NotCreated {
+                    job: 0,
+                    reason: "429".into(),
+                },
+            ],
+        );
+        let (_j, replay) = Journal::open(&path, &header(3)).unwrap();
+        let job = &replay.jobs[0];
+        assert_eq!(job.attempts, 2, "attempts survive a NotCreated");
+        assert_eq!(job.intent, None);
+        assert_eq!(job.phase(), Phase::New);
+    }
+
+    #[test]
     fn torn_last_line_is_cut_in_every_shape() {
         let shapes: &[&[u8]] = &[
             b"{\"t\":\"submitted\",\"job\":1,\"ta", // half an object
@@ -981,6 +1006,32 @@ mod tests {
         let (_j, replay) = Journal::open(&path, &header(3)).unwrap();
         assert!(replay.created);
         assert!(fs::read_to_string(&path).unwrap().ends_with("}\n"));
+    }
+
+    #[test]
+    fn an_unfinished_last_line_that_is_no_record_is_refused_not_cut() {
+        let path = scratch("foreign-tail");
+        write_journal(&path, &sample_records());
+        let mut data = fs::read(&path).unwrap();
+        let complete_lines = data.iter().filter(|&&b| b == b'\n').count();
+        data.extend_from_slice(b"edited by hand");
+        fs::write(&path, &data).unwrap();
+        let err = Journal::open(&path, &header(3)).unwrap_err();
+        let expected = format!("line {} is not a journal record", complete_lines + 1);
+        assert!(reason(&err).contains(&expected), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), data, "the file is left alone");
+    }
+
+    #[test]
+    fn format_version_zero_is_not_a_journal() {
+        let path = scratch("version-zero");
+        write_journal(&path, &sample_records());
+        let text = fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("\"version\":1", "\"version\":0", 1);
+        assert_ne!(edited, text);
+        fs::write(&path, &edited).unwrap();
+        let err = Journal::open(&path, &header(3)).unwrap_err();
+        assert!(reason(&err).contains("not a vidu journal"), "{err}");
     }
 
     #[test]
@@ -1079,6 +1130,8 @@ mod tests {
     fn a_file_that_is_not_a_journal_is_refused_and_left_alone() {
         let contents: &[&[u8]] = &[
             b"{\"image\":\"cat.png\",\"output\":\"cat.mp4\"}\n",
+            // A complete first line that is not JSON: never cut as a torn line.
+            b"{\"t\":\"header\" this is not JSON}\n",
             b"\x00\x00\x00\x18ftypmp42", // a video, no newline
             b"hello",
             b"{\"t\":\"intent\",\"job\":0,\"tag\":\"x\",\"at_unix_ms\":1}\n",

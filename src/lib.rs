@@ -47,6 +47,9 @@ pub mod emulator;
 #[cfg(feature = "capi")]
 pub mod ffi;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use account::{CreditRemain, Credits, TaskPage, TaskQuery};
 pub use auth::{ApiKey, AuthScheme};
 pub use batch::{BatchCallback, BatchEvent, BatchJob, BatchOptions, JobOutcome};

@@ -289,6 +289,71 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_setter_sets_its_own_field() {
+        let d = |ms| Duration::from_millis(ms);
+        let p = PollSchedule::new()
+            .first(d(1))
+            .growth(3.0)
+            .max(d(2))
+            .jitter(0.25);
+        assert_eq!(
+            (p.first, p.growth, p.max, p.jitter),
+            (d(1), 3.0, d(2), 0.25)
+        );
+        let r = RetryPolicy::new()
+            .max_attempts(9)
+            .base(d(3))
+            .max_delay(d(4))
+            .max_retry_after(d(5));
+        assert_eq!(
+            (r.max_attempts, r.base, r.max_delay, r.max_retry_after),
+            (9, d(3), d(4), d(5))
+        );
+    }
+
+    #[test]
+    fn a_poll_delay_out_of_range_saturates_the_right_way() {
+        let huge = PollSchedule::new()
+            .first(Duration::MAX)
+            .max(Duration::MAX)
+            .jitter(0.0);
+        assert_eq!(
+            huge.delay(3),
+            Duration::MAX,
+            "too long for a Duration: the longest"
+        );
+        // Nonsense a caller could build (validation refuses it): never negative, never a panic.
+        let negative = PollSchedule::new().growth(-1.0).jitter(0.0);
+        assert_eq!(negative.delay(1), Duration::ZERO, "below zero: none");
+    }
+
+    #[test]
+    fn http_dates_convert_exactly_and_out_of_range_fields_are_refused() {
+        for (date, unix) in [
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(0)),
+            ("Fri, 31 Dec 1999 23:59:59 GMT", Some(946_684_799)),
+            ("Tue, 29 Feb 2000 00:00:00 GMT", Some(951_782_400)),
+            ("Wed, 01 Mar 2000 00:00:00 GMT", Some(951_868_800)),
+            ("Mon, 28 Feb 2100 12:30:45 GMT", Some(4_107_501_045)),
+            ("Sat, 30 Jun 2012 23:59:60 GMT", Some(1_341_100_800)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(253_402_300_799)),
+            ("Sun, 06 Nov 1994 08:49:37 UTC", None),
+            ("Sun, 00 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 32 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 24:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 08:60:37 GMT", None),
+            ("Sun, 06 Nov 1994 08:49:61 GMT", None),
+            ("Sun, 06 Foo 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 0 08:49:37 GMT", None),
+            ("Sun, 06 Nov 10000 08:49:37 GMT", None),
+            ("Wed, 31 Dec 1969 23:59:59 GMT", None),
+            ("Sun, 06 Nov 1994 08:49 GMT", None),
+        ] {
+            assert_eq!(parse_http_date(date), unix, "{date}");
+        }
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));

@@ -1,7 +1,10 @@
 //! The HTTP layer shared by the API calls and the download: the agent, reading a capped
 //! answer, response headers, and which ureq failures are worth retrying.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use ureq::unversioned::transport::{NextTimeout, Transport};
 
 use crate::retry;
 
@@ -106,9 +109,166 @@ pub(crate) fn is_transient_error(err: &ureq::Error) -> bool {
         )
 }
 
+/// The `Authorization` value goes into requests as a random placeholder of the same length;
+/// the real value replaces it only on the way to the socket (or to TLS). ureq-proto hexdumps
+/// every request head at TRACE level, so this keeps the key out of any log, at every level.
+pub(crate) struct KeyInserter {
+    /// `\r\nauthorization: <placeholder>\r\n`, as ureq writes the header.
+    placeholder_line: Arc<[u8]>,
+    /// The same line with the real value.
+    real_line: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for KeyInserter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyInserter(<redacted>)")
+    }
+}
+
+impl KeyInserter {
+    /// The inserter for `value`, and the placeholder to send instead of it.
+    pub(crate) fn new(value: &str) -> (KeyInserter, String) {
+        let placeholder: String = std::iter::repeat_with(|| {
+            let n = (retry::random_fraction() * 16.0) as usize;
+            b"0123456789abcdef"[n.min(15)] as char
+        })
+        .take(value.len())
+        .collect();
+        let line =
+            |v: &str| -> Arc<[u8]> { format!("\r\nauthorization: {v}\r\n").into_bytes().into() };
+        let inserter = KeyInserter {
+            placeholder_line: line(&placeholder),
+            real_line: line(value),
+        };
+        (inserter, placeholder)
+    }
+
+    /// An agent with `config` whose connections insert the key.
+    pub(crate) fn agent(self, config: ureq::config::Config) -> ureq::Agent {
+        use ureq::unversioned::transport::Connector;
+        use ureq::unversioned::{resolver::DefaultResolver, transport::DefaultConnector};
+        ureq::Agent::with_parts(
+            config,
+            DefaultConnector::new().chain(self),
+            DefaultResolver::default(),
+        )
+    }
+}
+
+impl ureq::unversioned::transport::Connector<Box<dyn Transport>> for KeyInserter {
+    type Out = KeyInserting;
+
+    fn connect(
+        &self,
+        _: &ureq::unversioned::transport::ConnectionDetails,
+        chained: Option<Box<dyn Transport>>,
+    ) -> Result<Option<KeyInserting>, ureq::Error> {
+        Ok(chained.map(|inner| KeyInserting {
+            inner,
+            placeholder_line: self.placeholder_line.clone(),
+            real_line: self.real_line.clone(),
+        }))
+    }
+}
+
+/// A connection that puts the real `Authorization` value into each request head it sends.
+pub(crate) struct KeyInserting {
+    inner: Box<dyn Transport>,
+    placeholder_line: Arc<[u8]>,
+    real_line: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for KeyInserting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("KeyInserting").field(&self.inner).finish()
+    }
+}
+
+impl KeyInserting {
+    /// Replaces the placeholder line in a request head (never in a body: a head starts with
+    /// a method and the line is looked for before its blank line).
+    fn insert_key(&mut self, amount: usize) {
+        let out = &mut self.inner.buffers().output()[..amount];
+        if !(out.starts_with(b"GET ") || out.starts_with(b"POST ")) {
+            return;
+        }
+        let head_end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(out.len(), |p| p + 2);
+        let line = &self.placeholder_line[..];
+        if let Some(at) = out[..head_end].windows(line.len()).position(|w| w == line) {
+            out[at..at + line.len()].copy_from_slice(&self.real_line);
+        }
+    }
+}
+
+impl Transport for KeyInserting {
+    fn buffers(&mut self) -> &mut dyn ureq::unversioned::transport::Buffers {
+        self.inner.buffers()
+    }
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.insert_key(amount);
+        self.inner.transmit_output(amount, timeout)
+    }
+    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.inner.maybe_await_input(timeout)
+    }
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.inner.await_input(timeout)
+    }
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_placeholder_hides_the_key_and_is_swapped_only_in_a_request_head() {
+        let (inserter, placeholder) = KeyInserter::new("Bearer sk-secret");
+        assert_eq!(placeholder.len(), "Bearer sk-secret".len());
+        assert!(!format!("{inserter:?}").contains("secret"));
+        let head = format!("GET /x HTTP/1.1\r\nauthorization: {placeholder}\r\n\r\n");
+        let body = format!("POST-ish body\r\nauthorization: {placeholder}\r\n\r\n");
+        for (sent, swapped) in [(head, true), (body, false)] {
+            let mut t = KeyInserting {
+                inner: Box::new(Recorder(ureq::unversioned::transport::LazyBuffers::new(
+                    1024, 1024,
+                ))),
+                placeholder_line: inserter.placeholder_line.clone(),
+                real_line: inserter.real_line.clone(),
+            };
+            t.buffers().output()[..sent.len()].copy_from_slice(sent.as_bytes());
+            t.insert_key(sent.len());
+            let out = String::from_utf8(t.buffers().output()[..sent.len()].to_vec()).unwrap();
+            assert_eq!(out.contains("sk-secret"), swapped, "{out}");
+            assert_eq!(out.contains(&placeholder), !swapped, "{out}");
+        }
+    }
+
+    #[derive(Debug)]
+    struct Recorder(ureq::unversioned::transport::LazyBuffers);
+
+    impl Transport for Recorder {
+        fn buffers(&mut self) -> &mut dyn ureq::unversioned::transport::Buffers {
+            &mut self.0
+        }
+        fn transmit_output(&mut self, _: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            Ok(())
+        }
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            Ok(false)
+        }
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
 
     #[test]
     fn transient_statuses() {

@@ -422,7 +422,7 @@ fn serve_connection(stream: TcpStream, ctx: &Ctx) {
         last_progress: Instant::now(),
     });
     loop {
-        let (request, keep_alive) = match read_request(&mut reader, &stream) {
+        let (request, keep_alive) = match read_request(&mut reader, &mut &stream) {
             Ok(r) => r,
             Err(ReadError::Closed) => break,
             Err(ReadError::Bad(why)) => {
@@ -508,9 +508,10 @@ fn read_line(reader: &mut impl BufRead) -> Result<Option<String>, ReadError> {
         .map_err(|_| ReadError::Bad("line is not UTF-8"))
 }
 
+/// Reads one request; an `Expect: 100-continue` is answered on `interim`.
 fn read_request(
     reader: &mut impl BufRead,
-    stream: &TcpStream,
+    interim: &mut impl Write,
 ) -> Result<(Request, bool), ReadError> {
     // Tolerate empty lines before a request line (RFC 9112 section 2.2).
     let line = loop {
@@ -570,7 +571,7 @@ fn read_request(
         !connection.split(',').any(|t| t.trim() == "close")
     };
     if values("expect").iter().any(|v| v == "100-continue") {
-        let _ = (&*stream).write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+        let _ = interim.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
     let te = values("transfer-encoding");
     let body = if !te.is_empty() {
@@ -630,6 +631,11 @@ fn read_exact_body(
         return Err(ReadError::Closed);
     }
     Ok(body)
+}
+
+/// Parses one request from `data` as a connection would; for the fuzz targets.
+pub(crate) fn parse_request(data: &[u8]) -> Option<(Request, bool)> {
+    read_request(&mut io::BufReader::new(data), &mut io::sink()).ok()
 }
 
 fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {

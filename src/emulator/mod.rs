@@ -66,6 +66,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 pub use faults::{Effect, Fault, Route, TaskMatch};
+pub(crate) use http::{parse_request, MAX_BODY};
 pub use scenario::{Scenario, UnknownScenario};
 
 use tasks::{Pace, Task, Tasks};

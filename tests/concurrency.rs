@@ -1,0 +1,236 @@
+//! Many threads share one `Client` against the emulator, submitting, waiting and downloading at
+//! once, while another thread fires their cancel tokens at random moments (seeded, so every run
+//! makes the same choices). No deadlock (a watchdog fails the test), no lost result (every task
+//! the emulator created is reported to exactly one caller), every wait returns, and every
+//! cancelled task can be resumed by its id.
+#![cfg(feature = "emulator")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::emulated::{fast_config, job};
+use common::scratch_dir;
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Route, Scenario};
+use vidu::{CancelToken, Client, Error, Provider, WaitOptions};
+
+/// xorshift64*, std-only and deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Runs `body` on its own thread and fails if it does not finish within `limit`.
+fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(body());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("no answer within {limit:?}: a deadlock or a wait that never returns")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body failed (see above)"),
+    }
+}
+
+const THREADS: usize = 8;
+const JOBS_PER_THREAD: usize = 3;
+
+enum Outcome {
+    Done(String),
+    Cancelled(String),
+}
+
+fn run(provider: Provider, seed: u64) {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .scenario(Scenario::Normal)
+            .polls_per_state(2)
+            // Some trouble on the way: resets on status polls and cut downloads, retried.
+            .fault(Fault::on(Route::Status).nth(3).effect(Effect::Reset))
+            .fault(Fault::on(Route::Video).nth(2).effect(Effect::CutBody)),
+    )
+    .unwrap();
+    let client = Client::new(fast_config(provider, emu.base_url(), "test-key")).unwrap();
+    let tokens: Vec<CancelToken> = (0..THREADS * JOBS_PER_THREAD)
+        .map(|_| CancelToken::new())
+        .collect();
+    let dir = scratch_dir();
+
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        // The canceller: fires about a third of the tokens, at random moments.
+        let canceller = s.spawn(|| {
+            let mut rng = Rng(seed);
+            for token in &tokens {
+                if rng.next().is_multiple_of(3) {
+                    std::thread::sleep(Duration::from_millis(rng.next() % 40));
+                    token.cancel();
+                }
+            }
+        });
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (client, tokens, dir) = (&client, &tokens, &dir);
+                s.spawn(move || {
+                    (0..JOBS_PER_THREAD)
+                        .map(|j| {
+                            let i = t * JOBS_PER_THREAD + j;
+                            let out = dir.join(format!("v{i}.mp4"));
+                            let mut options = WaitOptions::new()
+                                .timeout(Some(Duration::from_secs(30)))
+                                .cancel(tokens[i].clone());
+                            match client.generate(&job(), &out, &mut options) {
+                                Ok(done) => {
+                                    assert_eq!(
+                                        std::fs::read(&out).unwrap(),
+                                        Emulator::video_bytes(),
+                                        "{}",
+                                        done.task_id
+                                    );
+                                    Outcome::Done(done.task_id)
+                                }
+                                Err(Error::Cancelled { task_id: Some(id) }) => {
+                                    assert!(!out.exists(), "nothing at the output when cancelled");
+                                    Outcome::Cancelled(id)
+                                }
+                                Err(e) => panic!("job {i}: {e}"),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        canceller.join().unwrap();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+
+    // No lost result: one outcome per job, each a distinct task the emulator created.
+    assert_eq!(outcomes.len(), THREADS * JOBS_PER_THREAD);
+    let ids: BTreeSet<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Done(id) | Outcome::Cancelled(id) => id.as_str(),
+        })
+        .collect();
+    assert_eq!(ids.len(), outcomes.len(), "task ids are distinct");
+    assert_eq!(
+        emu.stats().submits as usize,
+        outcomes.len(),
+        "every task is reported"
+    );
+    let cancelled = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Cancelled(_)))
+        .count();
+    eprintln!("{provider}: {cancelled} of {} cancelled", outcomes.len());
+    // Tokens not fired always finish; the first fired token beats its job by design.
+    assert!(cancelled > 0 && cancelled < outcomes.len());
+    // A cancelled wait leaves a task that can be picked up again by its id, concurrently.
+    std::thread::scope(|s| {
+        for (i, o) in outcomes.iter().enumerate() {
+            if let Outcome::Cancelled(id) = o {
+                let (client, dir) = (&client, &dir);
+                s.spawn(move || {
+                    let out = dir.join(format!("resumed{i}.mp4"));
+                    client
+                        .resume(id, &out, &mut WaitOptions::new())
+                        .unwrap_or_else(|e| panic!("resume {id}: {e}"));
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn many_threads_share_one_client_with_random_cancels() {
+    within(Duration::from_secs(120), || {
+        for (provider, seed) in Provider::ALL.into_iter().zip([7, 11, 13]) {
+            run(provider, seed);
+        }
+    });
+}
+
+/// Cancel tokens fired while every thread is blocked in a wait on a task that never finishes:
+/// every wait returns `Cancelled` with its task id.
+#[test]
+fn every_blocked_wait_returns_when_cancelled() {
+    within(Duration::from_secs(60), || {
+        let emu =
+            Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+        let client = Client::new(fast_config(Provider::Vidu, emu.base_url(), "test-key")).unwrap();
+        let ids: Vec<String> = (0..THREADS)
+            .map(|_| client.submit(&job()).unwrap())
+            .collect();
+        let token = CancelToken::new();
+        std::thread::scope(|s| {
+            let waits: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    let (client, token) = (&client, token.clone());
+                    s.spawn(move || {
+                        client.wait(id, &mut WaitOptions::new().timeout(None).cancel(token))
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(200));
+            token.cancel();
+            for (w, id) in waits.into_iter().zip(&ids) {
+                match w.join().unwrap() {
+                    Err(Error::Cancelled { task_id }) => {
+                        assert_eq!(task_id.as_deref(), Some(id.as_str()))
+                    }
+                    other => panic!("{id}: {other:?}"),
+                }
+            }
+        });
+    });
+}
+
+/// A status poll stalled by the server (no answer for 20 s, under a 30 s receive timeout) does
+/// not hold a cancel: the wait returns `Cancelled` with the task id at once (the poll is
+/// abandoned; RELIABILITY.md, "Cancel while a request is in flight").
+#[test]
+fn cancel_stops_a_stalled_status_poll_at_once() {
+    within(Duration::from_secs(60), || {
+        let emu = Emulator::start_with(
+            EmulatorOptions::new()
+                .fault(Fault::on(Route::Status).effect(Effect::Stall(Duration::from_secs(20)))),
+        )
+        .unwrap();
+        let client = Client::new(fast_config(Provider::Vtrix, emu.base_url(), "test-key")).unwrap();
+        assert_eq!(client.config().timeouts.receive, Duration::from_secs(30));
+        let id = client.submit(&job()).unwrap();
+        let token = CancelToken::new();
+        let firing = token.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            firing.cancel();
+            std::time::Instant::now()
+        });
+        let result = client.wait(&id, &mut WaitOptions::new().cancel(token));
+        let returned = std::time::Instant::now();
+        let fired = canceller.join().unwrap();
+        match result {
+            Err(Error::Cancelled { task_id }) => assert_eq!(task_id.as_deref(), Some(&*id)),
+            other => panic!("{other:?}"),
+        }
+        assert!(emu.stats().status_polls >= 1, "the poll was in flight");
+        // The stall lasts 20 s: returning well before it ends proves the poll was abandoned.
+        let late = returned.saturating_duration_since(fired);
+        assert!(late < Duration::from_secs(10), "cancel took {late:?}");
+        eprintln!("cancel took effect {late:?} after it was fired");
+    });
+}
