@@ -34,8 +34,9 @@ fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 
     std::thread::spawn(move || {
         let _ = tx.send(body());
     });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("no answer within {limit:?}: a deadlock or a wait that never returns"))
+    rx.recv_timeout(limit).unwrap_or_else(|_| {
+        panic!("no answer within {limit:?}: a deadlock or a wait that never returns")
+    })
 }
 
 const THREADS: usize = 8;
@@ -121,8 +122,15 @@ fn run(provider: Provider, seed: u64) {
         })
         .collect();
     assert_eq!(ids.len(), outcomes.len(), "task ids are distinct");
-    assert_eq!(emu.stats().submits as usize, outcomes.len(), "every task is reported");
-    let cancelled = outcomes.iter().filter(|o| matches!(o, Outcome::Cancelled(_))).count();
+    assert_eq!(
+        emu.stats().submits as usize,
+        outcomes.len(),
+        "every task is reported"
+    );
+    let cancelled = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Cancelled(_)))
+        .count();
     eprintln!("{provider}: {cancelled} of {} cancelled", outcomes.len());
     // Tokens not fired always finish; the first fired token beats its job by design.
     assert!(cancelled > 0 && cancelled < outcomes.len());
@@ -156,11 +164,12 @@ fn many_threads_share_one_client_with_random_cancels() {
 #[test]
 fn every_blocked_wait_returns_when_cancelled() {
     within(Duration::from_secs(60), || {
-        let emu = Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes))
-            .unwrap();
-        let client =
-            Client::new(fast_config(Provider::Vidu, emu.base_url(), "test-key")).unwrap();
-        let ids: Vec<String> = (0..THREADS).map(|_| client.submit(&job()).unwrap()).collect();
+        let emu =
+            Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+        let client = Client::new(fast_config(Provider::Vidu, emu.base_url(), "test-key")).unwrap();
+        let ids: Vec<String> = (0..THREADS)
+            .map(|_| client.submit(&job()).unwrap())
+            .collect();
         let token = CancelToken::new();
         std::thread::scope(|s| {
             let waits: Vec<_> = ids
@@ -184,4 +193,39 @@ fn every_blocked_wait_returns_when_cancelled() {
             }
         });
     });
+}
+
+/// A cancel cannot interrupt a request already in flight (ureq has no way to abort a blocked
+/// read from another thread, and a thread per poll would cost every wait): it takes effect when
+/// that request ends, so its bound is the receive timeout (`Timeouts::receive`, 30 s by
+/// default; set it lower for a snappier cancel button). Here 1 s, against a 20 s stall.
+#[test]
+fn cancel_during_a_stalled_status_poll_takes_effect_within_the_receive_timeout() {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .fault(Fault::on(Route::Status).effect(Effect::Stall(Duration::from_secs(20)))),
+    )
+    .unwrap();
+    let mut config = fast_config(Provider::Vidu, emu.base_url(), "test-key");
+    config.timeouts.receive = Duration::from_secs(1);
+    let client = Client::new(config).unwrap();
+    let task_id = client.submit(&job()).unwrap();
+    let token = CancelToken::new();
+    let canceller = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        canceller.cancel();
+    });
+    let start = std::time::Instant::now();
+    let err = within(Duration::from_secs(10), move || {
+        client
+            .wait(&task_id, &mut WaitOptions::new().cancel(token))
+            .unwrap_err()
+    });
+    let elapsed = start.elapsed();
+    assert!(
+        matches!(err, Error::Cancelled { task_id: Some(_) }),
+        "{err:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
