@@ -4,31 +4,17 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn example_binary() -> PathBuf {
-    // Tests live in target/<profile>/deps; `cargo test` builds examples into target/<profile>/examples.
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    deps.parent().unwrap().join("examples").join("img2video")
-}
+use common::tools::example;
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(example_binary());
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    for k in [
-        "VIDU_API_KEY",
-        "VIDU_BASE_URL",
-        "VIDU_PROVIDER",
-        "VIDU_EMULATOR_SCENARIO",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().unwrap()
+    example("img2video")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
 }
 
 /// A fresh output path in a directory of its own.
