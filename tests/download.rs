@@ -96,11 +96,13 @@ fn until_video_requests(emu: &Emulator, n: usize) {
     }
 }
 
-/// A task submitted through `c` and waited for to its end: its id and final status.
-fn finished_task(c: &Client) -> (String, TaskStatus) {
+/// A client of `provider` on `emu`, and a task it submitted and waited for to its end: the
+/// task's id and final status.
+fn finished_task(provider: Provider, emu: &Emulator) -> (Client, String, TaskStatus) {
+    let c = client(provider, emu);
     let task_id = c.submit(&job()).unwrap();
     let status = c.wait(&task_id, &mut wait_opts()).unwrap();
-    (task_id, status)
+    (c, task_id, status)
 }
 
 /// An emulator serving a 1 MiB video whose first GET is cut at half and whose second answers
@@ -162,8 +164,7 @@ fn an_interrupted_download_is_resumed_by_a_later_run_from_its_partial_file() {
 #[test]
 fn a_second_download_of_the_same_task_to_the_same_file_fails_at_once() {
     let emu = half_then_hold_back("30");
-    let c = client(Provider::Vidu, &emu);
-    let (task_id, status) = finished_task(&c);
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
     let dir = scratch_dir();
     let out = dir.join("v.mp4");
     let token = CancelToken::new();
@@ -196,8 +197,7 @@ fn a_second_download_of_the_same_task_to_the_same_file_fails_at_once() {
 #[test]
 fn a_partial_file_that_does_not_fit_the_declared_size_is_restarted_from_zero() {
     let emu = emulator(Scenario::Normal);
-    let c = client(Provider::Vtrix, &emu);
-    let (task_id, status) = finished_task(&c);
+    let (c, task_id, status) = finished_task(Provider::Vtrix, &emu);
     let dir = scratch_dir();
     // Longer than the video: the host answers 416 with the real size.
     let too_long = vec![0xAB; Emulator::video_bytes().len() + 100];
@@ -282,8 +282,7 @@ fn output_paths_that_exist_and_are_not_regular_files_are_refused_before_the_subm
 
     // The download itself (a task that exists) refuses them too, keeping the task id.
     let emu = emulator(Scenario::Normal);
-    let c = client(Provider::Vidu, &emu);
-    let (task_id, status) = finished_task(&c);
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
     let err = c.download(&status, &link, &WaitOptions::new()).unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err:?}");
     assert_eq!(err.task_id(), Some(task_id.as_str()));
@@ -329,8 +328,7 @@ fn an_output_name_too_long_for_the_partial_file_is_refused_before_the_submit() {
 fn an_output_path_replaced_during_the_download_is_not_written_through() {
     use std::os::unix::fs::FileTypeExt;
     let emu = half_then_hold_back("2");
-    let c = client(Provider::Vidu, &emu);
-    let (task_id, status) = finished_task(&c);
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
     let dir = scratch_dir();
     let out = dir.join("v.mp4");
     let err = std::thread::scope(|s| {
