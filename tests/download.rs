@@ -422,13 +422,19 @@ fn redirects_relatively(head: &str, stream: &mut TcpStream) {
     let _ = stream.write_all(answer);
 }
 
-/// A client whose only use is `download` (nothing listens at its base URL), and a succeeded
-/// status whose video is at `url`.
-fn downloader(config: impl FnOnce(Config) -> Config, url: String) -> (Client, TaskStatus) {
+/// Downloads the video of the succeeded task `task-hostile`, at `url`, to `dir/v.mp4` with a
+/// client made by `config`, whose only use is `download` (nothing listens at its base URL).
+fn download_from(
+    config: impl FnOnce(Config) -> Config,
+    url: String,
+    dir: &Path,
+) -> vidu::Result<u64> {
     let base = fast_config(Provider::Vidu, "http://127.0.0.1:9".into(), "k");
     let mut status = TaskStatus::new("task-hostile", State::Succeeded);
     status.video_urls = vec![url];
-    (Client::new(config(base)).unwrap(), status)
+    Client::new(config(base))
+        .unwrap()
+        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
 }
 
 fn short_receive(c: Config) -> Config {
@@ -438,10 +444,8 @@ fn short_receive(c: Config) -> Config {
 #[test]
 fn a_relative_redirect_with_a_url_in_its_query_is_followed() {
     let (url, _, heads) = fake_host(redirects_relatively);
-    let (c, status) = downloader(|c| c, format!("{url}/a.mp4"));
     let dir = scratch_dir();
-    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
-        .unwrap();
+    download_from(|c| c, format!("{url}/a.mp4"), &dir).unwrap();
     assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), b"video");
     assert_eq!(heads.lock().unwrap().len(), 2);
 }
@@ -449,11 +453,8 @@ fn a_relative_redirect_with_a_url_in_its_query_is_followed() {
 #[test]
 fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
     let (url, connections, _) = fake_host(stalls_mid_body);
-    let (c, status) = downloader(short_receive, format!("{url}/v.mp4"));
     let dir = scratch_dir();
-    let err = c
-        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err = download_from(short_receive, format!("{url}/v.mp4"), &dir).unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err:?}");
     assert_eq!(err.task_id(), Some("task-hostile"));
     assert!(err.to_string().contains("stalled 3 times"), "{err}");
@@ -464,13 +465,12 @@ fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
     assert!(!dir.join("v.mp4").exists());
 
     // The limit is the caller's.
-    let (c, status) = downloader(
+    let err = download_from(
         |c| short_receive(c).max_download_stalls(1),
         format!("{url}/v.mp4"),
-    );
-    let err = c
-        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+        &scratch_dir(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("stalled 1 times"), "{err}");
     assert_eq!(connections.load(Ordering::SeqCst), 4);
 }
@@ -478,11 +478,9 @@ fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
 #[test]
 fn an_endless_chunked_body_is_stopped_at_the_size_cap_and_removed() {
     let (url, _, _) = fake_host(endless_chunked);
-    let (c, status) = downloader(|c| c.max_video_bytes(1 << 20), format!("{url}/v.mp4"));
     let dir = scratch_dir();
-    let err = c
-        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err =
+        download_from(|c| c.max_video_bytes(1 << 20), format!("{url}/v.mp4"), &dir).unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err:?}");
     assert_eq!(err.task_id(), Some("task-hostile"));
     assert!(err.to_string().contains("max_video_bytes"), "{err}");
@@ -512,17 +510,11 @@ fn a_video_declared_larger_than_the_cap_is_refused_at_once() {
 #[ignore = "slow: about 2 minutes, writes 2 GiB"]
 fn hostile_hosts_at_default_settings() {
     let (url, _, _) = fake_host(stalls_mid_body);
-    let (c, status) = downloader(|c| c, format!("{url}/v.mp4"));
     let start = Instant::now();
-    let err = c
-        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err = download_from(|c| c, format!("{url}/v.mp4"), &scratch_dir()).unwrap_err();
     eprintln!("stalling host: {:?}: {err}", start.elapsed());
     let (url, _, _) = fake_host(endless_chunked);
-    let (c, status) = downloader(|c| c, format!("{url}/v.mp4"));
     let start = Instant::now();
-    let err = c
-        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err = download_from(|c| c, format!("{url}/v.mp4"), &scratch_dir()).unwrap_err();
     eprintln!("endless host: {:?}: {err}", start.elapsed());
 }
