@@ -349,7 +349,7 @@ impl Client {
         format!("{image}\u{0}{rest:?}\u{0}{}", bj.output.display())
     }
 
-    fn lists_tasks(&self) -> bool {
+    pub(crate) fn lists_tasks(&self) -> bool {
         self.provider().spec().task_list.is_some()
     }
 
@@ -379,6 +379,29 @@ impl Client {
             match page.next_page_token {
                 Some(token) if !page.tasks.is_empty() => query = query.page_token(token),
                 _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Client {
+    /// After an uncertain submit tagged with `tag` in its payload: the task it created, if
+    /// the task list shows one. Looks [`ADOPTION_LOOKS`] times, [`ADOPTION_PAUSE`] apart, in
+    /// case the list lags; `Ok(None)` then means no task was created.
+    pub(crate) fn find_uncertain_task(
+        &self,
+        tag: &str,
+        sent_at: SystemTime,
+        cancel: &CancelToken,
+    ) -> Result<Option<String>> {
+        let from = sent_at.checked_sub(CLOCK_SLACK).unwrap_or(sent_at);
+        for look in 0..ADOPTION_LOOKS {
+            if look > 0 && cancel.sleep(ADOPTION_PAUSE) {
+                return Err(Error::Cancelled { task_id: None });
+            }
+            if let Some(task_id) = self.find_task_by_payload(tag, from)? {
+                return Ok(Some(task_id));
             }
         }
         Ok(None)

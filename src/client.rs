@@ -4,7 +4,6 @@
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use crate::account::{Credits, TaskPage, TaskQuery};
@@ -149,22 +148,6 @@ fn agent(config: &Config, inserter: transport::KeyInserter) -> ureq::Agent {
     inserter.agent(builder.build())
 }
 
-/// How often a wait for an in-flight status poll looks at the cancel token.
-const CANCEL_CHECK: Duration = Duration::from_millis(100);
-
-/// An API GET, as every idempotent call sends it.
-fn get(
-    agent: &ureq::Agent,
-    url: &str,
-    authorization: &str,
-) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    agent
-        .get(url)
-        .header("authorization", authorization)
-        .header("accept", "application/json")
-        .call()
-}
-
 /// Consecutive unreadable status answers tolerated before giving up.
 const MAX_MALFORMED_POLLS: u32 = 3;
 
@@ -230,7 +213,12 @@ impl Client {
     ) -> std::result::Result<Reply, ureq::Error> {
         let url = self.url(&request.path);
         let response = match (request.method, body) {
-            (Method::Get, _) => get(&self.agent, &url, &self.authorization)?,
+            (Method::Get, _) => self
+                .agent
+                .get(&url)
+                .header("authorization", &self.authorization)
+                .header("accept", "application/json")
+                .call()?,
             (Method::Post, Some((reader, len))) => self
                 .agent
                 .post(&url)
@@ -287,12 +275,7 @@ impl Client {
     ) -> Result<Reply> {
         let mut backoff = Backoff::new(&self.config.retry, deadline);
         loop {
-            let Some(sent) = self.send_abandonable(request, cancel) else {
-                return Err(Error::Cancelled {
-                    task_id: task_id.map(str::to_owned),
-                });
-            };
-            let (retry_after, failure) = match sent {
+            let (retry_after, failure) = match self.send(request, None) {
                 Ok(reply) if transport::is_transient_status(reply.status) => (
                     reply.retry_after,
                     self.api_error(operation, &reply, task_id),
@@ -319,50 +302,6 @@ impl Client {
                     return Err(Error::Cancelled {
                         task_id: task_id.map(str::to_owned),
                     })
-                }
-            }
-        }
-    }
-
-    /// Sends an idempotent GET on a helper thread and waits for it, looking at `cancel` every
-    /// [`CANCEL_CHECK`], so that a stalled poll does not hold a cancel for the whole receive
-    /// timeout: `None` when cancelled first. The abandoned request ends by itself within the
-    /// receive timeout. Other requests, and a GET when no thread can be started, are sent on
-    /// this thread.
-    fn send_abandonable(
-        &self,
-        request: &WireRequest,
-        cancel: &CancelToken,
-    ) -> Option<std::result::Result<Reply, ureq::Error>> {
-        if request.method != Method::Get {
-            return Some(self.send(request, None));
-        }
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let (agent, url, authorization) = (
-            self.agent.clone(),
-            self.url(&request.path),
-            self.authorization.clone(),
-        );
-        let (limit, ids) = (self.config.max_status_body, self.spec().request_id_headers);
-        let spawned = std::thread::Builder::new()
-            .name("vidu-poll".into())
-            .spawn(move || {
-                let reply = get(&agent, &url, &authorization)
-                    .and_then(|response| transport::read_reply(response, limit, ids));
-                let _ = tx.send(reply);
-            });
-        if spawned.is_err() {
-            return Some(self.send(request, None));
-        }
-        loop {
-            match rx.recv_timeout(CANCEL_CHECK) {
-                Ok(reply) => return Some(reply),
-                Err(RecvTimeoutError::Timeout) if cancel.is_cancelled() => return None,
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Some(Err(ureq::Error::Io(std::io::Error::other(
-                        "the request thread stopped without an answer",
-                    ))))
                 }
             }
         }
@@ -640,11 +579,49 @@ impl Client {
     ) -> Result<Generated> {
         let path = path.as_ref();
         crate::download::check_output_path(path)?;
-        let submission = self.prepare(job)?;
-        let task_id = self.submit_prepared(&submission, &options.token())?;
+        // On the official API a tag in the payload finds the task again if the answer to the
+        // submit is lost (the task list shows payloads).
+        let mut tagged = job.reborrow();
+        if self.lists_tasks() && tagged.payload.is_none() {
+            tagged.payload = Some(format!(
+                "vidu-{:016x}",
+                (crate::retry::random_fraction() * 2f64.powi(63)) as u64
+            ));
+        }
+        let tag = tagged.payload.clone().filter(|_| job.payload.is_none());
+        let submission = self.prepare(&tagged)?;
+        let task_id = self.submit_or_find(&submission, tag.as_deref(), &options.token())?;
         // From here on a task exists: every error names it.
         self.resume(&task_id, path, options)
             .map_err(|e| e.with_task_id(&task_id))
+    }
+
+    /// Submits; when the outcome is uncertain and the submission carries our `tag` in its
+    /// payload (official API), finds the task instead of leaving the caller to check by hand, or, when the
+    /// list shows that none was created, submits once more.
+    fn submit_or_find(
+        &self,
+        submission: &Submission<'_>,
+        tag: Option<&str>,
+        cancel: &CancelToken,
+    ) -> Result<String> {
+        let mut sent_again = false;
+        loop {
+            let sent_at = std::time::SystemTime::now();
+            let uncertain = match self.submit_prepared(submission, cancel) {
+                Err(e) if e.kind() == crate::ErrorKind::SubmitUncertain => e,
+                other => return other,
+            };
+            let Some(tag) = tag else {
+                return Err(uncertain);
+            };
+            match self.find_uncertain_task(tag, sent_at, cancel) {
+                Ok(Some(task_id)) => return Ok(task_id),
+                Ok(None) if !sent_again => sent_again = true,
+                // Still uncertain (the list could not be read, or a second loss).
+                _ => return Err(uncertain),
+            }
+        }
     }
 
     /// Waits for a task submitted earlier and downloads its video: how to pick up a task

@@ -8,7 +8,8 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Route};
+use common::emulated::failing_prompts;
+use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route};
 use vidu::{
     BatchEvent, BatchJob, BatchOptions, CancelToken, Client, Config, ErrorKind, Job, JobOutcome,
     Provider,
@@ -80,14 +81,7 @@ fn a_batch_writes_every_video_on_each_provider_with_one_submit_per_job() {
 
 #[test]
 fn one_failed_task_does_not_stop_the_others_and_keeps_its_task_id() {
-    let emulator = Emulator::start_with(
-        EmulatorOptions::new().fault(
-            Fault::tasks()
-                .prompt_contains("job 2")
-                .effect(Effect::FailTask),
-        ),
-    )
-    .unwrap();
+    let emulator = failing_prompts("job 2");
     let out = dir("batch-one-fails");
     let jobs = jobs(5, &out);
     let outcomes = client(Provider::Vtrix, &emulator)

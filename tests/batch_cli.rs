@@ -12,29 +12,9 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::emulated::failing_prompts;
+use common::tools::example;
 use vidu::emulator::{Emulator, EmulatorOptions};
-
-fn example(name: &str) -> Command {
-    // Tests live in target/<profile>/deps; `cargo test` builds examples beside it.
-    let deps = std::env::current_exe().unwrap();
-    let bin = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    let mut cmd = Command::new(bin);
-    for k in [
-        "VIDU_API_KEY",
-        "VIDU_BASE_URL",
-        "VIDU_PROVIDER",
-        "VIDU_EMULATOR_SCENARIO",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd
-}
 
 /// A folder with the sample image and a jobs file of `n` lines writing `<i>.mp4`.
 fn jobs_dir(name: &str, n: usize) -> (PathBuf, PathBuf) {
@@ -214,14 +194,7 @@ fn a_bad_line_exits_2_naming_the_line_and_the_key() {
 
 #[test]
 fn a_failed_job_exits_3_listing_it_with_its_task_id() {
-    let emulator = Emulator::start_with(
-        EmulatorOptions::new().fault(
-            vidu::emulator::Fault::tasks()
-                .prompt_contains("job 1")
-                .effect(vidu::emulator::Effect::FailTask),
-        ),
-    )
-    .unwrap();
+    let emulator = failing_prompts("job 1");
     let (dir, jobs) = jobs_dir("batch-cli-fail", 3);
     let out = dir.join("out");
     let o = example("batch")

@@ -5,80 +5,32 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
-use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault};
-
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("NOTICE: {tool} is not installed: skipping");
-    }
-    ok
-}
+use common::emulated::failing_prompts;
+use common::tools::{have, wrapped};
+use vidu::emulator::Emulator;
 
 /// The program, built once, linked to the installed libvidu.so.
 fn program() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let prefix = common::c_library::prefix();
-        let (include, lib) = (prefix.join("include"), prefix.join("lib"));
-        let binary = common::temp_path("c-batch-program");
-        let out = Command::new("cc")
-            .args([
-                "-std=c99",
-                "-g",
-                "-Wall",
-                "-Wextra",
-                "-pedantic",
-                "-Werror",
-                "-I",
-            ])
-            .arg(&include)
-            .arg(common::repo_file("examples/c/batch.c"))
-            .arg("-o")
-            .arg(&binary)
-            .arg(format!("-L{}", lib.display()))
-            .arg("-lvidu")
-            .arg(format!("-Wl,-rpath,{}", lib.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "compiling examples/c/batch.c:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        binary
+        common::c_library::build_program(
+            "cc",
+            &["-std=c99", "-g", "-Wall", "-Wextra", "-pedantic", "-Werror"],
+            "examples/c/batch.c",
+            "c-batch-program",
+        )
     })
 }
 
 fn run(wrapper: &[&str], name: &str) -> (Output, PathBuf, Emulator) {
-    let emulator = Emulator::start_with(
-        EmulatorOptions::new().fault(
-            Fault::tasks()
-                .prompt_contains("storm")
-                .effect(Effect::FailTask),
-        ),
-    )
-    .unwrap();
+    let emulator = failing_prompts("storm");
     let dir = common::temp_path(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut cmd = match wrapper.split_first() {
-        Some((tool, args)) => {
-            let mut c = Command::new(tool);
-            c.args(args).arg(program());
-            c
-        }
-        None => Command::new(program()),
-    };
-    let out = cmd
+    let out = wrapped(wrapper, program())
         .env("VIDU_BASE_URL", emulator.base_url())
         .arg(common::repo_file("examples/sample.png"))
         .arg(&dir)
@@ -119,7 +71,7 @@ fn check(out: &Output, dir: &std::path::Path, emulator: &Emulator) {
 
 #[test]
 fn c_batch_writes_every_video_and_reports_the_failed_job() {
-    if !have("cc") {
+    if !have("cc", "the C batch example") {
         return;
     }
     let (out, dir, emulator) = run(&[], "c-batch");
@@ -128,7 +80,7 @@ fn c_batch_writes_every_video_and_reports_the_failed_job() {
 
 #[test]
 fn c_batch_is_clean_under_valgrind() {
-    if !have("cc") || !have("valgrind") {
+    if !have("cc", "the C batch example") || !have("valgrind", "the valgrind run of it") {
         return;
     }
     let (out, dir, emulator) = run(

@@ -11,76 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// True when `tool` runs; otherwise says that the test skips it.
-fn have(tool: &str, what: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("NOTICE: {tool} is not installed: skipping {what}");
-    }
-    ok
-}
-
-/// Runs `cmd` to the end, killing it (and failing) after `DEADLINE`: a hung child must fail
-/// the test, not hang it.
-fn run_to_end(cmd: &mut Command) -> Output {
-    const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
-    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().unwrap()));
-    let stderr = read(Box::new(child.stderr.take().unwrap()));
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{cmd:?} did not finish within {DEADLINE:?}; stderr so far:\n{}",
-                String::from_utf8_lossy(&stderr.join().unwrap())
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = run_to_end(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::repo_file;
+use common::tools::{have, run_ok, run_to_end, without_vidu_env};
 
 /// Compiles `source` with `compiler` and `flags`, syntax only.
 fn compile(compiler: &str, flags: &[&str], language: &str, source: &str) {
@@ -93,7 +25,7 @@ fn compile(compiler: &str, flags: &[&str], language: &str, source: &str) {
             .args(flags)
             .arg("-fsyntax-only")
             .arg("-I")
-            .arg(root().join("include"))
+            .arg(repo_file("include"))
             .arg(&file),
     );
 }
@@ -175,7 +107,7 @@ int main(void) {
                 "-DVIDU_NO_EMULATOR",
                 "-I",
             ])
-            .arg(root().join("include"))
+            .arg(repo_file("include"))
             .arg(&file),
     );
     assert!(
@@ -222,12 +154,12 @@ fn build(make_target: &'static str, cell: &'static OnceLock<PathBuf>) -> &'stati
             Command::new("make")
                 .arg("-s")
                 .arg("-C")
-                .arg(root().join("examples/c"))
+                .arg(repo_file("examples/c"))
                 .arg(make_target)
                 .arg("BUILD_LIBRARY=no")
                 .arg(format!("LIBDIR={}", prefix.join("lib").display())),
         );
-        root().join("examples/c").join(make_target)
+        repo_file("examples/c").join(make_target)
     })
 }
 
@@ -239,20 +171,11 @@ mod emulated {
     static C_EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
 
     fn img2video() -> Command {
-        let mut cmd = Command::new(build("img2video", &C_EXAMPLE));
-        for var in [
-            "VIDU_API_KEY",
-            "VIDU_BASE_URL",
-            "VIDU_PROVIDER",
-            "VIDU_EMULATOR_SCENARIO",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
+        without_vidu_env(build("img2video", &C_EXAMPLE))
     }
 
     fn sample() -> PathBuf {
-        root().join("examples/sample.png")
+        repo_file("examples/sample.png")
     }
 
     fn output(name: &str) -> PathBuf {
@@ -493,12 +416,10 @@ mod emulated {
         let binary = build("img2video", &C_EXAMPLE);
         let out = output("c-example-valgrind.mp4");
         let run = run_to_end(
-            Command::new("valgrind")
+            without_vidu_env("valgrind")
                 .args(["--leak-check=full", "--errors-for-leak-kinds=definite"])
                 .args(["--error-exitcode=99", "--quiet"])
                 .arg(binary)
-                .env_remove("VIDU_API_KEY")
-                .env_remove("VIDU_BASE_URL")
                 .args(["--provider", "umodelverse", "--image"])
                 .arg(sample())
                 .args(["--poll-interval", "0.05", "--output"])
@@ -519,10 +440,8 @@ mod emulated {
         let binary = build("img2video_asan", &ASAN_EXAMPLE);
         let out = output("c-example-asan.mp4");
         let run = run_to_end(
-            Command::new(binary)
+            without_vidu_env(binary)
                 .env("ASAN_OPTIONS", "detect_leaks=1")
-                .env_remove("VIDU_API_KEY")
-                .env_remove("VIDU_BASE_URL")
                 .args(["--provider", "vidu", "--image"])
                 .arg(sample())
                 .args(["--poll-interval", "0.05", "--output"])
@@ -543,9 +462,7 @@ mod emulated {
         let binary = build("img2video_cpp", &CPP_EXAMPLE);
         let out = output("cpp-example.mp4");
         let run = run_to_end(
-            Command::new(binary)
-                .env_remove("VIDU_API_KEY")
-                .env_remove("VIDU_EMULATOR_SCENARIO")
+            without_vidu_env(binary)
                 .arg(sample())
                 .arg(&out)
                 .arg("vtrix"),
@@ -562,8 +479,7 @@ mod emulated {
         let binary = build("img2video_cpp", &CPP_EXAMPLE);
         let out = output("cpp-example-fails.mp4");
         let run = run_to_end(
-            Command::new(binary)
-                .env_remove("VIDU_API_KEY")
+            without_vidu_env(binary)
                 .env("VIDU_EMULATOR_SCENARIO", "task-fails")
                 .arg(sample())
                 .arg(&out)

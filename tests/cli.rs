@@ -3,32 +3,35 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-fn example_binary() -> PathBuf {
-    // Tests live in target/<profile>/deps; `cargo test` builds examples into target/<profile>/examples.
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    deps.parent().unwrap().join("examples").join("img2video")
-}
+use common::tools::example;
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(example_binary());
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    for k in [
-        "VIDU_API_KEY",
-        "VIDU_BASE_URL",
-        "VIDU_PROVIDER",
-        "VIDU_EMULATOR_SCENARIO",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().unwrap()
+    example("img2video")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// img2video on `provider` and the sample image, polling fast, writing to `out`, with `extra`
+/// arguments.
+fn run_on_sample(provider: &str, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec![
+        "--provider",
+        provider,
+        "--image",
+        "examples/sample.png",
+        "--poll-interval",
+        "0.05",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args, env)
 }
 
 /// A fresh output path in a directory of its own.
@@ -44,21 +47,7 @@ fn stderr(o: &Output) -> String {
 fn quickstart_runs_offline_on_the_built_in_emulator() {
     for provider in ["umodelverse", "vtrix", "vidu"] {
         let out = out_path();
-        let o = run(
-            &[
-                "--provider",
-                provider,
-                "--image",
-                "examples/sample.png",
-                "--prompt",
-                "a cat",
-                "--poll-interval",
-                "0.05",
-                "--output",
-                out.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let o = run_on_sample(provider, &out, &["--prompt", "a cat"], &[]);
         assert!(o.status.success(), "{provider}: {}", stderr(&o));
         assert!(stderr(&o).contains("built-in emulator"), "{}", stderr(&o));
         assert_eq!(
@@ -83,18 +72,7 @@ fn exit_codes_and_one_clear_line_with_the_task_id() {
     ];
     for (scenario, extra, code) in cases {
         let out = out_path();
-        let mut args = vec![
-            "--provider",
-            "vidu",
-            "--image",
-            "examples/sample.png",
-            "--poll-interval",
-            "0.05",
-            "--output",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let o = run(&args, &[("VIDU_EMULATOR_SCENARIO", scenario)]);
+        let o = run_on_sample("vidu", &out, extra, &[("VIDU_EMULATOR_SCENARIO", scenario)]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(*code), "{scenario} {extra:?}: {err}");
         let error_lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
@@ -197,17 +175,7 @@ fn a_timed_out_task_is_resumed_with_task_id_without_a_new_submit() {
 #[test]
 fn the_official_apis_newer_flags_are_sent_or_refused_by_name() {
     let out = out_path();
-    let base = [
-        "--image",
-        "examples/sample.png",
-        "--poll-interval",
-        "0.05",
-        "--output",
-        out.to_str().unwrap(),
-    ];
-    let mut args = vec!["--provider", "vidu", "--off-peak", "--watermark"];
-    args.extend_from_slice(&base);
-    let o = run(&args, &[]);
+    let o = run_on_sample("vidu", &out, &["--off-peak", "--watermark"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     // A gateway does not take them: exit 2, the field named, nothing written.
     for flag in ["--off-peak", "--audio", "--watermark"] {

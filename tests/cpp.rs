@@ -7,95 +7,30 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
-/// True when `tool` runs; otherwise says that the test skips it.
-fn have(tool: &str, what: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("NOTICE: {tool} is not installed: skipping {what}");
-    }
-    ok
-}
-
-/// Runs `cmd` to the end, killing it (and failing) after a deadline: a hung child must fail
-/// the test, not hang it.
-fn run_to_end(cmd: &mut Command) -> Output {
-    const DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
-    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().unwrap()));
-    let stderr = read(Box::new(child.stderr.take().unwrap()));
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap().into_bytes(),
-        stderr: stderr.join().unwrap().into_bytes(),
-    }
-}
+use common::tools::{have, run_to_end, wrapped};
 
 /// Compiles tests/cpp/errors.cpp once per run, linked to the installed libvidu.so.
 fn errors_program() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let prefix = common::c_library::prefix();
-        let lib = prefix.join("lib");
-        let binary = common::temp_path("cpp-errors-program");
-        let out = run_to_end(
-            Command::new("c++")
-                .args([
-                    "-std=c++17",
-                    "-g",
-                    "-O1",
-                    "-Wall",
-                    "-Wextra",
-                    "-pedantic",
-                    "-Werror",
-                ])
-                .arg("-I")
-                .arg(prefix.join("include"))
-                .arg(common::repo_file("tests/cpp/errors.cpp"))
-                .arg("-o")
-                .arg(&binary)
-                .arg(format!("-L{}", lib.display()))
-                .arg("-lvidu")
-                .arg(format!("-Wl,-rpath,{}", lib.display()))
-                .arg("-pthread"),
-        );
-        assert!(
-            out.status.success(),
-            "compiling tests/cpp/errors.cpp:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        binary
+        common::c_library::build_program(
+            "c++",
+            &[
+                "-std=c++17",
+                "-g",
+                "-O1",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+                "-pthread",
+            ],
+            "tests/cpp/errors.cpp",
+            "cpp-errors-program",
+        )
     })
 }
 
@@ -103,16 +38,9 @@ fn errors_program() -> &'static Path {
 fn run_errors_program(wrapper: &[&str], workdir: &str) -> (Output, String, String) {
     let workdir = common::temp_path(workdir);
     std::fs::create_dir_all(&workdir).unwrap();
-    let mut cmd = match wrapper.split_first() {
-        Some((tool, args)) => {
-            let mut cmd = Command::new(tool);
-            cmd.args(args).arg(errors_program());
-            cmd
-        }
-        None => Command::new(errors_program()),
-    };
     let out = run_to_end(
-        cmd.arg(common::repo_file("examples/sample.png"))
+        wrapped(wrapper, errors_program())
+            .arg(common::repo_file("examples/sample.png"))
             .arg(&workdir),
     );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

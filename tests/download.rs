@@ -96,6 +96,15 @@ fn until_video_requests(emu: &Emulator, n: usize) {
     }
 }
 
+/// A client of `provider` on `emu`, and a task it submitted and waited for to its end: the
+/// task's id and final status.
+fn finished_task(provider: Provider, emu: &Emulator) -> (Client, String, TaskStatus) {
+    let c = client(provider, emu);
+    let task_id = c.submit(&job()).unwrap();
+    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    (c, task_id, status)
+}
+
 /// An emulator serving a 1 MiB video whose first GET is cut at half and whose second answers
 /// 503 with `Retry-After: <secs>`, so the download holds back, its partial file half written.
 fn half_then_hold_back(secs: &str) -> Emulator {
@@ -155,9 +164,7 @@ fn an_interrupted_download_is_resumed_by_a_later_run_from_its_partial_file() {
 #[test]
 fn a_second_download_of_the_same_task_to_the_same_file_fails_at_once() {
     let emu = half_then_hold_back("30");
-    let c = client(Provider::Vidu, &emu);
-    let task_id = c.submit(&job()).unwrap();
-    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
     let dir = scratch_dir();
     let out = dir.join("v.mp4");
     let token = CancelToken::new();
@@ -190,9 +197,7 @@ fn a_second_download_of_the_same_task_to_the_same_file_fails_at_once() {
 #[test]
 fn a_partial_file_that_does_not_fit_the_declared_size_is_restarted_from_zero() {
     let emu = emulator(Scenario::Normal);
-    let c = client(Provider::Vtrix, &emu);
-    let task_id = c.submit(&job()).unwrap();
-    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let (c, task_id, status) = finished_task(Provider::Vtrix, &emu);
     let dir = scratch_dir();
     // Longer than the video: the host answers 416 with the real size.
     let too_long = vec![0xAB; Emulator::video_bytes().len() + 100];
@@ -277,9 +282,7 @@ fn output_paths_that_exist_and_are_not_regular_files_are_refused_before_the_subm
 
     // The download itself (a task that exists) refuses them too, keeping the task id.
     let emu = emulator(Scenario::Normal);
-    let c = client(Provider::Vidu, &emu);
-    let task_id = c.submit(&job()).unwrap();
-    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
     let err = c.download(&status, &link, &WaitOptions::new()).unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err:?}");
     assert_eq!(err.task_id(), Some(task_id.as_str()));
@@ -325,9 +328,7 @@ fn an_output_name_too_long_for_the_partial_file_is_refused_before_the_submit() {
 fn an_output_path_replaced_during_the_download_is_not_written_through() {
     use std::os::unix::fs::FileTypeExt;
     let emu = half_then_hold_back("2");
-    let c = client(Provider::Vidu, &emu);
-    let task_id = c.submit(&job()).unwrap();
-    let status = c.wait(&task_id, &mut wait_opts()).unwrap();
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
     let dir = scratch_dir();
     let out = dir.join("v.mp4");
     let err = std::thread::scope(|s| {
@@ -421,13 +422,19 @@ fn redirects_relatively(head: &str, stream: &mut TcpStream) {
     let _ = stream.write_all(answer);
 }
 
-/// A client whose only use is `download` (nothing listens at its base URL), and a succeeded
-/// status whose video is at `url`.
-fn downloader(config: impl FnOnce(Config) -> Config, url: String) -> (Client, TaskStatus) {
+/// Downloads the video of the succeeded task `task-hostile`, at `url`, to `dir/v.mp4` with a
+/// client made by `config`, whose only use is `download` (nothing listens at its base URL).
+fn download_from(
+    config: impl FnOnce(Config) -> Config,
+    url: String,
+    dir: &Path,
+) -> vidu::Result<u64> {
     let base = fast_config(Provider::Vidu, "http://127.0.0.1:9".into(), "k");
     let mut status = TaskStatus::new("task-hostile", State::Succeeded);
     status.video_urls = vec![url];
-    (Client::new(config(base)).unwrap(), status)
+    Client::new(config(base))
+        .unwrap()
+        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
 }
 
 fn short_receive(c: Config) -> Config {
@@ -437,10 +444,8 @@ fn short_receive(c: Config) -> Config {
 #[test]
 fn a_relative_redirect_with_a_url_in_its_query_is_followed() {
     let (url, _, heads) = fake_host(redirects_relatively);
-    let (c, status) = downloader(|c| c, format!("{url}/a.mp4"));
     let dir = scratch_dir();
-    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
-        .unwrap();
+    download_from(|c| c, format!("{url}/a.mp4"), &dir).unwrap();
     assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), b"video");
     assert_eq!(heads.lock().unwrap().len(), 2);
 }
@@ -448,11 +453,8 @@ fn a_relative_redirect_with_a_url_in_its_query_is_followed() {
 #[test]
 fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
     let (url, connections, _) = fake_host(stalls_mid_body);
-    let (c, status) = downloader(short_receive, format!("{url}/v.mp4"));
     let dir = scratch_dir();
-    let err = c
-        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err = download_from(short_receive, format!("{url}/v.mp4"), &dir).unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err:?}");
     assert_eq!(err.task_id(), Some("task-hostile"));
     assert!(err.to_string().contains("stalled 3 times"), "{err}");
@@ -463,13 +465,12 @@ fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
     assert!(!dir.join("v.mp4").exists());
 
     // The limit is the caller's.
-    let (c, status) = downloader(
+    let err = download_from(
         |c| short_receive(c).max_download_stalls(1),
         format!("{url}/v.mp4"),
-    );
-    let err = c
-        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+        &scratch_dir(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("stalled 1 times"), "{err}");
     assert_eq!(connections.load(Ordering::SeqCst), 4);
 }
@@ -477,11 +478,9 @@ fn a_host_that_stalls_on_every_connection_ends_after_three_stalls() {
 #[test]
 fn an_endless_chunked_body_is_stopped_at_the_size_cap_and_removed() {
     let (url, _, _) = fake_host(endless_chunked);
-    let (c, status) = downloader(|c| c.max_video_bytes(1 << 20), format!("{url}/v.mp4"));
     let dir = scratch_dir();
-    let err = c
-        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err =
+        download_from(|c| c.max_video_bytes(1 << 20), format!("{url}/v.mp4"), &dir).unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err:?}");
     assert_eq!(err.task_id(), Some("task-hostile"));
     assert!(err.to_string().contains("max_video_bytes"), "{err}");
@@ -511,17 +510,11 @@ fn a_video_declared_larger_than_the_cap_is_refused_at_once() {
 #[ignore = "slow: about 2 minutes, writes 2 GiB"]
 fn hostile_hosts_at_default_settings() {
     let (url, _, _) = fake_host(stalls_mid_body);
-    let (c, status) = downloader(|c| c, format!("{url}/v.mp4"));
     let start = Instant::now();
-    let err = c
-        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err = download_from(|c| c, format!("{url}/v.mp4"), &scratch_dir()).unwrap_err();
     eprintln!("stalling host: {:?}: {err}", start.elapsed());
     let (url, _, _) = fake_host(endless_chunked);
-    let (c, status) = downloader(|c| c, format!("{url}/v.mp4"));
     let start = Instant::now();
-    let err = c
-        .download(&status, scratch_dir().join("v.mp4"), &WaitOptions::new())
-        .unwrap_err();
+    let err = download_from(|c| c, format!("{url}/v.mp4"), &scratch_dir()).unwrap_err();
     eprintln!("endless host: {:?}: {err}", start.elapsed());
 }

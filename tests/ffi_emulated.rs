@@ -5,17 +5,55 @@
 mod common;
 
 use std::ffi::{c_char, c_int, c_void, CString};
+use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::{Duration, Instant};
 
 use common::ffi::*;
 use vidu::ffi::*;
-fn image_file() -> (std::path::PathBuf, CString) {
+
+/// `path` as a C string.
+fn c_path(path: &Path) -> CString {
+    CString::new(path.to_str().unwrap()).unwrap()
+}
+
+fn image_file() -> (PathBuf, CString) {
     let dir = common::scratch_dir();
     let path = dir.join("frame.png");
     std::fs::write(&path, sample_png()).unwrap();
-    let c = CString::new(path.to_str().unwrap()).unwrap();
+    let c = c_path(&path);
     (dir, c)
+}
+
+/// Wait options with `timeout_secs` (0: none), no cancel token and no callback.
+fn wait_options(timeout_secs: f64) -> vidu_wait_options {
+    vidu_wait_options {
+        timeout_secs,
+        ..sized()
+    }
+}
+
+/// `vidu_client_generate` of `job` to `out`, which must fail with `code`; it asks for neither
+/// the task id nor the byte count.
+fn generate_failure(
+    code: vidu_result,
+    client: *const vidu_client,
+    job: &vidu_job,
+    out: &Path,
+    options: *const vidu_wait_options,
+) -> Error {
+    let out = c_path(out);
+    failure(code, |err| unsafe {
+        vidu_client_generate(
+            client,
+            job,
+            out.as_ptr(),
+            options,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            err,
+        )
+    })
 }
 
 #[test]
@@ -23,9 +61,7 @@ fn zeroed_config_and_job_mean_defaults() {
     // Only the provider and key set: every other field zero.
     let s = setup(VIDU_PROVIDER_VIDU, None, 0.0);
     let png = sample_png();
-    let mut job = zeroed_job();
-    job.image_data = png.as_ptr();
-    job.image_len = png.len();
+    let job = png_job(&png);
     success(|err| unsafe { vidu_client_check(s.client, &job, err) });
 }
 
@@ -134,16 +170,10 @@ fn generate_end_to_end_for_each_provider() {
         }
         job.prompt = c"the cat turns its head".as_ptr();
         let out = dir.join(format!("out-{provider}.mp4"));
-        let out_c = CString::new(out.to_str().unwrap()).unwrap();
+        let out_c = c_path(&out);
         let mut task_id = ptr::null_mut();
         let mut bytes = 0u64;
-        let options = vidu_wait_options {
-            struct_size: std::mem::size_of::<vidu_wait_options>(),
-            timeout_secs: 30.0,
-            cancel: ptr::null(),
-            on_progress: None,
-            userdata: ptr::null_mut(),
-        };
+        let options = wait_options(30.0);
         success(|err| unsafe {
             vidu_client_generate(
                 s.client,
@@ -191,7 +221,7 @@ fn submit_status_wait_download_step_by_step() {
         assert!(text(vidu_task_status_raw_state(done)).is_some());
     }
     let dir = common::scratch_dir();
-    let out = CString::new(dir.join("v.mp4").to_str().unwrap()).unwrap();
+    let out = c_path(&dir.join("v.mp4"));
     let mut bytes = 0;
     success(|err| unsafe {
         vidu_client_download(s.client, done, out.as_ptr(), ptr::null(), &mut bytes, err)
@@ -225,23 +255,14 @@ fn remote_cancel_is_unsupported_on_the_gateways() {
 fn a_failed_task_carries_its_id() {
     let s = setup(VIDU_PROVIDER_VIDU, Some(c"task-fails"), 0.02);
     let png = sample_png();
-    let mut job = zeroed_job();
-    job.image_data = png.as_ptr();
-    job.image_len = png.len();
-    let dir = common::scratch_dir();
-    let out = dir.join("never.mp4");
-    let out_c = CString::new(out.to_str().unwrap()).unwrap();
-    let err = failure(VIDU_ERROR_TASK_FAILED, |err| unsafe {
-        vidu_client_generate(
-            s.client,
-            &job,
-            out_c.as_ptr(),
-            ptr::null(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-            err,
-        )
-    });
+    let out = common::scratch_dir().join("never.mp4");
+    let err = generate_failure(
+        VIDU_ERROR_TASK_FAILED,
+        s.client,
+        &png_job(&png),
+        &out,
+        ptr::null(),
+    );
     let id = err.task_id().expect("the error names the task");
     assert!(err.message().contains(&id), "{}", err.message());
     assert!(!out.exists(), "no file on failure");
@@ -290,11 +311,9 @@ fn a_callback_that_returns_non_zero_stops_the_wait() {
         stop_after: 2,
     };
     let options = vidu_wait_options {
-        struct_size: std::mem::size_of::<vidu_wait_options>(),
-        timeout_secs: 0.0,
-        cancel: ptr::null(),
         on_progress: Some(on_progress),
         userdata: (&mut seen as *mut Seen).cast(),
+        ..wait_options(0.0)
     };
     let mut status = ptr::null_mut();
     let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
@@ -311,29 +330,14 @@ fn a_callback_that_returns_non_zero_stops_the_wait() {
 fn a_timeout_keeps_the_task_id() {
     let s = setup(VIDU_PROVIDER_UMODELVERSE, Some(c"never-finishes"), 0.02);
     let png = sample_png();
-    let mut job = zeroed_job();
-    job.image_data = png.as_ptr();
-    job.image_len = png.len();
-    let options = vidu_wait_options {
-        struct_size: std::mem::size_of::<vidu_wait_options>(),
-        timeout_secs: 0.3,
-        cancel: ptr::null(),
-        on_progress: None,
-        userdata: ptr::null_mut(),
-    };
     let out = common::scratch_dir().join("never.mp4");
-    let out_c = CString::new(out.to_str().unwrap()).unwrap();
-    let err = failure(VIDU_ERROR_TIMEOUT, |err| unsafe {
-        vidu_client_generate(
-            s.client,
-            &job,
-            out_c.as_ptr(),
-            &options,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            err,
-        )
-    });
+    let err = generate_failure(
+        VIDU_ERROR_TIMEOUT,
+        s.client,
+        &png_job(&png),
+        &out,
+        &wait_options(0.3),
+    );
     assert!(err.task_id().is_some());
 }
 
@@ -350,11 +354,8 @@ fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
         unsafe { vidu_cancel_token_cancel(token_addr as *const vidu_cancel_token) };
     });
     let options = vidu_wait_options {
-        struct_size: std::mem::size_of::<vidu_wait_options>(),
-        timeout_secs: 0.0,
         cancel: token,
-        on_progress: None,
-        userdata: ptr::null_mut(),
+        ..wait_options(0.0)
     };
     let start = Instant::now();
     let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
@@ -378,9 +379,7 @@ fn a_client_is_shared_between_threads() {
         .map(|_| {
             std::thread::spawn(move || {
                 let png = sample_png();
-                let mut job = zeroed_job();
-                job.image_data = png.as_ptr();
-                job.image_len = png.len();
+                let job = png_job(&png);
                 let mut task_id = ptr::null_mut();
                 success(|err| unsafe {
                     vidu_client_submit(client as *const vidu_client, &job, &mut task_id, err)
@@ -398,13 +397,7 @@ fn a_client_is_shared_between_threads() {
 fn a_wait_timeout_too_long_for_the_clock_is_no_deadline() {
     let s = setup(VIDU_PROVIDER_VIDU, None, 0.01);
     let task_id = submit_sample(&s);
-    let options = vidu_wait_options {
-        struct_size: std::mem::size_of::<vidu_wait_options>(),
-        timeout_secs: 1e19,
-        cancel: ptr::null(),
-        on_progress: None,
-        userdata: ptr::null_mut(),
-    };
+    let options = wait_options(1e19);
     let mut status = ptr::null_mut();
     success(|err| unsafe { vidu_client_wait(s.client, task_id, &options, &mut status, err) });
     assert_eq!(
@@ -514,7 +507,7 @@ fn credits_from_the_emulator_and_unsupported_on_the_gateways() {
 
 mod batch {
     use super::*;
-    use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault};
+    use vidu::emulator::{Emulator, EmulatorOptions};
 
     /// A client of `provider` on `emulator`, freed on drop.
     struct Client(*mut vidu_client);
@@ -544,27 +537,22 @@ mod batch {
         _prompts: Vec<CString>,
         _outputs: Vec<CString>,
         jobs: Vec<vidu_job>,
-        outputs: Vec<std::path::PathBuf>,
+        outputs: Vec<PathBuf>,
     }
 
     impl Jobs {
-        fn new(dir: &std::path::Path, prompts: &[&str]) -> Jobs {
+        fn new(dir: &Path, prompts: &[&str]) -> Jobs {
             let png = sample_png();
             let c_prompts: Vec<CString> =
                 prompts.iter().map(|p| CString::new(*p).unwrap()).collect();
             let outputs: Vec<_> = (0..prompts.len())
                 .map(|i| dir.join(format!("{i}.mp4")))
                 .collect();
-            let c_outputs = outputs
-                .iter()
-                .map(|o| CString::new(o.to_str().unwrap()).unwrap())
-                .collect();
+            let c_outputs = outputs.iter().map(|o| c_path(o)).collect();
             let jobs = c_prompts
                 .iter()
                 .map(|p| {
-                    let mut job = zeroed_job();
-                    job.image_data = png.as_ptr();
-                    job.image_len = png.len();
+                    let mut job = png_job(&png);
                     job.prompt = p.as_ptr();
                     job
                 })
@@ -649,14 +637,7 @@ mod batch {
 
     #[test]
     fn a_batch_writes_every_video_and_one_failure_does_not_stop_the_others() {
-        let emulator = Emulator::start_with(
-            EmulatorOptions::new().fault(
-                Fault::tasks()
-                    .prompt_contains("storm")
-                    .effect(Effect::FailTask),
-            ),
-        )
-        .unwrap();
+        let emulator = common::emulated::failing_prompts("storm");
         let (client, _url) = client(&emulator, VIDU_PROVIDER_VIDU);
         let dir = common::scratch_dir();
         let prompts = ["waves", "wind", "a storm", "rain", "sun"];
@@ -729,7 +710,7 @@ mod batch {
         let emulator = Emulator::start_with(EmulatorOptions::new().polls_per_state(3)).unwrap();
         let (client, _url) = client(&emulator, VIDU_PROVIDER_UMODELVERSE);
         let dir = common::scratch_dir();
-        let journal = CString::new(dir.join("journal").to_str().unwrap()).unwrap();
+        let journal = c_path(&dir.join("journal"));
         let jobs = Jobs::new(&dir, &["a", "b", "c", "d"]);
         let items = jobs.items();
         let mut listener = Listener {
@@ -837,22 +818,14 @@ fn a_video_larger_than_the_configured_cap_is_refused_naming_the_task() {
     let mut client = ptr::null_mut();
     success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
     let png = sample_png();
-    let mut job = zeroed_job();
-    job.image_data = png.as_ptr();
-    job.image_len = png.len();
     let out = common::scratch_dir().join("capped.mp4");
-    let out_c = CString::new(out.to_str().unwrap()).unwrap();
-    let err = failure(VIDU_ERROR_DOWNLOAD, |err| unsafe {
-        vidu_client_generate(
-            client,
-            &job,
-            out_c.as_ptr(),
-            ptr::null(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-            err,
-        )
-    });
+    let err = generate_failure(
+        VIDU_ERROR_DOWNLOAD,
+        client,
+        &png_job(&png),
+        &out,
+        ptr::null(),
+    );
     unsafe { vidu_client_free(client) };
     assert!(err.task_id().is_some(), "{}", err.message());
     assert!(err.message().contains("100"), "{}", err.message());

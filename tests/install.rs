@@ -7,37 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
+use common::tools::{have, run_ok, without_vidu_env};
 use vidu::emulator::Emulator;
-
-/// True when `tool` runs; otherwise says that the test skips it.
-fn have(tool: &str, what: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("NOTICE: {tool} is not installed: skipping {what}");
-    }
-    ok
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn lib() -> PathBuf {
     common::c_library::prefix().join("lib")
@@ -75,10 +48,7 @@ fn dynamic_section(binary: &Path) -> (Vec<String>, Option<String>) {
 fn assert_generates_a_video(binary: &Path, name: &str) {
     let out = common::temp_path(&format!("{name}.mp4"));
     let run = run_ok(
-        Command::new(binary)
-            .env_remove("VIDU_API_KEY")
-            .env_remove("VIDU_BASE_URL")
-            .env_remove("VIDU_EMULATOR_SCENARIO")
+        without_vidu_env(binary)
             .args(["--provider", "vidu", "--image"])
             .arg(common::repo_file("examples/sample.png"))
             .args(["--poll-interval", "0.05", "--timeout", "30", "--output"])

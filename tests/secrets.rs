@@ -126,6 +126,10 @@ fn the_key_never_shows_in_output_logs_or_video_requests() {
             (Scenario::NeverFinishes, vec![]),
         ];
         for (scenario, faults) in faulty {
+            // The official API finds the task of a submit whose answer was lost: no error.
+            if scenario == Scenario::ResetAfterSubmit && provider == Provider::Vidu {
+                continue;
+            }
             let emu = emulator(scenario, faults);
             let c = client(provider, &emu);
             let mut options = WaitOptions::new().timeout(Some(Duration::from_millis(300)));

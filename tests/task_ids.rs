@@ -237,3 +237,35 @@ fn every_failed_batch_job_with_a_task_carries_its_id() {
         assert_eq!(outcome.task_id(), e.task_id());
     }
 }
+
+#[test]
+fn an_uncertain_submit_on_the_official_api_finds_its_task_instead_of_paying_twice() {
+    // The submit creates its task, then the connection closes without an answer.
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(Fault::on(Route::Submit).nth(1).effect(Effect::Reset)),
+    )
+    .unwrap();
+    let output = common::scratch_dir().join("found.mp4");
+    let done = client(Provider::Vidu, &emulator)
+        .generate(&job(), &output, &mut default_wait())
+        .unwrap();
+    assert_eq!(std::fs::read(&output).unwrap(), Emulator::video_bytes());
+    assert_eq!(emulator.stats().submits, 1, "found, not submitted again");
+    assert!(emulator.stats().list_calls >= 1);
+    assert!(!done.task_id.is_empty());
+}
+
+#[test]
+fn an_uncertain_submit_on_a_gateway_is_reported_not_repeated() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(Fault::on(Route::Submit).nth(1).effect(Effect::Reset)),
+    )
+    .unwrap();
+    let output = common::scratch_dir().join("uncertain.mp4");
+    let err = client(Provider::Vtrix, &emulator)
+        .generate(&job(), &output, &mut default_wait())
+        .unwrap_err();
+    assert_eq!(err.kind(), vidu::ErrorKind::SubmitUncertain, "{err}");
+    assert_eq!(emulator.stats().submits, 1, "never sent twice");
+    assert!(!output.exists());
+}

@@ -17,6 +17,7 @@ pub enum Failure {
     /// Bad flags or environment: exit 2 with the usage.
     Usage(String),
     /// The emulator could not start.
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
     Emulator(String),
     /// The configuration was refused.
     Config(vidu::Error),
@@ -25,6 +26,7 @@ pub enum Failure {
 const NO_KEY: &str = "no API key: pass --api-key or set VIDU_API_KEY";
 
 /// Connects to `provider`; `program` names the CLI in what it prints.
+#[cfg_attr(not(feature = "emulator"), allow(unused_variables))]
 pub fn connect(
     program: &str,
     provider: Provider,

@@ -44,3 +44,30 @@ pub fn target_dir() -> PathBuf {
 pub fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
 }
+
+/// Compiles `source` (a file of the repository) with `compiler` and `flags` into the program
+/// `name` of this process's temporary directory, against the installed headers and
+/// libvidu.so (found at run time through an rpath).
+pub fn build_program(compiler: &str, flags: &[&str], source: &str, name: &str) -> PathBuf {
+    let prefix = prefix();
+    let lib = prefix.join("lib");
+    let binary = super::temp_path(name);
+    let out = super::tools::run_to_end(
+        Command::new(compiler)
+            .args(flags)
+            .arg("-I")
+            .arg(prefix.join("include"))
+            .arg(super::repo_file(source))
+            .arg("-o")
+            .arg(&binary)
+            .arg(format!("-L{}", lib.display()))
+            .arg("-lvidu")
+            .arg(format!("-Wl,-rpath,{}", lib.display())),
+    );
+    assert!(
+        out.status.success(),
+        "compiling {source}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    binary
+}

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Scenario};
 use vidu::{Client, Config, Job, Provider, WaitOptions};
 
 use super::{assert_dir_holds, scratch_dir, SAMPLE_PNG};
@@ -12,6 +12,18 @@ pub fn emulator(scenario: Scenario) -> Emulator {
         scenario,
         ..Default::default()
     })
+    .unwrap()
+}
+
+/// An emulator on which every task whose prompt contains `text` fails.
+pub fn failing_prompts(text: &str) -> Emulator {
+    Emulator::start_with(
+        EmulatorOptions::new().fault(
+            Fault::tasks()
+                .prompt_contains(text)
+                .effect(Effect::FailTask),
+        ),
+    )
     .unwrap()
 }
 

@@ -84,6 +84,14 @@ pub fn zeroed_job() -> vidu_job {
     sized()
 }
 
+/// A zeroed job whose image is `png`, passed as bytes in memory (keep `png` alive).
+pub fn png_job(png: &[u8]) -> vidu_job {
+    let mut job = zeroed_job();
+    job.image_data = png.as_ptr();
+    job.image_len = png.len();
+    job
+}
+
 pub const KEY: &CStr = c"test-key";
 
 /// The repository's sample image (256x192 PNG).
@@ -113,11 +121,8 @@ impl Drop for Setup {
 #[cfg(feature = "emulator")]
 pub fn submit_sample(s: &Setup) -> *mut c_char {
     let png = sample_png();
-    let mut job = zeroed_job();
-    job.image_data = png.as_ptr();
-    job.image_len = png.len();
     let mut task_id = ptr::null_mut();
-    success(|err| unsafe { vidu_client_submit(s.client, &job, &mut task_id, err) });
+    success(|err| unsafe { vidu_client_submit(s.client, &png_job(&png), &mut task_id, err) });
     task_id
 }
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: one place for temporary files, the sample image,
-//! the emulated setup.
+//! the emulated setup, the programs they run.
 #![allow(dead_code)]
 
 pub mod c_library;
@@ -8,6 +8,7 @@ pub mod emulated;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod images;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
