@@ -47,16 +47,8 @@ struct Args {
     resubmit_uncertain: bool,
 }
 
-fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
-    v.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{flag} {v:?}: expected a number of seconds above zero"))
-}
-
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let env = connect::env;
     let mut a = Args {
         provider: env("VIDU_PROVIDER"),
         base_url: env("VIDU_BASE_URL"),
@@ -86,8 +78,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     format!("--concurrency {value:?}: expected a whole number above zero")
                 })?)
             }
-            "--poll-interval" => a.poll_interval = Some(seconds(&flag, &value)?),
-            "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
+            "--poll-interval" => a.poll_interval = Some(connect::seconds(&flag, &value)?),
+            "--timeout" => a.timeout = Some(connect::seconds(&flag, &value)?),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }

@@ -47,16 +47,8 @@ struct Args {
 
 type JobSetting = Box<dyn FnOnce(Job<'static>) -> Job<'static>>;
 
-fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
-    v.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{flag} {v:?}: expected a number of seconds above zero"))
-}
-
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let env = connect::env;
     let mut a = Args {
         provider: env("VIDU_PROVIDER"),
         base_url: env("VIDU_BASE_URL"),
@@ -113,8 +105,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                 let seed = int(&value)?;
                 set(Box::new(move |j| j.seed(seed)))
             }
-            "--poll-interval" => a.poll_interval = Some(seconds(&flag, &value)?),
-            "--timeout" => a.timeout = Some(seconds(&flag, &value)?),
+            "--poll-interval" => a.poll_interval = Some(connect::seconds(&flag, &value)?),
+            "--timeout" => a.timeout = Some(connect::seconds(&flag, &value)?),
             "--output" => a.output = Some(value),
             "--task-id" => a.task_id = Some(value),
             "--journal" => a.journal = Some(value),

@@ -23,6 +23,20 @@ pub enum Failure {
     Config(vidu::Error),
 }
 
+/// A `--poll-interval` or `--timeout` value: seconds, fractions allowed, above zero.
+pub fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{flag} {v:?}: expected a number of seconds above zero"))
+}
+
+/// A variable of the environment, if set and not empty.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 const NO_KEY: &str = "no API key: pass --api-key or set VIDU_API_KEY";
 
 /// Connects to `provider`; `program` names the CLI in what it prints.
