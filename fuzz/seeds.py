@@ -46,6 +46,12 @@ for base, loc in [("https://cdn.example.com/a/b/v.mp4?sig=1", "/b/v.mp4?from=htt
                   ("https://a/b/c/d;p?q", "../../../g"), ("https://a/b", "")]:
     write("redirect", (base + "\n" + loc).encode())
 
+# Content-Range (first line) and Content-Length (second line) of a 206 answer.
+for r, n in [("bytes 0-1023/4096", "1024"), ("bytes 5-9/*", "18446744073709551615"),
+             ("bytes 18446744073709551615-0/*", "1"), ("bytes */4096", ""),
+             ("bytes 100-199/99", "100")]:
+    write("content_range", (r + "\n" + n).encode())
+
 for r in [b"GET /v1/tasks/abc?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
           b"POST /ent/v2/img2video HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
           b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",

@@ -281,7 +281,7 @@ fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
 
 /// `bytes START-END/TOTAL` → (START, TOTAL if known). Numbers that do not fit a u64 make the
 /// header invalid.
-fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     let rest = value.trim().strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
     let start = range.split_once('-')?.0.trim().parse().ok()?;
@@ -294,7 +294,11 @@ fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
 
 /// The full size of a video from a `206` answer: the `Content-Range` total, or the start plus
 /// `Content-Length`, which must not overflow.
-fn partial_total(start: u64, total: Option<u64>, declared_len: Option<u64>) -> Result<Option<u64>> {
+pub(crate) fn partial_total(
+    start: u64,
+    total: Option<u64>,
+    declared_len: Option<u64>,
+) -> Result<Option<u64>> {
     match (total, declared_len) {
         (Some(t), _) => Ok(Some(t)),
         (None, Some(len)) => len.checked_add(start).map(Some).ok_or_else(|| {

@@ -134,6 +134,11 @@ fn video_urls() {
 }
 
 #[test]
+fn content_ranges() {
+    run("content_range", 40000, vidu::fuzzing::content_range);
+}
+
+#[test]
 fn redirects() {
     run("redirect", 40000, vidu::fuzzing::redirect);
 }
