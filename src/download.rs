@@ -261,10 +261,43 @@ impl Partial {
             return Err(io_error("renaming the download to", target)(e));
         }
         drop(file);
+        remove_stale_partials(target);
         if let Ok(d) = File::open(parent_dir(target)) {
             let _ = d.sync_all(); // best effort: makes the rename durable on Linux
         }
         Ok(len)
+    }
+}
+
+/// Once `target` holds its video, the partial files other tasks (an earlier attempt of the
+/// same job) or older versions (`.<name>.<pid>.<rand>.part`) left for it are of no use.
+/// Removes those that are regular files no other process is writing (lockable). Best effort.
+fn remove_stale_partials(target: &Path) {
+    let (Some(name), Ok(entries)) = (target.file_name(), fs::read_dir(parent_dir(target))) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(middle) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix.as_str()))
+            .and_then(|rest| rest.strip_suffix(".part"))
+        else {
+            continue;
+        };
+        let ours = middle
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        if let Ok(file) = OpenOptions::new().write(true).open(&path) {
+            if file.try_lock().is_ok() {
+                let _ = fs::remove_file(&path);
+            }
+        }
     }
 }
 

@@ -202,7 +202,8 @@ fn a_partial_file_that_does_not_fit_the_declared_size_is_restarted_from_zero() {
     // Longer than the video: the host answers 416 with the real size.
     let too_long = vec![0xAB; Emulator::video_bytes().len() + 100];
     std::fs::write(partial_path(&dir, "v.mp4", &task_id), too_long).unwrap();
-    // Another task's partial file for the same output is not this one's: left alone.
+    // Another task's partial file for the same output is not this one's: never used (and
+    // removed once the output is written).
     let other = partial_path(&dir, "v.mp4", "another-task");
     std::fs::write(&other, b"other").unwrap();
     c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
@@ -214,7 +215,7 @@ fn a_partial_file_that_does_not_fit_the_declared_size_is_restarted_from_zero() {
     let requests = emu.stats().video_requests;
     assert_eq!(requests[0].status, 416, "{requests:?}");
     assert_eq!(range_header(requests.last().unwrap()), None);
-    std::fs::remove_file(other).unwrap();
+    assert!(!other.exists());
     assert_dir_holds(&dir, &["v.mp4"]);
 }
 
@@ -517,4 +518,40 @@ fn hostile_hosts_at_default_settings() {
     let start = Instant::now();
     let err = download_from(|c| c, format!("{url}/v.mp4"), &scratch_dir()).unwrap_err();
     eprintln!("endless host: {:?}: {err}", start.elapsed());
+}
+
+#[test]
+fn partials_other_tasks_left_for_the_same_output_are_removed_once_it_is_written() {
+    let emu = Emulator::start().unwrap();
+    let (c, task_id, status) = finished_task(Provider::Vtrix, &emu);
+    let dir = scratch_dir();
+    let out = dir.join("v.mp4");
+    let earlier_task = partial_path(&dir, "v.mp4", "an-earlier-task");
+    let older_version = dir.join(".v.mp4.4242.0badf00d.part");
+    let in_use = partial_path(&dir, "v.mp4", "a-task-another-process-downloads");
+    let someone_elses = partial_path(&dir, "w.mp4", "an-earlier-task");
+    for p in [&earlier_task, &older_version, &in_use, &someone_elses] {
+        std::fs::write(p, b"stale").unwrap();
+    }
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&in_use)
+        .unwrap();
+    held.try_lock().unwrap();
+    c.download(&status, &out, &WaitOptions::new()).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
+    assert!(
+        !earlier_task.exists() && !older_version.exists(),
+        "stale partials removed"
+    );
+    assert!(
+        in_use.exists(),
+        "a partial another process holds is left alone"
+    );
+    assert!(
+        someone_elses.exists(),
+        "another output's partial is left alone"
+    );
+    assert!(!partial_path(&dir, "v.mp4", &task_id).exists());
+    drop(held);
 }
