@@ -20,12 +20,11 @@
 //! One thread does everything, so a slow download delays the polls behind it; polls are cheap
 //! and a delayed poll is harmless, while threads would cost every user of a small device.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::account::TaskQuery;
 use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::client::WaitOptions;
@@ -33,6 +32,7 @@ use crate::error::{Error, ErrorKind, Result, TransportError};
 use crate::image::ImageSource;
 use crate::job::Job;
 use crate::journal::{self, Journal, Phase, Record, Replay};
+use crate::lost_submit::{ADOPTION_LOOKS, ADOPTION_PAUSE, CLOCK_SLACK, TASKS_PER_LIST};
 use crate::status::{State, TaskStatus};
 
 /// One job of a batch: what to generate and where to write it.
@@ -255,14 +255,8 @@ struct Running {
     last: Option<(State, Option<u32>, String)>,
 }
 
-/// Searches of the task list for a task whose submit was interrupted, before concluding that
-/// none was created (the list may lag behind a submit).
-const ADOPTION_LOOKS: u32 = 2;
-const ADOPTION_PAUSE: Duration = Duration::from_secs(3);
 /// Submits are held back this long after a `429` without `Retry-After`.
 const DEFAULT_THROTTLE: Duration = Duration::from_secs(5);
-/// How far before an intent the task list is searched, for clock differences.
-const CLOCK_SLACK: Duration = Duration::from_secs(300);
 
 struct Run<'c, 'j, 'a, 'o> {
     client: &'c Client,
@@ -348,91 +342,6 @@ impl Client {
         rest.image = ImageSource::Bytes(Default::default());
         format!("{image}\u{0}{rest:?}\u{0}{}", bj.output.display())
     }
-
-    pub(crate) fn lists_tasks(&self) -> bool {
-        self.provider().spec().task_list.is_some()
-    }
-
-    /// Statuses of up to [`TASKS_PER_LIST`] tasks in one request (official API).
-    fn statuses(&self, task_ids: &[&str]) -> Result<Vec<TaskStatus>> {
-        let query = TaskQuery::new()
-            .task_ids(task_ids.iter().copied())
-            .page_size(TASKS_PER_LIST as u32);
-        Ok(self.tasks(&query)?.tasks)
-    }
-
-    /// The task created since `from` whose payload is `tag`, if the task list shows one.
-    fn find_task_by_payload(&self, tag: &str, from: SystemTime) -> Result<Option<String>> {
-        let mut query = TaskQuery::new()
-            .created_from(rfc3339(from))
-            .page_size(TASKS_PER_LIST as u32);
-        // Bounded: a listing of more than 100 pages since one submit is not a search any more.
-        for _ in 0..100 {
-            let page = self.tasks(&query)?;
-            if let Some(task) = page
-                .tasks
-                .iter()
-                .find(|t| t.payload.as_deref() == Some(tag))
-            {
-                return Ok(Some(task.task_id.clone()));
-            }
-            match page.next_page_token {
-                Some(token) if !page.tasks.is_empty() => query = query.page_token(token),
-                _ => return Ok(None),
-            }
-        }
-        Ok(None)
-    }
-}
-
-impl Client {
-    /// After an uncertain submit tagged with `tag` in its payload: the task it created, if
-    /// the task list shows one. Looks [`ADOPTION_LOOKS`] times, [`ADOPTION_PAUSE`] apart, in
-    /// case the list lags; `Ok(None)` then means no task was created.
-    pub(crate) fn find_uncertain_task(
-        &self,
-        tag: &str,
-        sent_at: SystemTime,
-        cancel: &CancelToken,
-    ) -> Result<Option<String>> {
-        let from = sent_at.checked_sub(CLOCK_SLACK).unwrap_or(sent_at);
-        for look in 0..ADOPTION_LOOKS {
-            if look > 0 && cancel.sleep(ADOPTION_PAUSE) {
-                return Err(Error::Cancelled { task_id: None });
-            }
-            if let Some(task_id) = self.find_task_by_payload(tag, from)? {
-                return Ok(Some(task_id));
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// The most tasks one task-list request answers.
-const TASKS_PER_LIST: usize = 100;
-
-/// `time` as RFC 3339 in UTC, as the task list's `created_at` filters take it.
-fn rfc3339(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// Tasks in flight at once unless set: the official API's documented default per organisation;
@@ -801,6 +710,7 @@ impl Run<'_, '_, '_, '_> {
             return Ok(());
         }
         let mut answered: Vec<(usize, Result<TaskStatus>)> = Vec::new();
+        let mut listed = vec![false; self.slots.len()];
         if self.client.lists_tasks() {
             // One list request answers up to 100 tasks: poll every running task with the due
             // ones, so 1,000 tasks cost about 10 requests per interval.
@@ -808,22 +718,25 @@ impl Run<'_, '_, '_, '_> {
                 .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
                 .collect();
             for chunk in running.chunks(TASKS_PER_LIST) {
-                let ids: Vec<&str> = chunk.iter().map(|&i| self.task_id(i)).collect();
-                if let Ok(statuses) = self.client.statuses(&ids) {
-                    for status in statuses {
-                        if let Some(&i) = chunk.iter().find(|&&i| self.task_id(i) == status.task_id)
-                        {
+                let by_id: HashMap<&str, usize> =
+                    chunk.iter().map(|&i| (self.task_id(i), i)).collect();
+                let ids: Vec<&str> = by_id.keys().copied().collect();
+                let Ok(statuses) = self.client.statuses(&ids) else {
+                    continue;
+                };
+                for status in statuses {
+                    match by_id.get(status.task_id.as_str()) {
+                        Some(&i) if !listed[i] => {
+                            listed[i] = true;
                             answered.push((i, Ok(status)));
                         }
+                        _ => {}
                     }
                 }
             }
         }
         // Whatever the list did not answer is polled one by one.
-        for i in due {
-            if answered.iter().any(|(j, _)| *j == i) {
-                continue;
-            }
+        for i in due.into_iter().filter(|&i| !listed[i]) {
             if self.cancel.is_cancelled() {
                 return Ok(());
             }

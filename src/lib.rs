@@ -34,6 +34,7 @@ mod error;
 pub mod image;
 mod job;
 pub mod journal;
+mod lost_submit;
 pub mod model;
 pub mod provider;
 mod retry;
