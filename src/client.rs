@@ -591,14 +591,13 @@ impl Client {
         let tag = tagged.payload.clone().filter(|_| job.payload.is_none());
         let submission = self.prepare(&tagged)?;
         let task_id = self.submit_or_find(&submission, tag.as_deref(), &options.token())?;
-        // From here on a task exists: every error names it.
+        // From here on a task exists: `resume` names it in every error.
         self.resume(&task_id, path, options)
-            .map_err(|e| e.with_task_id(&task_id))
     }
 
     /// Submits; when the outcome is uncertain and the submission carries our `tag` in its
-    /// payload (official API), finds the task instead of leaving the caller to check by hand, or, when the
-    /// list shows that none was created, submits once more.
+    /// payload (official API), finds the task instead of leaving the caller to check by hand,
+    /// or, when the list shows that none was created, submits once more.
     fn submit_or_find(
         &self,
         submission: &Submission<'_>,
