@@ -117,12 +117,10 @@ fn read_jobs(
             continue;
         }
         let line: Line = serde_json::from_str(raw).map_err(|e| format!("{where_}: {e}"))?;
-        let image = if line.image.to_ascii_lowercase().starts_with("http://")
-            || line.image.to_ascii_lowercase().starts_with("https://")
-        {
-            vidu::ImageSource::Url(line.image.clone())
-        } else {
-            vidu::ImageSource::Path(base.join(&line.image))
+        // URLs as they are; paths relative to the jobs file's folder.
+        let image = match vidu::ImageSource::from(line.image.as_str()) {
+            vidu::ImageSource::Path(p) => vidu::ImageSource::Path(base.join(p)),
+            url => url,
         };
         let output = Path::new(&line.output);
         if output.is_absolute()
