@@ -5,7 +5,7 @@
  *
  * Conventions:
  *  - Names are <type>_<verb>: vidu_client_submit, vidu_task_status_state, vidu_error_message,
- *    vidu_cancel_token_cancel, vidu_emulator_start. vidu_client_cancel_task asks the provider
+ *    vidu_cancel_token_cancel, vidu_emulator_start. vidu_client_cancel asks the provider
  *    to cancel a task; a vidu_cancel_token only stops a local wait.
  *  - Fallible functions return VIDU_OK (0) or a VIDU_ERROR_* code. When their last argument
  *    `vidu_error **err` is not NULL, a failure also hands back an error object there, owned by
@@ -81,7 +81,7 @@ typedef struct vidu_batch_result vidu_batch_result;
 
 /**
  * Stops a wait (`vidu_wait_options.cancel`) or a download at once, from any thread. Cancelling
- * only stops the local wait: the task goes on at the provider (see `vidu_client_cancel_task`).
+ * only stops the local wait: the task goes on at the provider (see `vidu_client_cancel`).
  *
  * Thread safety: `vidu_cancel_token_cancel` and `vidu_cancel_token_is_cancelled` may be called
  * from any thread at any time, also while a wait uses the token. Free it only once no call that
@@ -992,9 +992,9 @@ vidu_result vidu_client_wait(const struct vidu_client *client,
  * Asks the provider to cancel the task. Only the official API offers this; UModelVerse and
  * Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
  */
-vidu_result vidu_client_cancel_task(const struct vidu_client *client,
-                                    const char *task_id,
-                                    struct vidu_error **err);
+vidu_result vidu_client_cancel(const struct vidu_client *client,
+                               const char *task_id,
+                               struct vidu_error **err);
 
 /**
  * Asks the official API for the account's credits and concurrency and writes them to `*out`.

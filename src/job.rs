@@ -9,6 +9,7 @@ use crate::image::ImageSource;
 
 /// How much the camera and subject move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 #[repr(u32)]
 pub enum MovementAmplitude {
     /// Let the model decide (the providers' default).

@@ -87,7 +87,7 @@ fn the_key_never_shows_in_output_logs_or_video_requests() {
     install_logger();
     let mut errors = Vec::new();
     let mut statuses: Vec<TaskStatus> = Vec::new();
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         // Success, including a redirected and an expired video URL.
         for scenario in [
             Scenario::Normal,
