@@ -43,9 +43,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The library as built with its default features includes the built-in emulator. Define
- * VIDU_NO_EMULATOR when compiling against a library built without it (cargo
- * --no-default-features): the vidu_emulator_* declarations then disappear. */
+/* The library as `make -C examples/c` builds it includes the built-in emulator. Define
+ * VIDU_NO_EMULATOR when compiling against a library built without it (`FEATURES=capi`, or
+ * cargo-c without `--features emulator`): the vidu_emulator_* declarations then disappear. */
 #if !defined(VIDU_NO_EMULATOR) && !defined(VIDU_HAS_EMULATOR)
 #define VIDU_HAS_EMULATOR 1
 #endif
