@@ -62,6 +62,23 @@ impl Timeouts {
 
 /// Everything a [`crate::Client`] needs. Build with [`Config::new`], then the setters (or set
 /// fields).
+///
+/// ```
+/// use std::time::Duration;
+/// use vidu::{Config, PollSchedule, Provider, RetryPolicy, Timeouts};
+///
+/// let config = Config::new(Provider::Vidu, "my-api-key")
+///     .timeouts(Timeouts::new().connect(Duration::from_secs(5)))
+///     .poll(PollSchedule::new().first(Duration::from_secs(5)).max(Duration::from_secs(30)))
+///     .retry(RetryPolicy::new().max_attempts(3));
+/// assert_eq!(config.base_url, "https://api.vidu.com");
+/// config.validate()?; // `Client::new` does this too
+///
+/// // A bad value is refused before anything is sent, naming the field.
+/// let err = config.base_url("http://api.example.com").validate().unwrap_err();
+/// assert!(err.to_string().starts_with("invalid base_url \"http://api.example.com\""));
+/// # Ok::<(), vidu::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
@@ -70,7 +87,7 @@ pub struct Config {
     /// The API key. Must not be empty.
     pub api_key: ApiKey,
     /// Base URL, scheme and host with an optional path prefix. Default
-    /// [`Provider::default_base_url`]. Point it at [`crate::emulator`] to test offline.
+    /// [`Provider::default_base_url`]. Point it at `vidu::emulator` to test offline.
     pub base_url: String,
     /// Default [`Provider::default_auth_scheme`]. UModelVerse documents both bare and Bearer.
     pub auth_scheme: AuthScheme,

@@ -40,6 +40,28 @@ pub enum ErrorKind {
 
 /// Everything that can go wrong. Messages say what to do next; the task id is kept whenever a
 /// task exists ([`Error::task_id`]), so nothing paid for is lost. The API key never appears here.
+///
+/// Decide with [`Error::kind`], a stable category, and read the details from the accessors
+/// ([`Error::task_id`], [`Error::http_status`], [`Error::provider_code`],
+/// [`Error::retry_after`]) or the variant's fields. Variants and fields may be added in minor
+/// versions: match with `..` and a `_` arm.
+///
+/// ```
+/// use vidu::{Client, Config, Error, ErrorKind, Provider};
+///
+/// let client = Client::new(Config::new(Provider::Vtrix, "my-api-key"))?;
+/// // Vtrix has no remote cancel: refused before anything is sent.
+/// let err = client.cancel("task-1").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Unsupported);
+/// assert_eq!(err.to_string(), "remote cancel is not supported by vtrix");
+/// match &err {
+///     Error::Unsupported { provider, .. } => assert_eq!(*provider, "vtrix"),
+///     _ => unreachable!(),
+/// }
+/// // Where a task exists (a timeout, a failed task, a failed download), its id is kept.
+/// assert_eq!(err.task_id(), None);
+/// # Ok::<(), vidu::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

@@ -75,6 +75,24 @@ use tasks::{Pace, Task, Tasks};
 static SAMPLE_MP4: &[u8] = include_bytes!("sample.mp4");
 
 /// A running emulator. Dropping it stops both servers and joins their threads.
+///
+/// ```
+/// use std::time::Duration;
+/// use vidu::emulator::{Emulator, EmulatorOptions};
+/// use vidu::{Client, Config, Job, PollSchedule, Provider, State, WaitOptions};
+///
+/// // Tasks end at the first poll; any non-empty key is accepted.
+/// let emulator = Emulator::start_with(EmulatorOptions::new().polls_per_state(0))?;
+/// let config = Config::new(Provider::Vidu, "test-key")
+///     .base_url(emulator.base_url())
+///     .poll(PollSchedule::new().first(Duration::from_millis(10)));
+/// let client = Client::new(config)?;
+/// let task_id = client.submit(&Job::new("examples/sample.png"))?;
+/// let status = client.wait(&task_id, &mut WaitOptions::new())?;
+/// assert_eq!(status.state, State::Succeeded);
+/// assert_eq!(emulator.stats().submits, 1);
+/// # Ok::<(), vidu::Error>(())
+/// ```
 pub struct Emulator {
     shared: Arc<Shared>,
     api: Option<http::Server>,
