@@ -51,7 +51,7 @@ fn dependent_crate_builds_the_rlib_alone_without_the_c_abi() {
     assert_eq!(vidu[0]["target"]["crate_types"], serde_json::json!(["lib"]));
     assert_eq!(
         vidu[0]["features"],
-        serde_json::json!([]),
+        serde_json::json!(["default"]),
         "neither the C ABI nor the emulator"
     );
     for artifact in &artifacts {
