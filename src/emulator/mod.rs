@@ -235,11 +235,21 @@ pub struct Stats {
     pub video_connections: u32,
     /// Connections refused (503) on either origin because `max_connections` were open.
     pub refused_connections: u32,
-    /// Every request that reached the video origin, in order.
+    /// Every request that reached the video origin, in order: the first
+    /// [`MAX_RECORDED_VIDEO_REQUESTS`] of them (`video_gets` counts them all).
     pub video_requests: Vec<RecordedRequest>,
+    /// Tasks queued or running now.
+    pub unfinished_tasks: u32,
+    /// The longest time between two consecutive status reports (polls or task-list entries)
+    /// of one task that was unfinished at the first of them: how late a client's polls came.
+    pub longest_report_gap: Duration,
     /// The last request that reached a submit route, accepted or rejected.
     pub last_submit: Option<SubmitRecord>,
 }
+
+/// The most video requests [`Stats::video_requests`] keeps: a batch of 100,000 videos would
+/// otherwise hold a record of each.
+pub const MAX_RECORDED_VIDEO_REQUESTS: usize = 10_000;
 
 /// One request the video origin received.
 #[derive(Clone, Debug)]
@@ -401,7 +411,11 @@ impl Emulator {
 
     /// A snapshot of what the emulator has seen so far.
     pub fn stats(&self) -> Stats {
-        let mut stats = self.shared.lock().stats.clone();
+        let state = self.shared.lock();
+        let mut stats = state.stats.clone();
+        stats.unfinished_tasks = state.tasks.in_flight();
+        stats.longest_report_gap = state.tasks.longest_report_gap();
+        drop(state);
         stats.api_connections = self.shared.api_connections.load(Ordering::SeqCst);
         stats.video_connections = self.shared.video_connections.load(Ordering::SeqCst);
         stats.refused_connections = self.shared.refused_connections.load(Ordering::SeqCst);

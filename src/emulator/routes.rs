@@ -297,6 +297,7 @@ fn create(
         serial,
         credits: u64::from(s.duration) * 2,
         fate: Default::default(),
+        reported: None,
     };
     task.fate = state.faults.fate(api.name(), task.view());
     state.tasks.insert(task.clone());

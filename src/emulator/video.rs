@@ -19,6 +19,9 @@ pub(crate) fn handle(shared: &Shared, req: Request) -> Response {
     if req.method == "GET" {
         state.stats.video_gets += 1;
     }
+    if state.stats.video_requests.len() >= super::MAX_RECORDED_VIDEO_REQUESTS {
+        return response;
+    }
     state.stats.video_requests.push(RecordedRequest {
         method: req.method,
         path,
