@@ -123,6 +123,9 @@ pub struct EmulatorOptions {
     /// Connections served at once, per origin; more are answered 503 and closed.
     /// Default 256.
     pub max_connections: usize,
+    /// The video origin sends at most this many bytes per second on each connection (a
+    /// distant CDN). Default `None`: as fast as it can.
+    pub video_rate: Option<u64>,
 }
 
 impl Default for EmulatorOptions {
@@ -138,6 +141,7 @@ impl Default for EmulatorOptions {
             video_size: None,
             idle_timeout: Duration::from_secs(30),
             max_connections: 256,
+            video_rate: None,
         }
     }
 }
@@ -205,6 +209,12 @@ impl EmulatorOptions {
     /// Connections served at once per origin. Default 256.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
+        self
+    }
+
+    /// Sends videos at most `bytes_per_sec` per connection. Default: as fast as it can.
+    pub fn video_rate(mut self, bytes_per_sec: u64) -> Self {
+        self.video_rate = Some(bytes_per_sec);
         self
     }
 }
@@ -346,6 +356,7 @@ impl Emulator {
         let limits = http::Limits {
             idle_timeout: shared.options.idle_timeout,
             max_connections: shared.options.max_connections,
+            body_rate: None,
         };
         let api = {
             let s = shared.clone();
@@ -366,7 +377,10 @@ impl Emulator {
                     shared: shared.clone(),
                     video: true,
                 }),
-                limits,
+                http::Limits {
+                    body_rate: shared.options.video_rate,
+                    ..limits
+                },
             )?
         };
         let _ = shared

@@ -1,0 +1,142 @@
+//! The client side of the scale and download benchmarks: `Client::run_batch` of N URL-image
+//! jobs on the official API (all submitted at once), in a process of its own, printing
+//! `key=value` lines: wall time, CPU (user and system, the whole process and the batch call
+//! alone), peak RSS (`VmHWM`), outcomes, and for the download benchmark the times of the
+//! first video ready and of each video written.
+//!
+//! ```text
+//! batch_scale --base-url URL --jobs N --out-dir DIR [--journal PATH] [--poll-interval SECS]
+//!             [--sentinels M] [--stop-after-written K] [--timeout SECS]
+//! ```
+//!
+//! `--sentinels M` adds M jobs whose prompt is `sentinel` (the bench server never finishes
+//! them: they keep being polled while the videos download); `--stop-after-written K` ends
+//! the run from the event callback once K videos are written; `--timeout` caps the run
+//! (`BatchOptions::timeout`: unfinished jobs are counted as such).
+//!
+//! Only the library's public batch API is used (no CLI), so the measure holds whatever
+//! shape the batch CLI takes.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use vidu::{BatchEvent, BatchJob, BatchOptions, Client, Config, Job, JobOutcome, Provider, State};
+use vidu_benches::{cpu_secs, proc_status_kb};
+
+fn main() {
+    let started = Instant::now();
+    let mut flags: HashMap<String, String> = HashMap::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        flags.insert(flag.trim_start_matches("--").to_owned(), value);
+    }
+    let get = |name: &str| -> &str {
+        flags
+            .get(name)
+            .unwrap_or_else(|| panic!("--{name} is required"))
+    };
+    let num = |name: &str, default: f64| -> f64 {
+        flags.get(name).map_or(default, |v| {
+            v.parse().unwrap_or_else(|_| panic!("--{name}: {v:?}"))
+        })
+    };
+    let jobs_n = num("jobs", 0.0) as usize;
+    let sentinels = num("sentinels", 0.0) as usize;
+    let interval = Duration::from_secs_f64(num("poll-interval", 1.0));
+    let stop_after = flags.get("stop-after-written").map(|v| v.parse::<usize>().expect("K"));
+    let out_dir = std::path::PathBuf::from(get("out-dir"));
+    std::fs::create_dir_all(&out_dir).expect("out dir");
+
+    let mut config = Config::new(Provider::Vidu, "bench").base_url(get("base-url"));
+    config.proxy_from_env = false;
+    config.poll.first = interval;
+    config.poll.max = interval;
+    config.poll.jitter = 0.0;
+    let client = Client::new(config).expect("client");
+
+    let urls: Vec<String> = (0..jobs_n + sentinels)
+        .map(|i| format!("https://example.com/images/{i}.png"))
+        .collect();
+    let jobs: Vec<BatchJob<'_>> = urls
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let job = Job::new(url.as_str());
+            let job = if i >= jobs_n { job.prompt("sentinel") } else { job };
+            BatchJob::new(job, out_dir.join(format!("{i}.mp4")))
+        })
+        .collect();
+
+    let total = jobs.len();
+    let mut first_ready: Option<Duration> = None;
+    let mut written: Vec<Duration> = Vec::new();
+    let (cpu_user0, cpu_sys0) = cpu_secs();
+    let t0 = Instant::now();
+    let outcomes = {
+        let mut options = BatchOptions::default()
+            .concurrency(total.max(1))
+            .on_event(|event| {
+                match event {
+                    BatchEvent::Progress { status, .. } if status.state == State::Succeeded => {
+                        first_ready.get_or_insert_with(|| t0.elapsed());
+                    }
+                    BatchEvent::Written { .. } => {
+                        written.push(t0.elapsed());
+                        if stop_after.is_some_and(|k| written.len() >= k) {
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    _ => {}
+                }
+                ControlFlow::Continue(())
+            });
+        if let Some(j) = flags.get("journal") {
+            options = options.journal(j);
+        }
+        if let Some(secs) = flags.get("timeout") {
+            options = options.timeout(Duration::from_secs_f64(secs.parse().expect("SECS")));
+        }
+        client.run_batch(&jobs, &mut options).expect("run_batch")
+    };
+    let run_secs = t0.elapsed().as_secs_f64();
+    let (cpu_user1, cpu_sys1) = cpu_secs();
+    let mut kinds: HashMap<&str, usize> = HashMap::new();
+    for o in &outcomes {
+        let kind = match o {
+            JobOutcome::Written { .. } => "written",
+            JobOutcome::Failed(_) => "failed",
+            JobOutcome::Uncertain(_) => "uncertain",
+            JobOutcome::Unfinished { .. } => "unfinished",
+            _ => "other",
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    if let Some(e) = outcomes.iter().find_map(|o| match o {
+        JobOutcome::Failed(e) | JobOutcome::Uncertain(e) => Some(e),
+        _ => None,
+    }) {
+        eprintln!("first failure: {e}");
+    }
+    println!("jobs={total}");
+    for kind in ["written", "failed", "uncertain", "unfinished"] {
+        println!("{kind}={}", kinds.get(kind).copied().unwrap_or(0));
+    }
+    println!("run_secs={run_secs:.3}");
+    println!("run_cpu_user={:.3}", cpu_user1 - cpu_user0);
+    println!("run_cpu_sys={:.3}", cpu_sys1 - cpu_sys0);
+    let (user, sys) = cpu_secs();
+    println!("cpu_user={user:.3}");
+    println!("cpu_sys={sys:.3}");
+    println!("hwm_kb={}", proc_status_kb("VmHWM"));
+    println!("process_secs={:.3}", started.elapsed().as_secs_f64());
+    if let Some(t) = first_ready {
+        println!("first_ready_secs={:.3}", t.as_secs_f64());
+    }
+    if let Some(t) = written.last() {
+        println!("last_written_secs={:.3}", t.as_secs_f64());
+    }
+    // Frees nothing of note: the process ends here (the files stay for the script to check).
+    drop(outcomes);
+}
