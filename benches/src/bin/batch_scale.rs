@@ -12,7 +12,7 @@
 //! `--sentinels M` adds M jobs whose prompt is `sentinel` (the bench server never finishes
 //! them: they keep being polled while the videos download); `--stop-after-written K` ends
 //! the run from the event callback once K videos are written; `--timeout` caps the run
-//! (`BatchOptions::timeout`: unfinished jobs are counted as such).
+//! (a cancel after that long: unfinished jobs are counted as such).
 //!
 //! Only the library's public batch API is used (no CLI), so the measure holds whatever
 //! shape the batch CLI takes.
@@ -21,7 +21,10 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use vidu::{BatchEvent, BatchJob, BatchOptions, Client, Config, Job, JobOutcome, Provider, State};
+use vidu::{
+    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, Config, Job, JobOutcome, Provider,
+    State,
+};
 use vidu_benches::{cpu_secs, proc_status_kb};
 
 fn main() {
@@ -29,7 +32,9 @@ fn main() {
     let mut flags: HashMap<String, String> = HashMap::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         flags.insert(flag.trim_start_matches("--").to_owned(), value);
     }
     let get = |name: &str| -> &str {
@@ -45,7 +50,9 @@ fn main() {
     let jobs_n = num("jobs", 0.0) as usize;
     let sentinels = num("sentinels", 0.0) as usize;
     let interval = Duration::from_secs_f64(num("poll-interval", 1.0));
-    let stop_after = flags.get("stop-after-written").map(|v| v.parse::<usize>().expect("K"));
+    let stop_after = flags
+        .get("stop-after-written")
+        .map(|v| v.parse::<usize>().expect("K"));
     let out_dir = std::path::PathBuf::from(get("out-dir"));
     std::fs::create_dir_all(&out_dir).expect("out dir");
 
@@ -64,7 +71,11 @@ fn main() {
         .enumerate()
         .map(|(i, url)| {
             let job = Job::new(url.as_str());
-            let job = if i >= jobs_n { job.prompt("sentinel") } else { job };
+            let job = if i >= jobs_n {
+                job.prompt("sentinel")
+            } else {
+                job
+            };
             BatchJob::new(job, out_dir.join(format!("{i}.mp4")))
         })
         .collect();
@@ -96,7 +107,16 @@ fn main() {
             options = options.journal(j);
         }
         if let Some(secs) = flags.get("timeout") {
-            options = options.timeout(Duration::from_secs_f64(secs.parse().expect("SECS")));
+            // A cancel, not BatchOptions::timeout: a deadline may be looked at only between
+            // passes of the loop, and one pass may hold every download of the batch.
+            let cap = Duration::from_secs_f64(secs.parse().expect("SECS"));
+            let token = CancelToken::new();
+            let trigger = token.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(cap);
+                trigger.cancel();
+            });
+            options = options.cancel(token);
         }
         client.run_batch(&jobs, &mut options).expect("run_batch")
     };

@@ -24,7 +24,9 @@ fn main() {
     let mut flags: HashMap<String, String> = HashMap::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         flags.insert(flag.trim_start_matches("--").to_owned(), value);
     }
     let mut options = EmulatorOptions::new()

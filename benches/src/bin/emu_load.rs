@@ -14,7 +14,9 @@ fn main() {
     let mut flags: HashMap<String, String> = HashMap::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         flags.insert(flag.trim_start_matches("--").to_owned(), value);
     }
     let base = flags["base-url"].clone();
@@ -69,10 +71,7 @@ fn main() {
     }
     let full = stats();
     println!("tasks={n}");
-    println!(
-        "rss_mb={:.1}",
-        full["rss_kb"] * 1024.0 / 1e6
-    );
+    println!("rss_mb={:.1}", full["rss_kb"] * 1024.0 / 1e6);
     println!(
         "bytes_per_task={:.0}",
         (full["rss_kb"] - empty["rss_kb"]) * 1024.0 / n as f64
@@ -104,7 +103,10 @@ fn main() {
             .iter()
             .map(|id| format!("task_ids={id}"))
             .collect();
-        let page = get(&format!("/ent/v2/tasks?pager.pagesz=100&{}", query.join("&")));
+        let page = get(&format!(
+            "/ent/v2/tasks?pager.pagesz=100&{}",
+            query.join("&")
+        ));
         assert_eq!(page["tasks"].as_array().map(Vec::len), Some(100.min(n)));
     }
     let after = stats();
