@@ -118,9 +118,10 @@ if wants scale; then
     record "scale.$n.wall_secs" "$(value run_secs "$c")"
     requests=$(( $(value list_calls "$s") + $(value status_polls "$s") ))
     record "scale.$n.requests" "$requests"
-    # Requests per poll interval per 100 unfinished tasks, both counted at the server.
+    # Requests per poll interval per 100 running tasks: requests counted at the server, running
+    # tasks (submitted, not yet written or failed) summed over time by the client's events.
     record "scale.$n.requests_per_interval_per_100" \
-      "$(calc %.2f "$requests * $POLL_SECS * 100 / ($(value task_seconds "$s") + 1e-9)")"
+      "$(calc %.2f "$requests * $POLL_SECS * 100 / ($(value task_seconds "$c") + 1e-9)")"
     record "scale.$n.fsyncs_per_task" "$(calc %.2f "$(value fsyncs "$work/scale$n.fsyncs") / $done_n")"
   done
 fi

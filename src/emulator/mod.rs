@@ -259,7 +259,7 @@ pub struct Stats {
 
 /// The most video requests [`Stats::video_requests`] keeps: a batch of 100,000 videos would
 /// otherwise hold a record of each.
-pub const MAX_RECORDED_VIDEO_REQUESTS: usize = 10_000;
+pub const MAX_RECORDED_VIDEO_REQUESTS: usize = 1_000;
 
 /// One request the video origin received.
 #[derive(Clone, Debug)]

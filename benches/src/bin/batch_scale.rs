@@ -83,18 +83,34 @@ fn main() {
     let total = jobs.len();
     let mut first_ready: Option<Duration> = None;
     let mut written: Vec<Duration> = Vec::new();
+    // Tasks running as the client sees them (submitted, not yet written or failed), summed
+    // over time: the denominator of API requests per poll interval per 100 running tasks.
+    let mut running = 0u64;
+    let mut task_seconds = 0.0f64;
+    let mut last_change = Duration::ZERO;
     let (cpu_user0, cpu_sys0) = cpu_secs();
     let t0 = Instant::now();
     let outcomes = {
         let mut options = BatchOptions::default()
             .concurrency(total.max(1))
             .on_event(|event| {
+                let now = t0.elapsed();
+                let step: i64 = match event {
+                    BatchEvent::Submitted { .. } | BatchEvent::Adopted { .. } => 1,
+                    BatchEvent::Written { .. } | BatchEvent::Failed { .. } => -1,
+                    _ => 0,
+                };
+                if step != 0 {
+                    task_seconds += running as f64 * (now - last_change).as_secs_f64();
+                    last_change = now;
+                    running = running.saturating_add_signed(step);
+                }
                 match event {
                     BatchEvent::Progress { status, .. } if status.state == State::Succeeded => {
-                        first_ready.get_or_insert_with(|| t0.elapsed());
+                        first_ready.get_or_insert(now);
                     }
                     BatchEvent::Written { .. } => {
-                        written.push(t0.elapsed());
+                        written.push(now);
                         if stop_after.is_some_and(|k| written.len() >= k) {
                             return ControlFlow::Break(());
                         }
@@ -121,6 +137,7 @@ fn main() {
         client.run_batch(&jobs, &mut options).expect("run_batch")
     };
     let run_secs = t0.elapsed().as_secs_f64();
+    task_seconds += running as f64 * (t0.elapsed() - last_change).as_secs_f64();
     let (cpu_user1, cpu_sys1) = cpu_secs();
     let mut kinds: HashMap<&str, usize> = HashMap::new();
     for o in &outcomes {
@@ -144,6 +161,7 @@ fn main() {
         println!("{kind}={}", kinds.get(kind).copied().unwrap_or(0));
     }
     println!("run_secs={run_secs:.3}");
+    println!("task_seconds={task_seconds:.3}");
     println!("run_cpu_user={:.3}", cpu_user1 - cpu_user0);
     println!("run_cpu_sys={:.3}", cpu_sys1 - cpu_sys0);
     let (user, sys) = cpu_secs();

@@ -8,10 +8,10 @@
 //!              [--never-finish PROMPT_TEXT]
 //! ```
 //!
-//! Besides the emulator's counters, the file carries `task_seconds`: the unfinished tasks
-//! summed over time (tasks × seconds, sampled every 100 ms), from which the driver computes
-//! API requests per poll interval per 100 running tasks; and the server's own `cpu_ms`,
-//! `rss_kb` and `hwm_kb`, for the emulator's capacity.
+//! Besides the emulator's counters, the file carries `task_seconds`: the tasks unfinished at
+//! the server summed over time (tasks × seconds, sampled every 100 ms; `batch_scale` prints the
+//! same sum as the client sees its tasks, which the scale figures use); and the server's own
+//! `cpu_ms`, `rss_kb` and `hwm_kb`, for the emulator's capacity.
 
 use std::collections::HashMap;
 use std::io::Write;

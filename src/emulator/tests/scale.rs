@@ -160,3 +160,21 @@ fn a_paced_video_origin_sends_no_faster_than_its_rate() {
     // Slices of 4,000 bytes every 20 ms: the last one leaves at 480 ms at the earliest.
     assert!(took >= Duration::from_millis(480), "{took:?}");
 }
+
+#[test]
+fn video_requests_keep_the_first_thousand_and_count_them_all() {
+    let emu = Emulator::start_with(EmulatorOptions::new().polls_per_state(0)).unwrap();
+    let (_, _, url) = finished_url(&emu, Provider::Vidu);
+    let path = format!(
+        "/{}",
+        url.trim_start_matches("http://").split_once('/').unwrap().1
+    );
+    let mut conn = Conn::open(&url);
+    for _ in 0..=MAX_RECORDED_VIDEO_REQUESTS {
+        assert_eq!(conn.call("GET", &path, &[], b"").status, 200);
+    }
+    let stats = emu.stats();
+    assert_eq!(stats.video_requests.len(), MAX_RECORDED_VIDEO_REQUESTS);
+    assert_eq!(stats.video_gets as usize, MAX_RECORDED_VIDEO_REQUESTS + 1);
+    assert_eq!(stats.video_requests[0].path, path);
+}
