@@ -279,8 +279,12 @@ impl Tasks {
 
     /// Cancels task `id` (which must be unfinished).
     pub fn cancel(&mut self, id: &str) {
+        // Tasks whose turn came before now queue first, so the freed slot goes to the first
+        // of them in submission order.
+        let now = Instant::now();
+        self.catch_up(now);
         if let Some(i) = self.find(id) {
-            self.change(i, Instant::now(), Task::cancel);
+            self.change(i, now, Task::cancel);
         }
     }
 

@@ -44,6 +44,7 @@ fn time_pace_hands_a_cancelled_tasks_slot_to_the_first_queued_task() {
     let ids: Vec<String> = (0..3).map(|_| vidu_submit(&mut conn, "", "")).collect();
     until_state(&mut conn, &ids[0], "processing");
     until_state(&mut conn, &ids[1], "queueing");
+    until_state(&mut conn, &ids[2], "queueing");
     assert_eq!(emu.stats().unfinished_tasks, 3);
 
     cancel(&mut conn, &ids[0]);
