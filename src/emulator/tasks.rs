@@ -15,6 +15,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::{Fate, TaskView};
@@ -51,15 +52,16 @@ pub(crate) struct Task {
     pub api: &'static dyn Api,
     /// 1-based creation order over the emulator.
     pub number: u64,
-    pub id: String,
-    /// The model as the provider reports it (Vtrix: the customer-facing id).
-    pub model: String,
-    pub prompt: String,
-    /// The images as listed: URLs as sent, data URIs as `"<image>"`.
-    pub images: Vec<String>,
+    pub id: Box<str>,
+    /// The model as the provider reports it (Vtrix: the customer-facing id); shared by the
+    /// tasks of a model ([`Tasks::intern`]).
+    pub model: Arc<str>,
+    pub prompt: Box<str>,
+    /// The image as listed: a URL as sent, a data URI as `"<image>"`.
+    pub image: Box<str>,
     pub duration: u32,
-    pub resolution: String,
-    pub payload: String,
+    pub resolution: Arc<str>,
+    pub payload: Box<str>,
     pub phase: Phase,
     /// Status reports already given in the current phase.
     pub polls_in_phase: u32,
@@ -141,7 +143,9 @@ pub(crate) struct Tasks {
     /// In creation order: task number `n` is at index `n - 1`.
     list: Vec<Task>,
     /// Id to index into `list`.
-    index: HashMap<String, u32>,
+    index: HashMap<Box<str>, u32>,
+    /// Models and resolutions, one copy of each.
+    names: Vec<Arc<str>>,
     /// Time pace: the moment up to which tasks have been advanced.
     clock: Instant,
     pace: Pace,
@@ -166,6 +170,7 @@ impl Tasks {
         Tasks {
             list: Vec::new(),
             index: HashMap::new(),
+            names: Vec::new(),
             clock: Instant::now(),
             pace,
             limit: concurrency_limit,
@@ -193,6 +198,20 @@ impl Tasks {
         self.holding = self.holding.saturating_add(u32::from(task.holds_slot()));
         self.list.push(task);
         self.arm(i);
+    }
+
+    /// One shared copy of a model or resolution name (a handful of them, validated against
+    /// the model tables), instead of one per task.
+    pub fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.names.iter().find(|n| ***n == *name) {
+            return known.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        // Bounded anyway, should validation ever let arbitrary names through.
+        if self.names.len() < 256 {
+            self.names.push(name.clone());
+        }
+        name
     }
 
     fn find(&self, id: &str) -> Option<u32> {

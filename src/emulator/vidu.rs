@@ -415,10 +415,12 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
     for n in candidates {
         let Some(t) = tasks.numbered(n) else { continue };
         let wanted = t.api.name() == "vidu"
-            && models.as_ref().is_none_or(|m| m.contains(&t.model))
+            && models
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|m| **m == *t.model))
             && resolutions
                 .as_ref()
-                .is_none_or(|r| r.contains(&t.resolution))
+                .is_none_or(|r| r.iter().any(|r| **r == *t.resolution))
             && (from..=to).contains(&(t.created_unix() as i64));
         if !wanted {
             continue;
@@ -449,11 +451,11 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
             json!({
                 "id": t.id,
                 "state": state_name(t),
-                "model": t.model,
+                "model": &*t.model,
                 "prompt": t.prompt,
-                "images": t.images,
+                "images": [t.image],
                 "duration": t.duration,
-                "resolution": t.resolution,
+                "resolution": &*t.resolution,
                 "payload": t.payload,
                 "credits": t.credits,
                 "err_code": err_code(t),
