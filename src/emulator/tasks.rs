@@ -448,6 +448,76 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
+    fn task(tasks: &mut Tasks, entered: Instant) -> Task {
+        let number = tasks.len() as u64 + 1;
+        Task {
+            api: &super::super::vidu::Vidu,
+            number,
+            id: format!("t{number}").into(),
+            model: tasks.intern("viduq2-pro"),
+            prompt: "".into(),
+            image: "".into(),
+            duration: 5,
+            resolution: tasks.intern("720p"),
+            payload: "".into(),
+            phase: Phase::Running(0),
+            polls_in_phase: 0,
+            entered,
+            created: SystemTime::now(),
+            finished_unix: 0,
+            sig: 1,
+            serial: number,
+            credits: 10,
+            fate: Fate::default(),
+            reported: None,
+        }
+    }
+
+    #[test]
+    fn time_pace_moves_tasks_in_time_order_and_hands_slots_on_when_they_free() {
+        let ms = Duration::from_millis;
+        let mut tasks = Tasks::new(Pace::Time(ms(10)), 1);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let t = task(&mut tasks, t0);
+            tasks.insert(t);
+        }
+        let phases = |tasks: &Tasks| -> Vec<(Phase, Duration)> {
+            (1..=3)
+                .map(|n| {
+                    let t = tasks.numbered(n).unwrap();
+                    (t.phase, t.entered - t0)
+                })
+                .collect()
+        };
+        // Vidu: created, queueing (the queue state), processing; one slot.
+        tasks.catch_up(t0 + ms(35));
+        assert_eq!(
+            phases(&tasks),
+            [
+                (Phase::Done(Outcome::Success), ms(30)),
+                (Phase::Running(2), ms(30)), // queued since 20, the slot freed at 30
+                (Phase::Running(1), ms(10)),
+            ]
+        );
+        assert_eq!((tasks.in_flight(), tasks.running()), (2, 1));
+        tasks.catch_up(t0 + ms(60));
+        assert_eq!(
+            phases(&tasks),
+            [
+                (Phase::Done(Outcome::Success), ms(30)),
+                (Phase::Done(Outcome::Success), ms(40)),
+                (Phase::Done(Outcome::Success), ms(50)),
+            ]
+        );
+        assert_eq!((tasks.in_flight(), tasks.running()), (0, 0));
+        assert_eq!(tasks.credits_spent(), 30);
+        assert!(Arc::ptr_eq(
+            &tasks.numbered(1).unwrap().model,
+            &tasks.numbered(3).unwrap().model
+        ));
+    }
+
     #[test]
     fn rfc3339_round_trips() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_746_091);
