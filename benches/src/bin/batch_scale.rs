@@ -11,8 +11,9 @@
 //!
 //! `--sentinels M` adds M jobs whose prompt is `sentinel` (the bench server never finishes
 //! them: they keep being polled while the videos download); `--stop-after-written K` ends
-//! the run from the event callback once K videos are written; `--timeout` caps the run
-//! (a cancel after that long: unfinished jobs are counted as such).
+//! the run two poll intervals after K videos are written (so that the polls held back by the
+//! last downloads come, and the server sees how late they were); `--timeout` caps the run.
+//! Both stop it with a cancel: unfinished jobs are counted as such.
 //!
 //! Only the library's public batch API is used (no CLI), so the measure holds whatever
 //! shape the batch CLI takes.
@@ -88,11 +89,13 @@ fn main() {
     let mut running = 0u64;
     let mut task_seconds = 0.0f64;
     let mut last_change = Duration::ZERO;
+    let token = CancelToken::new();
     let (cpu_user0, cpu_sys0) = cpu_secs();
     let t0 = Instant::now();
     let outcomes = {
         let mut options = BatchOptions::default()
             .concurrency(total.max(1))
+            .cancel(token.clone())
             .on_event(|event| {
                 let now = t0.elapsed();
                 let step: i64 = match event {
@@ -111,8 +114,12 @@ fn main() {
                     }
                     BatchEvent::Written { .. } => {
                         written.push(now);
-                        if stop_after.is_some_and(|k| written.len() >= k) {
-                            return ControlFlow::Break(());
+                        if stop_after == Some(written.len()) {
+                            let trigger = token.clone();
+                            std::thread::spawn(move || {
+                                std::thread::sleep(interval * 2);
+                                trigger.cancel();
+                            });
                         }
                     }
                     _ => {}
@@ -126,13 +133,11 @@ fn main() {
             // A cancel, not BatchOptions::timeout: a deadline may be looked at only between
             // passes of the loop, and one pass may hold every download of the batch.
             let cap = Duration::from_secs_f64(secs.parse().expect("SECS"));
-            let token = CancelToken::new();
             let trigger = token.clone();
             std::thread::spawn(move || {
                 std::thread::sleep(cap);
                 trigger.cancel();
             });
-            options = options.cancel(token);
         }
         client.run_batch(&jobs, &mut options).expect("run_batch")
     };
