@@ -139,7 +139,7 @@ if num("pool.phase_secs") is not None:
         f"(videos × size / pace / {int(pool_conns)}); the worst lateness of a due poll ≤ "
         f"{LATENESS_SECS:g} s: the server's longest gap between two reports of one unfinished "
         f"task (polls and task-list entries), minus the {poll_secs:g} s poll interval, over the "
-        "whole run (the sentinel tasks never finish, so they are due all through the downloads)."
+        "whole run (the sentinel tasks never finish, so they are due all through the downloads; the run ends two poll intervals after the last video is written, so that the polls the downloads held back arrive)."
     )
     p("")
 
