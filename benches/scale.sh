@@ -7,8 +7,8 @@
 #                    [--timeout SECS] [--label TEXT] [--tsv FILE] [--only scale|sync|pool|emulator]
 #
 # --quick: sizes 1000 and 3000, sync sizes 300 and 1000 (a smoke test, about 2 minutes).
-# --timeout: caps each batch run (BatchOptions::timeout); a capped row says how many of its
-#            jobs were written and its per-task figures are per written job.
+# --timeout: caps each batch run (a cancel; default 600 s, 0 for none); a capped row says how
+#            many of its jobs were written and its per-task figures are per written job.
 # --only: runs one of the four parts (repeatable).
 # Client and server always run as two processes (benches/src/bin/batch_scale.rs and
 # bench_server.rs): the client's CPU and memory are its own. Needs cargo, gcc (the fsync shim
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-sizes="1000 10000 100000" sync_sizes="1000 10000" timeout= label= tsv= only=
+sizes="1000 10000 100000" sync_sizes="1000 10000" timeout=600 label= tsv= only=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) sizes="1000 3000" sync_sizes="300 1000" ;;
@@ -80,7 +80,7 @@ server_stat() { sleep 0.3; value "$2" "$work/$1.stats"; }
 batch() {
   local name=$1 jobs=$2 slow=$3; shift 3
   start_server "$name" --state-duration "$STATE_SECS" --video-size "$VIDEO_BYTES"
-  local cap=(); [ -n "$timeout" ] && cap=(--timeout "$timeout")
+  local cap=(); [ "${timeout:-0}" != 0 ] && cap=(--timeout "$timeout")
   if ! SLOW_FSYNC_MS=$slow SLOW_FSYNC_COUNT_FILE=$work/$name.fsyncs LD_PRELOAD=$shim \
        "$bin/batch_scale" --base-url "$URL" --jobs "$jobs" --out-dir "$work/$name.out.d" \
        --journal "$work/$name.journal" --poll-interval "$POLL_SECS" "${cap[@]}" "$@" \
