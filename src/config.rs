@@ -435,6 +435,22 @@ mod tests {
                 "timeouts.receive",
                 Box::new(|c| c.timeouts.receive = Duration::MAX),
             ),
+            (
+                "timeouts.request",
+                Box::new(|c| c.timeouts.request = Duration::ZERO),
+            ),
+            (
+                "timeouts.request",
+                Box::new(|c| c.timeouts.request = Duration::MAX),
+            ),
+            (
+                "ca_certificates",
+                Box::new(|c| c.trust_store = TrustStore::CaOnly),
+            ),
+            (
+                "ca_pem",
+                Box::new(|c| c.ca_certificates = Some(CaCertificates::Pem(b"x".to_vec()))),
+            ),
             ("poll.max", Box::new(|c| c.poll.max = Duration::MAX)),
             ("poll.first", Box::new(|c| c.poll.first = Duration::MAX)),
             ("retry.base", Box::new(|c| c.retry.base = Duration::MAX)),
@@ -477,6 +493,11 @@ mod tests {
         assert_eq!(c.auth_scheme, AuthScheme::Bare);
         assert_eq!(c.timeouts, Timeouts::new());
         assert_eq!(c.timeouts.send, Duration::from_secs(600));
+        assert_eq!(c.timeouts.request, Duration::from_secs(60));
+        assert_eq!(
+            (c.trust_store, c.ca_certificates.clone()),
+            (TrustStore::Bundled, None)
+        );
         assert_eq!(c.poll, PollSchedule::new());
         assert_eq!(c.retry.max_attempts, 5);
         assert_eq!((c.max_status_body, c.proxy_from_env), (1 << 20, true));
@@ -492,7 +513,9 @@ mod tests {
             .max_status_body(7)
             .proxy_from_env(false)
             .max_video_bytes(9)
-            .max_download_stalls(2);
+            .max_download_stalls(2)
+            .trust_store(TrustStore::CaOnly)
+            .ca_file("/etc/corp-ca.pem");
         assert_eq!(c.api_key.expose(), "k2");
         assert_eq!(c.base_url, "https://gw.example.com");
         assert_eq!(c.auth_scheme, AuthScheme::Bearer);
@@ -502,6 +525,22 @@ mod tests {
         assert_eq!((c.user_agent.as_str(), c.max_status_body), ("ua", 7));
         assert!(!c.proxy_from_env);
         assert_eq!((c.max_video_bytes, c.max_download_stalls), (9, 2));
+        assert_eq!(c.trust_store, TrustStore::CaOnly);
+        assert_eq!(
+            c.ca_certificates,
+            Some(CaCertificates::File("/etc/corp-ca.pem".into()))
+        );
+        assert_eq!(
+            c.clone().ca_pem("pem").ca_certificates,
+            Some(CaCertificates::Pem(b"pem".to_vec()))
+        );
+        assert_eq!(
+            Timeouts::new().request(Duration::from_secs(5)).request,
+            Duration::from_secs(5)
+        );
+        // The file does not exist: back to the defaults to validate the rest.
+        let mut c = c;
+        (c.trust_store, c.ca_certificates) = (TrustStore::Bundled, None);
         assert!(c.validate().is_ok());
     }
 }

@@ -175,7 +175,9 @@ pub(crate) fn explain(err: &ureq::Error) -> Option<String> {
         }
         _ => "nothing was sent",
     };
-    Some(format!("the server's TLS certificate was refused ({cert}): {what}"))
+    Some(format!(
+        "the server's TLS certificate was refused ({cert}): {what}"
+    ))
 }
 
 /// True for `https` URLs and for `http` URLs whose host is loopback (local testing).
@@ -500,6 +502,36 @@ mod tests {
         fn is_open(&mut self) -> bool {
             true
         }
+    }
+
+    #[test]
+    fn a_ca_is_added_to_the_bundled_roots_or_replaces_them() {
+        // Any parsable certificate will do: the webpki bundle's first.
+        let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].as_ref();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der)
+        );
+        let config = |store| {
+            Config::new(crate::Provider::Vidu, "k")
+                .trust_store(store)
+                .ca_pem(pem.clone())
+        };
+        let count = |roots| match roots {
+            RootCerts::Specific(certs) => certs.len(),
+            other => panic!("{other:?}"),
+        };
+        let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
+        assert!(bundled > 100);
+        let added = root_certificates(&config(TrustStore::Bundled)).unwrap();
+        assert_eq!(count(added), bundled + 1);
+        let alone = root_certificates(&config(TrustStore::CaOnly)).unwrap();
+        assert_eq!(count(alone), 1);
+        let default = Config::new(crate::Provider::Vidu, "k");
+        assert!(matches!(
+            root_certificates(&default).unwrap(),
+            RootCerts::WebPki
+        ));
     }
 
     #[test]
