@@ -3,7 +3,7 @@
 //! the connection wrapper that inserts the key and bounds each API answer's time.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{Certificate, PemItem, RootCerts};
@@ -19,7 +19,10 @@ use crate::retry;
 /// connection.
 pub(crate) fn agent(config: &Config, inserter: KeyInserter) -> crate::Result<ureq::Agent> {
     let t = config.timeouts;
+    static RING: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
+    let ring = RING.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()));
     let tls = ureq::tls::TlsConfig::builder()
+        .unversioned_rustls_crypto_provider(ring.clone())
         .root_certs(root_certificates(config)?)
         .build();
     let mut builder = ureq::Agent::config_builder()
@@ -42,12 +45,24 @@ pub(crate) fn agent(config: &Config, inserter: KeyInserter) -> crate::Result<ure
 /// The roots the agent trusts, from [`Config::trust_store`] and [`Config::ca_certificates`];
 /// reads and checks the CA file. An error names the field and says what is wrong.
 pub(crate) fn root_certificates(config: &Config) -> crate::Result<RootCerts> {
+    // Borrowed from the static data: nothing is copied, and every client shares them.
+    static BUNDLED: OnceLock<Arc<Vec<Certificate<'static>>>> = OnceLock::new();
+    let bundled = || {
+        BUNDLED.get_or_init(|| {
+            Arc::new(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()))
+                    .collect(),
+            )
+        })
+    };
     let extra = config.ca_certificates.as_ref().map(read_ca).transpose()?;
     match (config.trust_store, extra) {
-        (TrustStore::Bundled, None) => Ok(RootCerts::WebPki),
-        (TrustStore::Bundled, Some(extra)) => Ok(webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        (TrustStore::Bundled, None) => Ok(RootCerts::Specific(bundled().clone())),
+        (TrustStore::Bundled, Some(extra)) => Ok(bundled()
             .iter()
-            .map(|c| Certificate::from_der(c.as_ref()))
+            .cloned()
             .chain(extra)
             .collect::<Vec<_>>()
             .into()),
@@ -528,10 +543,7 @@ mod tests {
         let alone = root_certificates(&config(TrustStore::CaOnly)).unwrap();
         assert_eq!(count(alone), 1);
         let default = Config::new(crate::Provider::Vidu, "k");
-        assert!(matches!(
-            root_certificates(&default).unwrap(),
-            RootCerts::WebPki
-        ));
+        assert_eq!(count(root_certificates(&default).unwrap()), bundled);
     }
 
     #[test]
