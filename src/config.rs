@@ -498,6 +498,10 @@ mod tests {
             (c.trust_store, c.ca_certificates.clone()),
             (TrustStore::Bundled, None)
         );
+        // The names errors show (and the README uses).
+        let names =
+            [TrustStore::Bundled, TrustStore::CaOnly, TrustStore::System].map(|t| t.to_string());
+        assert_eq!(names, ["bundled", "ca-only", "system"]);
         assert_eq!(c.poll, PollSchedule::new());
         assert_eq!(c.retry.max_attempts, 5);
         assert_eq!((c.max_status_body, c.proxy_from_env), (1 << 20, true));

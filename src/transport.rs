@@ -146,14 +146,13 @@ fn read_ca(ca: &CaCertificates) -> crate::Result<Vec<Certificate<'static>>> {
 }
 
 /// The certificate error of a failed TLS handshake, if that is what `err` is. Certificates are
-/// checked during the handshake only, before any request byte goes out.
+/// checked during the handshake only, before any request byte goes out. (ureq hands the
+/// handshake's errors on as I/O errors wrapping rustls' own.)
 fn certificate_error(err: &ureq::Error) -> Option<&rustls::CertificateError> {
-    let tls = match err {
-        ureq::Error::Rustls(e) => e,
-        ureq::Error::Io(e) => e.get_ref()?.downcast_ref::<rustls::Error>()?,
-        _ => return None,
+    let ureq::Error::Io(e) = err else {
+        return None;
     };
-    match tls {
+    match e.get_ref()?.downcast_ref::<rustls::Error>()? {
         rustls::Error::InvalidCertificate(c) => Some(c),
         _ => None,
     }
@@ -452,11 +451,8 @@ impl Transport for KeyInserting {
         };
         sent
     }
-    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.next_write_is_head = true;
-        let timeout = self.bounded(timeout)?;
-        self.inner.maybe_await_input(timeout)
-    }
+    // No `maybe_await_input`: ureq reaches this transport through `Box<T>`, whose impl of the
+    // trait leaves it to the default, which calls `await_input` below.
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         self.next_write_is_head = true;
         let timeout = self.bounded(timeout)?;

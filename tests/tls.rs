@@ -299,8 +299,9 @@ fn the_system_store_needs_its_feature() {
                 &err,
                 Error::InvalidInput {
                     field: "trust_store",
+                    value,
                     ..
-                }
+                } if value == "system"
             ),
             "{err:?}"
         );
@@ -436,11 +437,13 @@ fn the_request_bound_is_for_api_answers_not_for_the_video_download() {
         Emulator::video_bytes()
     );
     std::fs::remove_dir_all(dir).unwrap();
+    // A stall, not a trickle: the read itself is cut at the bound, and says so.
     let err = client.status(&task_id).unwrap_err();
     assert!(
         matches!(&err, Error::Transport { source, .. } if source.is_timeout()),
         "{err:?}"
     );
+    assert!(err.to_string().contains("timeouts.request"), "{err}");
 }
 
 /// Environment of a child run of this test binary: the proxy variables under test, and none
