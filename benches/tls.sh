@@ -3,8 +3,10 @@
 # each trust option. Prints a Markdown section; with --write it also replaces the section
 # between the "tls.sh" markers of BENCHMARKS.md. By hand, not CI.
 #
-#   benches/tls.sh [--rounds N] [--download-mb MB] [--write]
+#   benches/tls.sh [--rounds N] [--download-mb MB] [--base REV] [--write]
 #
+# --base REV: also the stripped libvidu.so of commit REV (its tree built in a temporary
+#             directory), to show what the TLS options add to it.
 # The server side runs in its own process (`vidu-tls-bench serve`): the emulator, and the test
 # suite's TLS front (tests/common/tls.rs: rustls, a CA made at start) before its API origin and
 # before its video origin. Both clients go through the same front: ours (Client::submit,
@@ -15,11 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-rounds=3 download_mb=1024 write=0
+rounds=3 download_mb=1024 write=0 base=
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift ;;
     --download-mb) download_mb=$2; shift ;;
+    --base) base=$2; shift ;;
     --write) write=1 ;;
     *) echo "unknown argument $1 (see the head of $0)" >&2; exit 2 ;;
   esac
@@ -142,6 +145,15 @@ for option in bundled platform-verifier; do
   record "so.$option.bytes" "$(stat -c %s "$work/libvidu.so")"
   record "so.$option.crates" "$(cargo tree -e normal --prefix none --features "$features" 2>/dev/null | sed 's/ (\*)$//' | sort -u | wc -l)"
 done
+if [ -n "$base" ]; then
+  mkdir "$work/base"
+  git archive "$base" | tar -x -C "$work/base"
+  (cd "$work/base" && CARGO_TARGET_DIR=$root/target $NICE cargo rustc --quiet --release --lib \
+    --crate-type cdylib --features capi)
+  strip -o "$work/libvidu.so" target/release/libvidu.so
+  record so.base "$(git rev-parse --short "$base")"
+  record so.base.bytes "$(stat -c %s "$work/libvidu.so")"
+fi
 "$tool" roots-bytes >"$work/roots.txt"
 record so.roots "$(value roots "$work/roots.txt")"
 record so.roots_der_bytes "$(value der_bytes "$work/roots.txt")"
@@ -201,13 +213,16 @@ print(f"| the same over plain http | {fig('download.plain.ours.mb_per_sec', rate
       f"{med('download.plain.ours.mb_per_sec') / med('download.plain.curl.mb_per_sec'):.2f}x curl's | — | — |")
 print(f"| {n:,} MiB download over TLS: peak RSS (submit, wait, download) | {fig('download.tls.ours.rss', mb)} | "
       f"{fig('download.tls.curl.rss', mb)} | — | ≤ 16 MB | {verdict(dl_rss <= 16)} |")
+if "so.base.bytes" in v:
+    print(f"| stripped `libvidu.so` (`capi`) at {one('so.base')}, before the trust options | "
+          f"{size(int(one('so.base.bytes')))} | — | — | — | — |")
 print(f"| stripped `libvidu.so` (`capi`, bundled roots; a CA can be added) | "
       f"{size(int(one('so.bundled.bytes')))}, {one('so.bundled.crates')} crates | — | — | — | — |")
 pv = int(one("so.platform-verifier.bytes")) - int(one("so.bundled.bytes"))
 print(f"| stripped `libvidu.so` with `platform-verifier` (the system store) | "
       f"{size(int(one('so.platform-verifier.bytes')))} (+{pv / 1e3:,.0f} kB), "
       f"{one('so.platform-verifier.crates')} crates | — | — | — | — |")
-print(f"| of which the bundled roots as certificates (`webpki-root-certs`, to add a CA to them) | "
+print(f"| the bundled roots, as certificates (`webpki-root-certs`, which can take a CA beside them; ureq's `webpki-roots` is left out) | "
       f"{int(one('so.roots_der_bytes')) / 1e3:,.0f} kB of DER, {one('so.roots')} roots | — | — | — | — |")
 print("<!-- tls.sh end -->")
 PY
