@@ -400,6 +400,11 @@ typedef uint32_t vidu_outcome;
 typedef uint32_t vidu_auth_scheme;
 
 /**
+ * Which certificate authorities servers must chain to: `VIDU_TRUST_*`.
+ */
+typedef uint32_t vidu_trust_store;
+
+/**
  * Everything a client needs. Zero (or NULL) in any field but `struct_size` means its default,
  * so `vidu_config cfg = {.struct_size = sizeof cfg, .provider = VIDU_PROVIDER_VIDU,
  * .api_key = key};` is complete. Durations are in seconds and may be fractional. Read only
@@ -494,6 +499,32 @@ typedef struct vidu_config {
    * up, keeping its partial file for a later resume. Default 3.
    */
   uint32_t max_download_stalls;
+  /**
+   * The longest an API answer may take, from the end of sending the request to its last
+   * byte, however steadily it trickles in. Default 60 s. Not for uploads (`send_timeout_secs`)
+   * nor video downloads (`max_download_stalls`).
+   */
+  double request_timeout_secs;
+  /**
+   * `VIDU_TRUST_*`: which certificate authorities servers must chain to. Default
+   * `VIDU_TRUST_BUNDLED`.
+   */
+  vidu_trust_store trust_store;
+  /**
+   * A PEM file of CA certificates trusted too (only these, with `VIDU_TRUST_CA_ONLY`): the
+   * CA of a proxy that inspects TLS, or of a gateway on a private CA. Read and checked by
+   * `vidu_client_new`. Not with `ca_pem`.
+   */
+  const char *ca_file;
+  /**
+   * PEM text of CA certificates trusted too, as `ca_file`: `ca_pem_len` bytes at `ca_pem`,
+   * copied by `vidu_client_new`. Not with `ca_file`.
+   */
+  const uint8_t *ca_pem;
+  /**
+   * The length of `ca_pem` in bytes.
+   */
+  size_t ca_pem_len;
 } vidu_config;
 
 /**
@@ -822,6 +853,23 @@ typedef struct vidu_credits {
  * The job's submit is uncertain (`error`).
  */
 #define VIDU_BATCH_EVENT_UNCERTAIN 7
+
+/**
+ * Mozilla's roots, compiled into the library, plus `ca_file` or `ca_pem` if set. The default.
+ */
+#define VIDU_TRUST_BUNDLED 0
+
+/**
+ * Only the certificates of `ca_file` or `ca_pem`, which must be set.
+ */
+#define VIDU_TRUST_CA_ONLY 1
+
+/**
+ * The operating system's trust store; needs a library built with the `platform-verifier`
+ * feature (else `vidu_client_new` fails with `VIDU_ERROR_INVALID_INPUT`). Not with `ca_file`
+ * or `ca_pem`.
+ */
+#define VIDU_TRUST_SYSTEM 2
 
 #ifdef __cplusplus
 extern "C" {

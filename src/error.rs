@@ -435,7 +435,10 @@ impl fmt::Debug for TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        match crate::transport::explain(&self.0) {
+            Some(words) => f.write_str(&words),
+            None => fmt::Display::fmt(&self.0, f),
+        }
     }
 }
 

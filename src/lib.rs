@@ -234,7 +234,7 @@ pub use auth::{ApiKey, AuthScheme};
 pub use batch::{BatchCallback, BatchEvent, BatchJob, BatchOptions, JobOutcome};
 pub use cancel::CancelToken;
 pub use client::{Client, Generated, Progress, ProgressCallback, WaitOptions};
-pub use config::{Config, Timeouts, MAX_CONFIG_DURATION};
+pub use config::{CaCertificates, Config, Timeouts, TrustStore, MAX_CONFIG_DURATION};
 pub use error::{Error, ErrorKind, Result, TransportError};
 pub use image::{ImageFormat, ImageSource};
 pub use job::{Job, MovementAmplitude};
