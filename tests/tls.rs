@@ -45,7 +45,7 @@ fn every_call_of_every_provider_goes_over_tls_with_a_custom_ca_and_the_real_key(
     let ca = TestCa::new("vidu test CA");
     let ca_file = temp_path("every-call-ca.pem");
     ca.write_pem(&ca_file);
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let emu = emulator(EmulatorOptions::new());
         let front = tls_front(&emu, &ca, Validity::Good);
         // The three ways to trust the CA, one per provider.
