@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use common::tools::{have, run_to_end, wrapped};
+use common::tools::{require, run_to_end, wrapped};
 
 /// Compiles tests/cpp/errors.cpp once per run, linked to the installed libvidu.so.
 fn errors_program() -> &'static Path {
@@ -78,7 +78,7 @@ fn assert_every_case_passed(out: &Output, stdout: &str, stderr: &str) {
 
 #[test]
 fn cpp_errors_carry_code_message_and_task_id() {
-    if !have("c++", "the C++ error tests") {
+    if !require("c++", "the C++ error tests") {
         return;
     }
     let (out, stdout, stderr) = run_errors_program(&[], "cpp-errors");
@@ -87,7 +87,7 @@ fn cpp_errors_carry_code_message_and_task_id() {
 
 #[test]
 fn cpp_errors_are_clean_under_valgrind() {
-    if !have("c++", "the C++ error tests") || !have("valgrind", "the valgrind run of them") {
+    if !require("c++", "the C++ error tests") || !require("valgrind", "the valgrind run of them") {
         return;
     }
     let (out, stdout, stderr) = run_errors_program(
