@@ -230,14 +230,50 @@ fn submit_status_wait_download_step_by_step() {
         bytes as usize,
         vidu::emulator::Emulator::video_bytes().len()
     );
-    // Remote cancel of a finished task goes to the provider (official API only).
-    let mut err = ptr::null_mut();
-    let _ = unsafe { vidu_client_cancel_task(s.client, task_id, &mut err) };
+    // A finished task cannot be cancelled: the provider says so, and the error names the task.
+    let err = failure(VIDU_ERROR_API, |err| unsafe {
+        vidu_client_cancel_task(s.client, task_id, err)
+    });
+    assert_eq!(err.task_id(), text(task_id));
+    assert!(
+        err.message().contains("can not cancel"),
+        "the provider's own message: {}",
+        err.message()
+    );
     unsafe {
-        vidu_error_free(err);
         vidu_task_status_free(done);
         vidu_string_free(task_id);
     }
+}
+
+#[test]
+fn remote_cancel_from_c_reaches_the_official_api() {
+    use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
+    let emu = Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let c = c_client(VIDU_PROVIDER_VIDU, &emu.base_url(), 0.02);
+    let png = sample_png();
+    let mut task_id = ptr::null_mut();
+    success(|err| unsafe { vidu_client_submit(c.0, &png_job(&png), &mut task_id, err) });
+    assert_eq!(emu.stats().cancels, 0);
+    success(|err| unsafe { vidu_client_cancel_task(c.0, task_id, err) });
+    assert_eq!(emu.stats().cancels, 1, "the cancel request reached the provider");
+    // The provider took it: the task ends cancelled, and a wait says so.
+    let mut status = ptr::null_mut();
+    success(|err| unsafe { vidu_client_status(c.0, task_id, &mut status, err) });
+    assert_eq!(
+        unsafe { vidu_task_status_state(status) },
+        VIDU_STATE_CANCELLED
+    );
+    unsafe {
+        vidu_task_status_free(status);
+        vidu_string_free(task_id);
+    }
+    // An unknown task: the provider's 404, naming the task; asked once more.
+    let err = failure(VIDU_ERROR_API, |err| unsafe {
+        vidu_client_cancel_task(c.0, c"no-such-task".as_ptr(), err)
+    });
+    assert_eq!(err.task_id().as_deref(), Some("no-such-task"));
+    assert_eq!(emu.stats().cancels, 2);
 }
 
 #[test]
