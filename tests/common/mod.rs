@@ -92,3 +92,17 @@ pub fn assert_dir_holds(dir: &Path, names: &[&str]) {
     found.sort();
     assert_eq!(found, names, "files in {}", dir.display());
 }
+
+/// Returns once `done()` holds, checking every millisecond; fails the test after 30 s. For
+/// waiting on an event a test can only observe (the emulator's request counts), never for
+/// letting time pass.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
