@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::{Duration, Instant};
 
+use common::emulated::first_task_ids;
 use common::ffi::*;
 use vidu::ffi::*;
 
@@ -374,7 +375,10 @@ fn a_timeout_keeps_the_task_id() {
         &out,
         &wait_options(0.3),
     );
-    assert!(err.task_id().is_some());
+    let expected = first_task_ids(vidu::Provider::UModelVerse, 1).remove(0);
+    assert_eq!(err.task_id(), Some(expected.clone()));
+    assert!(err.message().contains(&expected), "{}", err.message());
+    assert!(!out.exists());
 }
 
 #[test]
@@ -409,8 +413,9 @@ fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
 
 #[test]
 fn a_client_is_shared_between_threads() {
-    let s = setup(VIDU_PROVIDER_UMODELVERSE, None, 0.02);
-    let client = s.client as usize;
+    let emu = vidu::emulator::Emulator::start().unwrap();
+    let c = c_client(VIDU_PROVIDER_UMODELVERSE, &emu.base_url(), 0.02);
+    let client = c.0 as usize;
     let threads: Vec<_> = (0..4)
         .map(|_| {
             std::thread::spawn(move || {
@@ -420,13 +425,16 @@ fn a_client_is_shared_between_threads() {
                 success(|err| unsafe {
                     vidu_client_submit(client as *const vidu_client, &job, &mut task_id, err)
                 });
+                let id = text(task_id).unwrap();
                 unsafe { vidu_string_free(task_id) };
+                id
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let ids: std::collections::BTreeSet<String> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(ids.len(), 4, "each thread got its own task: {ids:?}");
+    assert_eq!(emu.stats().submits, 4, "one submit per call");
 }
 
 #[test]

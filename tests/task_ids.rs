@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::emulated::first_task_ids;
+
 use std::ops::ControlFlow;
 use std::time::Duration;
 
@@ -131,14 +133,6 @@ fn assert_keeps(name: &str, err: &Error, task_id: &str, kind: ErrorKind) {
     assert!(!text.contains("nothing was sent"), "{name}: {text}");
 }
 
-/// The ids of the first `n` tasks a fresh emulator of `provider` creates (it numbers them), as
-/// a caller of `generate`, which never sees the id unless something fails, cannot know them.
-fn first_task_ids(provider: Provider, n: usize) -> Vec<String> {
-    let emulator = Emulator::start().unwrap();
-    let client = client(provider, &emulator);
-    (0..n).map(|_| client.submit(&job()).unwrap()).collect()
-}
-
 fn run_case(case: &Case, resume: bool) {
     for provider in Provider::ALL {
         let emulator = Emulator::start_with(case.options.clone()).unwrap();
@@ -198,11 +192,15 @@ fn every_failure_in_resume_carries_the_task_id() {
 fn an_output_directory_removed_during_the_upload_keeps_the_task_id() {
     let emulator = Emulator::start_with(
         EmulatorOptions::new()
-            .fault(Fault::on(Route::Submit).effect(Effect::Stall(Duration::from_millis(400)))),
+            .fault(Fault::on(Route::Submit).effect(Effect::Stall(Duration::from_secs(1)))),
     )
     .unwrap();
     let dir = common::temp_path("ids-upload-dir");
     std::fs::create_dir_all(&dir).unwrap();
+    // The answer comes after the stall, within the receive timeout.
+    let mut config = Config::new(Provider::Vtrix, "k").base_url(emulator.base_url());
+    config.timeouts.receive = Duration::from_secs(10);
+    let client = Client::new(config).unwrap();
     let err = std::thread::scope(|s| {
         s.spawn(|| {
             // The submit has reached the emulator, which holds its answer: remove the directory.
@@ -211,7 +209,7 @@ fn an_output_directory_removed_during_the_upload_keeps_the_task_id() {
             });
             std::fs::remove_dir_all(&dir).unwrap();
         });
-        client(Provider::Vtrix, &emulator)
+        client
             .generate(&job(), dir.join("out.mp4"), &mut WaitOptions::new())
             .unwrap_err()
     });
