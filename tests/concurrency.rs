@@ -174,25 +174,25 @@ fn every_blocked_wait_returns_when_cancelled() {
         // Each wait says when it has polled once: from then on it is blocked in its wait.
         let (polled, first_polls) = mpsc::channel();
         std::thread::scope(|s| {
-            let waits: Vec<_> = ids
-                .iter()
-                .map(|id| {
-                    let (client, token, polled) = (&client, token.clone(), polled.clone());
-                    s.spawn(move || {
-                        let mut first = Some(polled);
-                        let options = WaitOptions::new()
-                            .timeout(None)
-                            .cancel(token)
-                            .on_progress(move |_| {
-                                if let Some(polled) = first.take() {
-                                    let _ = polled.send(());
-                                }
-                                std::ops::ControlFlow::Continue(())
-                            });
-                        client.wait(id, &mut { options })
+            let waits: Vec<_> =
+                ids.iter()
+                    .map(|id| {
+                        let (client, token, polled) = (&client, token.clone(), polled.clone());
+                        s.spawn(move || {
+                            let mut first = Some(polled);
+                            let options = WaitOptions::new()
+                                .timeout(None)
+                                .cancel(token)
+                                .on_progress(move |_| {
+                                    if let Some(polled) = first.take() {
+                                        let _ = polled.send(());
+                                    }
+                                    std::ops::ControlFlow::Continue(())
+                                });
+                            client.wait(id, &mut { options })
+                        })
                     })
-                })
-                .collect();
+                    .collect();
             for _ in &ids {
                 first_polls.recv().unwrap();
             }

@@ -39,8 +39,8 @@ fn errors_program() -> &'static Path {
 /// official-API emulator for the remote cancel case; checks that the cancel reached it.
 fn run_errors_program(wrapper: &[&str]) -> (Output, String, String) {
     let workdir = common::TempDir::new();
-    let emu = Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes))
-        .unwrap();
+    let emu =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
     let out = run_to_end(
         wrapped(wrapper, errors_program())
             .arg(common::repo_file("examples/sample.png"))
@@ -102,14 +102,12 @@ fn cpp_errors_are_clean_under_valgrind() {
     if !require("c++", "the C++ error tests") || !require("valgrind", "the valgrind run of them") {
         return;
     }
-    let (out, stdout, stderr) = run_errors_program(
-        &[
-            "valgrind",
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect,possible",
-            "--error-exitcode=99",
-        ],
-    );
+    let (out, stdout, stderr) = run_errors_program(&[
+        "valgrind",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,indirect,possible",
+        "--error-exitcode=99",
+    ]);
     assert_ne!(
         out.status.code(),
         Some(99),

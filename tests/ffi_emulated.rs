@@ -250,14 +250,19 @@ fn submit_status_wait_download_step_by_step() {
 #[test]
 fn remote_cancel_from_c_reaches_the_official_api() {
     use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
-    let emu = Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let emu =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
     let c = c_client(VIDU_PROVIDER_VIDU, &emu.base_url(), 0.02);
     let png = sample_png();
     let mut task_id = ptr::null_mut();
     success(|err| unsafe { vidu_client_submit(c.0, &png_job(&png), &mut task_id, err) });
     assert_eq!(emu.stats().cancels, 0);
     success(|err| unsafe { vidu_client_cancel_task(c.0, task_id, err) });
-    assert_eq!(emu.stats().cancels, 1, "the cancel request reached the provider");
+    assert_eq!(
+        emu.stats().cancels,
+        1,
+        "the cancel request reached the provider"
+    );
     // The provider took it: the task ends cancelled, and a wait says so.
     let mut status = ptr::null_mut();
     success(|err| unsafe { vidu_client_status(c.0, task_id, &mut status, err) });

@@ -93,7 +93,10 @@ fn a_large_inline_image_is_streamed_in_bounded_memory() {
     assert_eq!(stats.submits, 2);
     let submit = stats.last_submit.unwrap();
     assert_eq!(submit.image, format!("data:image/png;{}", big.len()));
-    assert!(submit.body_len > big.len() as u64 * 4 / 3, "the whole image went out");
+    assert!(
+        submit.body_len > big.len() as u64 * 4 / 3,
+        "the whole image went out"
+    );
     for (source, peak) in [("memory", from_memory), ("file", from_file)] {
         assert!(
             peak < BOUND,

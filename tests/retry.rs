@@ -74,7 +74,8 @@ fn refused_connects(port: u16) -> usize {
     struct Attempts(Mutex<Vec<String>>);
     impl log::Log for Attempts {
         fn enabled(&self, meta: &log::Metadata) -> bool {
-            meta.target().starts_with("ureq::unversioned::transport::tcp")
+            meta.target()
+                .starts_with("ureq::unversioned::transport::tcp")
         }
         fn log(&self, record: &log::Record) {
             if self.enabled(record.metadata()) {

@@ -129,7 +129,10 @@ fn assert_keeps(name: &str, err: &Error, task_id: &str, kind: ErrorKind) {
     let text = err.to_string();
     assert_eq!(err.kind(), kind, "{name}: {err:?}");
     assert_eq!(err.task_id(), Some(task_id), "{name}: {err:?}");
-    assert!(text.contains(task_id), "{name}: the message names the task: {text}");
+    assert!(
+        text.contains(task_id),
+        "{name}: the message names the task: {text}"
+    );
     assert!(!text.contains("nothing was sent"), "{name}: {text}");
 }
 
@@ -221,7 +224,13 @@ fn an_output_directory_removed_during_the_upload_keeps_the_task_id() {
         ErrorKind::InvalidInput,
     );
     assert!(
-        matches!(err, Error::InvalidInput { field: "output", .. }),
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "output",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(emulator.stats().submits, 1);
@@ -262,7 +271,11 @@ fn every_failed_batch_job_with_a_task_carries_its_id() {
         .unwrap();
     // Task 1 fails; the videos of tasks 2 and 3 are refused.
     let ids = first_task_ids(Provider::Vtrix, 3);
-    let kinds = [ErrorKind::TaskFailed, ErrorKind::Download, ErrorKind::Download];
+    let kinds = [
+        ErrorKind::TaskFailed,
+        ErrorKind::Download,
+        ErrorKind::Download,
+    ];
     assert_eq!(outcomes.len(), 3);
     for ((outcome, id), kind) in outcomes.iter().zip(&ids).zip(kinds) {
         let JobOutcome::Failed(e) = outcome else {
