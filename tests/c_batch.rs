@@ -87,7 +87,7 @@ fn c_batch_is_clean_under_valgrind() {
         &[
             "valgrind",
             "--leak-check=full",
-            "--errors-for-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite,indirect,possible",
             "--error-exitcode=99",
             "--quiet",
         ],
