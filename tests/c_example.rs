@@ -417,7 +417,10 @@ mod emulated {
         let out = output("c-example-valgrind.mp4");
         let run = run_to_end(
             without_vidu_env("valgrind")
-                .args(["--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible"])
+                .args([
+                    "--leak-check=full",
+                    "--errors-for-leak-kinds=definite,indirect,possible",
+                ])
                 .args(["--error-exitcode=99", "--quiet"])
                 .arg(binary)
                 .args(["--provider", "umodelverse", "--image"])

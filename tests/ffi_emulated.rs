@@ -388,27 +388,48 @@ fn a_timeout_keeps_the_task_id() {
 
 #[test]
 fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
-    // Polls 30 s apart: only the token can end this wait quickly.
-    let s = setup(VIDU_PROVIDER_VIDU, Some(c"never-finishes"), 30.0);
-    let task_id = submit_sample(&s);
+    // The first poll after 1 s, the next 10 s later: once the emulator has seen the first,
+    // the wait sleeps, and only the token can end it quickly.
+    let emu = vidu::emulator::Emulator::start_with(
+        vidu::emulator::EmulatorOptions::new().scenario(vidu::emulator::Scenario::NeverFinishes),
+    )
+    .unwrap();
+    let url = CString::new(emu.base_url()).unwrap();
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VIDU;
+    config.api_key = KEY.as_ptr();
+    config.base_url = url.as_ptr();
+    config.poll_first_secs = 1.0;
+    config.poll_growth = 10.0;
+    config.poll_max_secs = 30.0;
+    config.poll_jitter = -1.0; // none
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    let c = CClient(client);
+    let png = sample_png();
+    let mut task_id = ptr::null_mut();
+    success(|err| unsafe { vidu_client_submit(c.0, &png_job(&png), &mut task_id, err) });
 
     let token = vidu_cancel_token_new();
     let token_addr = token as usize; // a cancel token may be triggered from any thread
-    let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        unsafe { vidu_cancel_token_cancel(token_addr as *const vidu_cancel_token) };
-    });
     let options = vidu_wait_options {
         cancel: token,
         ..wait_options(0.0)
     };
     let start = Instant::now();
-    let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
-        vidu_client_wait(s.client, task_id, &options, &mut ptr::null_mut(), err)
+    let err = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // The wait has polled once: it now sleeps 30 s until the next poll.
+            common::wait_until("the first poll", || emu.stats().status_polls >= 1);
+            unsafe { vidu_cancel_token_cancel(token_addr as *const vidu_cancel_token) };
+        });
+        failure(VIDU_ERROR_CANCELLED, |err| unsafe {
+            vidu_client_wait(c.0, task_id, &options, &mut ptr::null_mut(), err)
+        })
     });
     let took = start.elapsed();
-    canceller.join().unwrap();
-    assert!(took < Duration::from_secs(5), "the wait took {took:?}");
+    assert!(took < Duration::from_secs(6), "the wait took {took:?}");
+    assert_eq!(emu.stats().status_polls, 1);
     assert_eq!(err.task_id(), text(task_id));
     unsafe {
         vidu_cancel_token_free(token);

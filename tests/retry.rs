@@ -252,12 +252,15 @@ fn a_cancel_token_stops_a_submit_holding_back_after_429() {
     let submission = c.prepare(&job).unwrap();
     let token = CancelToken::new();
     let trigger = token.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(100));
-        trigger.cancel();
-    });
     let start = Instant::now();
-    let err = c.submit_prepared(&submission, &token).unwrap_err();
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            // The 429 is on its way: the submit is (about to be) holding back for 60 s.
+            common::wait_until("the first submit", || emu.stats().submit_requests >= 1);
+            trigger.cancel();
+        });
+        c.submit_prepared(&submission, &token).unwrap_err()
+    });
     assert!(matches!(err, Error::Cancelled { task_id: None }), "{err:?}");
     assert!(!err.to_string().contains("nothing was sent"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(30));
