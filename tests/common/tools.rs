@@ -20,7 +20,7 @@ pub fn require(tool: &str, what: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    runs || skipped(tool, what, &format!("{tool} is not installed"))
+    runs || skipped(tool, what, &format!("{tool} is not installed (install it)"))
 }
 
 /// True when this process runs as root (the tests that need a device node, for example).
@@ -30,7 +30,11 @@ pub fn require_root(what: &str) -> bool {
     use std::os::unix::fs::MetadataExt;
     // /proc/self belongs to the process's effective user.
     let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    root || skipped("root", what, "the test does not run as root")
+    root || skipped(
+        "root",
+        what,
+        "the test does not run as root (run it as root)",
+    )
 }
 
 /// Fails the test unless `tool` is listed in [`SKIP_VAR`]; when it is, says so where the
@@ -42,7 +46,7 @@ fn skipped(tool: &str, what: &str, why: &str) -> bool {
             .any(|t| t == tool || t == "all")
     });
     if !listed {
-        panic!("{why}: cannot run {what}. Install it, or set {SKIP_VAR}={tool} to skip it");
+        panic!("{why}: cannot run {what}; or set {SKIP_VAR}={tool} to skip it");
     }
     // libtest captures print!/eprint! of passing tests; a direct write to stderr shows in
     // every run, without --nocapture.
