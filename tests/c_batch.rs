@@ -9,7 +9,7 @@ use std::process::Output;
 use std::sync::OnceLock;
 
 use common::emulated::failing_prompts;
-use common::tools::{have, wrapped};
+use common::tools::{require, wrapped};
 use vidu::emulator::Emulator;
 
 /// The program, built once, linked to the installed libvidu.so.
@@ -71,7 +71,7 @@ fn check(out: &Output, dir: &std::path::Path, emulator: &Emulator) {
 
 #[test]
 fn c_batch_writes_every_video_and_reports_the_failed_job() {
-    if !have("cc", "the C batch example") {
+    if !require("cc", "the C batch example") {
         return;
     }
     let (out, dir, emulator) = run(&[], "c-batch");
@@ -80,14 +80,14 @@ fn c_batch_writes_every_video_and_reports_the_failed_job() {
 
 #[test]
 fn c_batch_is_clean_under_valgrind() {
-    if !have("cc", "the C batch example") || !have("valgrind", "the valgrind run of it") {
+    if !require("cc", "the C batch example") || !require("valgrind", "the valgrind run of it") {
         return;
     }
     let (out, dir, emulator) = run(
         &[
             "valgrind",
             "--leak-check=full",
-            "--errors-for-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite,indirect,possible",
             "--error-exitcode=99",
             "--quiet",
         ],

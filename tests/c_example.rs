@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use common::repo_file;
-use common::tools::{have, run_ok, run_to_end, without_vidu_env};
+use common::tools::{require, run_ok, run_to_end, without_vidu_env};
 
 /// Compiles `source` with `compiler` and `flags`, syntax only.
 fn compile(compiler: &str, flags: &[&str], language: &str, source: &str) {
@@ -32,7 +32,7 @@ fn compile(compiler: &str, flags: &[&str], language: &str, source: &str) {
 
 #[test]
 fn header_compiles_as_c99() {
-    if !have("cc", "the C99 header check") {
+    if !require("cc", "the C99 header check") {
         return;
     }
     compile(
@@ -71,7 +71,7 @@ int main(void) {
 
 #[test]
 fn header_without_the_emulator_declares_none_of_it() {
-    if !have("cc", "the C99 header check") {
+    if !require("cc", "the C99 header check") {
         return;
     }
     // A program that uses the emulator only under VIDU_HAS_EMULATOR compiles either way; one
@@ -118,7 +118,7 @@ int main(void) {
 
 #[test]
 fn headers_compile_as_cpp17() {
-    if !have("c++", "the C++ header check") {
+    if !require("c++", "the C++ header check") {
         return;
     }
     compile(
@@ -410,14 +410,17 @@ mod emulated {
 
     #[test]
     fn c_example_is_clean_under_valgrind() {
-        if !have("valgrind", "the valgrind run of the C example") {
+        if !require("valgrind", "the valgrind run of the C example") {
             return;
         }
         let binary = build("img2video", &C_EXAMPLE);
         let out = output("c-example-valgrind.mp4");
         let run = run_to_end(
             without_vidu_env("valgrind")
-                .args(["--leak-check=full", "--errors-for-leak-kinds=definite"])
+                .args([
+                    "--leak-check=full",
+                    "--errors-for-leak-kinds=definite,indirect,possible",
+                ])
                 .args(["--error-exitcode=99", "--quiet"])
                 .arg(binary)
                 .args(["--provider", "umodelverse", "--image"])
@@ -434,7 +437,7 @@ mod emulated {
 
     #[test]
     fn c_example_is_clean_under_address_sanitizer() {
-        if !have("gcc", "the AddressSanitizer build") {
+        if !require("gcc", "the AddressSanitizer build") {
             return;
         }
         let binary = build("img2video_asan", &ASAN_EXAMPLE);
@@ -456,7 +459,7 @@ mod emulated {
 
     #[test]
     fn cpp_example_generates_a_video() {
-        if !have("c++", "the C++ example") {
+        if !require("c++", "the C++ example") {
             return;
         }
         let binary = build("img2video_cpp", &CPP_EXAMPLE);
@@ -473,7 +476,7 @@ mod emulated {
 
     #[test]
     fn cpp_example_reports_a_failed_task_with_its_message() {
-        if !have("c++", "the C++ example") {
+        if !require("c++", "the C++ example") {
             return;
         }
         let binary = build("img2video_cpp", &CPP_EXAMPLE);

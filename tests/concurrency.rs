@@ -173,17 +173,31 @@ fn every_blocked_wait_returns_when_cancelled() {
             .map(|_| client.submit(&job()).unwrap())
             .collect();
         let token = CancelToken::new();
+        // Each wait says when it has polled once: from then on it is blocked in its wait.
+        let (polled, first_polls) = mpsc::channel();
         std::thread::scope(|s| {
-            let waits: Vec<_> = ids
-                .iter()
-                .map(|id| {
-                    let (client, token) = (&client, token.clone());
-                    s.spawn(move || {
-                        client.wait(id, &mut WaitOptions::new().timeout(None).cancel(token))
+            let waits: Vec<_> =
+                ids.iter()
+                    .map(|id| {
+                        let (client, token, polled) = (&client, token.clone(), polled.clone());
+                        s.spawn(move || {
+                            let mut first = Some(polled);
+                            let options = WaitOptions::new()
+                                .timeout(None)
+                                .cancel(token)
+                                .on_progress(move |_| {
+                                    if let Some(polled) = first.take() {
+                                        let _ = polled.send(());
+                                    }
+                                    std::ops::ControlFlow::Continue(())
+                                });
+                            client.wait(id, &mut { options })
+                        })
                     })
-                })
-                .collect();
-            std::thread::sleep(Duration::from_millis(200));
+                    .collect();
+            for _ in &ids {
+                first_polls.recv().unwrap();
+            }
             token.cancel();
             for (w, id) in waits.into_iter().zip(&ids) {
                 match w.join().unwrap() {
@@ -212,28 +226,26 @@ fn cancel_during_a_stalled_status_poll_takes_effect_within_the_receive_timeout()
     config.timeouts.receive = Duration::from_secs(1);
     let client = Client::new(config).unwrap();
     let task_id = client.submit(&job()).unwrap();
+    let expected = task_id.clone();
     let token = CancelToken::new();
     let canceller = token.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        canceller.cancel();
-    });
     let start = std::time::Instant::now();
-    let err = within(Duration::from_secs(10), move || {
-        client
-            .wait(&task_id, &mut WaitOptions::new().cancel(token))
-            .unwrap_err()
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            // The poll has reached the emulator, which holds it: cancel now.
+            common::wait_until("the status poll to reach the emulator", || {
+                emu.stats().status_polls >= 1
+            });
+            canceller.cancel();
+        });
+        within(Duration::from_secs(10), move || {
+            client
+                .wait(&task_id, &mut WaitOptions::new().cancel(token))
+                .unwrap_err()
+        })
     });
     let elapsed = start.elapsed();
-    assert!(
-        matches!(
-            err,
-            Error::Cancelled {
-                task_id: Some(_),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+    assert_eq!(err.task_id(), Some(expected.as_str()));
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use common::tools::{have, run_to_end, wrapped};
+use common::tools::{require, run_to_end, wrapped};
+use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
 
 /// Compiles tests/cpp/errors.cpp once per run, linked to the installed libvidu.so.
 fn errors_program() -> &'static Path {
@@ -34,17 +35,26 @@ fn errors_program() -> &'static Path {
     })
 }
 
-/// Runs the program, under `wrapper` when given, in its own work directory.
-fn run_errors_program(wrapper: &[&str], workdir: &str) -> (Output, String, String) {
-    let workdir = common::temp_path(workdir);
-    std::fs::create_dir_all(&workdir).unwrap();
+/// Runs the program, under `wrapper` when given, in its own work directory, with an
+/// official-API emulator for the remote cancel case; checks that the cancel reached it.
+fn run_errors_program(wrapper: &[&str]) -> (Output, String, String) {
+    let workdir = common::TempDir::new();
+    let emu =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
     let out = run_to_end(
         wrapped(wrapper, errors_program())
             .arg(common::repo_file("examples/sample.png"))
-            .arg(&workdir),
+            .arg(&*workdir)
+            .arg(emu.base_url()),
     );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // One cancel of the task it submitted, one of an unknown task.
+    assert_eq!(
+        (emu.stats().submits, emu.stats().cancels),
+        (1, 2),
+        "remote cancel from C++ reaches the provider:\n{stdout}\n{stderr}"
+    );
     (out, stdout, stderr)
 }
 
@@ -63,6 +73,8 @@ const CASES: &[&str] = &[
     "ok progress callback returns stop: ",
     "ok progress callback throws: ",
     "ok remote cancel on Vtrix: ",
+    "ok remote cancel on Vidu: ",
+    "ok remote cancel of an unknown task: ",
 ];
 
 fn assert_every_case_passed(out: &Output, stdout: &str, stderr: &str) {
@@ -78,27 +90,24 @@ fn assert_every_case_passed(out: &Output, stdout: &str, stderr: &str) {
 
 #[test]
 fn cpp_errors_carry_code_message_and_task_id() {
-    if !have("c++", "the C++ error tests") {
+    if !require("c++", "the C++ error tests") {
         return;
     }
-    let (out, stdout, stderr) = run_errors_program(&[], "cpp-errors");
+    let (out, stdout, stderr) = run_errors_program(&[]);
     assert_every_case_passed(&out, &stdout, &stderr);
 }
 
 #[test]
 fn cpp_errors_are_clean_under_valgrind() {
-    if !have("c++", "the C++ error tests") || !have("valgrind", "the valgrind run of them") {
+    if !require("c++", "the C++ error tests") || !require("valgrind", "the valgrind run of them") {
         return;
     }
-    let (out, stdout, stderr) = run_errors_program(
-        &[
-            "valgrind",
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite",
-            "--error-exitcode=99",
-        ],
-        "cpp-errors-valgrind",
-    );
+    let (out, stdout, stderr) = run_errors_program(&[
+        "valgrind",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,indirect,possible",
+        "--error-exitcode=99",
+    ]);
     assert_ne!(
         out.status.code(),
         Some(99),
@@ -109,9 +118,11 @@ fn cpp_errors_are_clean_under_valgrind() {
         stderr.contains("ERROR SUMMARY: 0 errors"),
         "valgrind:\n{stderr}"
     );
+    let leak_free = ["definitely", "indirectly", "possibly"]
+        .iter()
+        .all(|kind| stderr.contains(&format!("{kind} lost: 0 bytes")));
     assert!(
-        stderr.contains("definitely lost: 0 bytes")
-            || stderr.contains("All heap blocks were freed"),
+        leak_free || stderr.contains("All heap blocks were freed"),
         "valgrind:\n{stderr}"
     );
 }

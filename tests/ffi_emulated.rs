@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::{Duration, Instant};
 
+use common::emulated::first_task_ids;
 use common::ffi::*;
 use vidu::ffi::*;
 
@@ -230,14 +231,55 @@ fn submit_status_wait_download_step_by_step() {
         bytes as usize,
         vidu::emulator::Emulator::video_bytes().len()
     );
-    // Remote cancel of a finished task goes to the provider (official API only).
-    let mut err = ptr::null_mut();
-    let _ = unsafe { vidu_client_cancel(s.client, task_id, &mut err) };
+    // A finished task cannot be cancelled: the provider says so, and the error names the task.
+    let err = failure(VIDU_ERROR_API, |err| unsafe {
+        vidu_client_cancel(s.client, task_id, err)
+    });
+    assert_eq!(err.task_id(), text(task_id));
+    assert!(
+        err.message().contains("can not cancel"),
+        "the provider's own message: {}",
+        err.message()
+    );
     unsafe {
-        vidu_error_free(err);
         vidu_task_status_free(done);
         vidu_string_free(task_id);
     }
+}
+
+#[test]
+fn remote_cancel_from_c_reaches_the_official_api() {
+    use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
+    let emu =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let c = c_client(VIDU_PROVIDER_VIDU, &emu.base_url(), 0.02);
+    let png = sample_png();
+    let mut task_id = ptr::null_mut();
+    success(|err| unsafe { vidu_client_submit(c.0, &png_job(&png), &mut task_id, err) });
+    assert_eq!(emu.stats().cancels, 0);
+    success(|err| unsafe { vidu_client_cancel(c.0, task_id, err) });
+    assert_eq!(
+        emu.stats().cancels,
+        1,
+        "the cancel request reached the provider"
+    );
+    // The provider took it: the task ends cancelled, and a wait says so.
+    let mut status = ptr::null_mut();
+    success(|err| unsafe { vidu_client_status(c.0, task_id, &mut status, err) });
+    assert_eq!(
+        unsafe { vidu_task_status_state(status) },
+        VIDU_STATE_CANCELLED
+    );
+    unsafe {
+        vidu_task_status_free(status);
+        vidu_string_free(task_id);
+    }
+    // An unknown task: the provider's 404, naming the task; asked once more.
+    let err = failure(VIDU_ERROR_API, |err| unsafe {
+        vidu_client_cancel(c.0, c"no-such-task".as_ptr(), err)
+    });
+    assert_eq!(err.task_id().as_deref(), Some("no-such-task"));
+    assert_eq!(emu.stats().cancels, 2);
 }
 
 #[test]
@@ -338,32 +380,56 @@ fn a_timeout_keeps_the_task_id() {
         &out,
         &wait_options(0.3),
     );
-    assert!(err.task_id().is_some());
+    let expected = first_task_ids(vidu::Provider::UModelVerse, 1).remove(0);
+    assert_eq!(err.task_id(), Some(expected.clone()));
+    assert!(err.message().contains(&expected), "{}", err.message());
+    assert!(!out.exists());
 }
 
 #[test]
 fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
-    // Polls 30 s apart: only the token can end this wait quickly.
-    let s = setup(VIDU_PROVIDER_VIDU, Some(c"never-finishes"), 30.0);
-    let task_id = submit_sample(&s);
+    // The first poll after 1 s, the next 10 s later: once the emulator has seen the first,
+    // the wait sleeps, and only the token can end it quickly.
+    let emu = vidu::emulator::Emulator::start_with(
+        vidu::emulator::EmulatorOptions::new().scenario(vidu::emulator::Scenario::NeverFinishes),
+    )
+    .unwrap();
+    let url = CString::new(emu.base_url()).unwrap();
+    let mut config = zeroed_config();
+    config.provider = VIDU_PROVIDER_VIDU;
+    config.api_key = KEY.as_ptr();
+    config.base_url = url.as_ptr();
+    config.poll_first_secs = 1.0;
+    config.poll_growth = 10.0;
+    config.poll_max_secs = 30.0;
+    config.poll_jitter = -1.0; // none
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    let c = CClient(client);
+    let png = sample_png();
+    let mut task_id = ptr::null_mut();
+    success(|err| unsafe { vidu_client_submit(c.0, &png_job(&png), &mut task_id, err) });
 
     let token = vidu_cancel_token_new();
     let token_addr = token as usize; // a cancel token may be triggered from any thread
-    let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        unsafe { vidu_cancel_token_cancel(token_addr as *const vidu_cancel_token) };
-    });
     let options = vidu_wait_options {
         cancel: token,
         ..wait_options(0.0)
     };
     let start = Instant::now();
-    let err = failure(VIDU_ERROR_CANCELLED, |err| unsafe {
-        vidu_client_wait(s.client, task_id, &options, &mut ptr::null_mut(), err)
+    let err = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // The wait has polled once: it now sleeps 30 s until the next poll.
+            common::wait_until("the first poll", || emu.stats().status_polls >= 1);
+            unsafe { vidu_cancel_token_cancel(token_addr as *const vidu_cancel_token) };
+        });
+        failure(VIDU_ERROR_CANCELLED, |err| unsafe {
+            vidu_client_wait(c.0, task_id, &options, &mut ptr::null_mut(), err)
+        })
     });
     let took = start.elapsed();
-    canceller.join().unwrap();
-    assert!(took < Duration::from_secs(5), "the wait took {took:?}");
+    assert!(took < Duration::from_secs(6), "the wait took {took:?}");
+    assert_eq!(emu.stats().status_polls, 1);
     assert_eq!(err.task_id(), text(task_id));
     unsafe {
         vidu_cancel_token_free(token);
@@ -373,8 +439,9 @@ fn a_cancel_token_wakes_a_sleeping_wait_from_another_thread() {
 
 #[test]
 fn a_client_is_shared_between_threads() {
-    let s = setup(VIDU_PROVIDER_UMODELVERSE, None, 0.02);
-    let client = s.client as usize;
+    let emu = vidu::emulator::Emulator::start().unwrap();
+    let c = c_client(VIDU_PROVIDER_UMODELVERSE, &emu.base_url(), 0.02);
+    let client = c.0 as usize;
     let threads: Vec<_> = (0..4)
         .map(|_| {
             std::thread::spawn(move || {
@@ -384,13 +451,16 @@ fn a_client_is_shared_between_threads() {
                 success(|err| unsafe {
                     vidu_client_submit(client as *const vidu_client, &job, &mut task_id, err)
                 });
+                let id = text(task_id).unwrap();
                 unsafe { vidu_string_free(task_id) };
+                id
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let ids: std::collections::BTreeSet<String> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(ids.len(), 4, "each thread got its own task: {ids:?}");
+    assert_eq!(emu.stats().submits, 4, "one submit per call");
 }
 
 #[test]

@@ -214,7 +214,8 @@ fn invalid_input_is_rejected_before_anything_is_sent() {
 }
 
 #[test]
-fn a_large_inline_image_is_streamed_with_an_exact_length() {
+fn a_large_inline_image_is_sent_with_an_exact_length() {
+    // That it is streamed in bounded memory: tests/memory.rs.
     // A real PNG header padded to 12 MiB: validated from its header, streamed as base64.
     let mut big = SAMPLE_PNG[..33].to_vec(); // signature + IHDR chunk
     big.resize(12 * 1024 * 1024 + 1, 0);

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::tools::{have, run_ok, without_vidu_env};
+use common::tools::{require, run_ok, without_vidu_env};
 use vidu::emulator::Emulator;
 
 fn lib() -> PathBuf {
@@ -60,7 +60,7 @@ fn assert_generates_a_video(binary: &Path, name: &str) {
 }
 
 fn have_c_tools(what: &str) -> bool {
-    have("cc", what) && have("pkg-config", what) && have("readelf", what)
+    require("cc", what) && require("pkg-config", what) && require("readelf", what)
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn c_program_linked_statically_with_pkg_config_static_runs() {
 
 #[test]
 fn cmake_project_finds_vidu_through_pkg_config() {
-    if !have_c_tools("the CMake build") || !have("cmake", "the CMake build") {
+    if !have_c_tools("the CMake build") || !require("cmake", "the CMake build") {
         return;
     }
     let build = common::temp_path("cmake-build");

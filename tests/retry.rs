@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::emulated::*;
@@ -55,15 +57,56 @@ fn a_reset_after_the_submit_body_is_reported_as_uncertain_and_not_resubmitted() 
     );
 }
 
+/// A loopback port that refuses every connection for as long as the returned pair lives: the
+/// port is the local end of an open connection (bound, not listening), so a connect to it is
+/// refused, and no other socket (another test's server) can bind it meanwhile.
+fn refusing_port() -> (u16, (TcpStream, TcpStream)) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let local = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (remote, _) = listener.accept().unwrap();
+    (local.local_addr().unwrap().port(), (local, remote))
+}
+
+/// Connections refused on a port, as ureq reports each failed connect (at TRACE, target
+/// `ureq::unversioned::transport::tcp`: "127.0.0.1:<port> failed: ..."). A logger is the one
+/// place that sees attempts which never reach a server.
+fn refused_connects(port: u16) -> usize {
+    struct Attempts(Mutex<Vec<String>>);
+    impl log::Log for Attempts {
+        fn enabled(&self, meta: &log::Metadata) -> bool {
+            meta.target()
+                .starts_with("ureq::unversioned::transport::tcp")
+        }
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                let line = record.args().to_string();
+                if line.contains(" failed: ") {
+                    self.0.lock().unwrap().push(line);
+                }
+            }
+        }
+        fn flush(&self) {}
+    }
+    static ATTEMPTS: OnceLock<&'static Attempts> = OnceLock::new();
+    let attempts = ATTEMPTS.get_or_init(|| {
+        let logger: &'static Attempts = Box::leak(Box::new(Attempts(Mutex::new(Vec::new()))));
+        log::set_logger(logger).expect("the only logger of this test binary");
+        log::set_max_level(log::LevelFilter::Trace);
+        logger
+    });
+    let prefix = format!("127.0.0.1:{port} failed: ");
+    let lines = attempts.0.lock().unwrap();
+    lines.iter().filter(|l| l.starts_with(&prefix)).count()
+}
+
 #[test]
 fn submit_is_retried_when_it_certainly_was_not_sent() {
-    // Nothing listens on this port: connect fails, which is safe to retry, and then reported.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cfg = Config::new(Provider::Vidu, "k").base_url(format!("http://127.0.0.1:{port}"));
+    // Every connect is refused: certainly unsent, so safe to retry, then reported.
+    refused_connects(0); // the logger is installed before the first attempt
+    let (port, _held) = refusing_port();
+    let mut cfg = Config::new(Provider::Vidu, "k")
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .proxy_from_env(false);
     cfg.retry.base = Duration::from_millis(5);
     cfg.retry.max_attempts = 3;
     let err = Client::new(cfg).unwrap().submit(&job()).unwrap_err();
@@ -76,6 +119,13 @@ fn submit_is_retried_when_it_certainly_was_not_sent() {
             }
         ),
         "{err:?}"
+    );
+    assert_eq!(err.task_id(), None, "no task was created");
+    assert!(err.to_string().contains("submit"), "{err}");
+    assert_eq!(
+        refused_connects(port),
+        3,
+        "every one of max_attempts was tried before giving up"
     );
 }
 
@@ -202,16 +252,16 @@ fn a_cancel_token_stops_a_submit_holding_back_after_429() {
     let submission = c.prepare(&job).unwrap();
     let token = CancelToken::new();
     let trigger = token.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(100));
-        trigger.cancel();
-    });
     let start = Instant::now();
-    let err = c.submit_prepared(&submission, &token).unwrap_err();
-    assert!(
-        matches!(err, Error::Cancelled { task_id: None, .. }),
-        "{err:?}"
-    );
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            // The 429 is on its way: the submit is (about to be) holding back for 60 s.
+            common::wait_until("the first submit", || emu.stats().submit_requests >= 1);
+            trigger.cancel();
+        });
+        c.submit_prepared(&submission, &token).unwrap_err()
+    });
+    assert!(matches!(err, Error::Cancelled { task_id: None, .. }), "{err:?}");
     assert!(!err.to_string().contains("nothing was sent"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(30));
     assert_eq!(emu.stats().submit_requests, 1);

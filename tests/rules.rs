@@ -1,6 +1,8 @@
 //! Tests that would catch a broken rule: each kills a mutant that survived `cargo mutants`
 //! (RELIABILITY.md, "Mutation testing").
 
+mod common;
+
 use std::time::Duration;
 
 use vidu::{Client, Config, ErrorKind, Job, PollSchedule, Provider};
@@ -72,19 +74,37 @@ fn an_empty_voice_id_is_refused() {
     vidu_check(sample_job().audio(true).voice_id("v1")).unwrap();
 }
 
-/// A journal named by a bare file name (no directory) works: its directory is `.`. This test
-/// binary changes its working directory, which no other test in it depends on.
+/// A journal named by a bare file name (no directory) works: its directory is `.`. The test
+/// runs itself again as a child process in a scratch directory, so that no test changes the
+/// working directory of the process the others share.
 #[test]
 fn a_journal_given_a_bare_file_name_opens_in_the_working_directory() {
-    let dir = std::env::temp_dir().join(format!("vidu-rules-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::env::set_current_dir(&dir).unwrap();
-    let header = vidu::journal::Header::new("f00d", 1, "vidu");
-    let (journal, replay) = vidu::Journal::open("bare.jsonl", &header).unwrap();
-    assert_eq!(replay.jobs.len(), 1);
-    drop(journal);
+    const CHILD: &str = "VIDU_RULES_BARE_JOURNAL_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let header = vidu::journal::Header::new("f00d", 1, "vidu");
+        let (journal, replay) = vidu::Journal::open("bare.jsonl", &header).unwrap();
+        assert_eq!(replay.jobs.len(), 1);
+        drop(journal);
+        return;
+    }
+    let dir = common::TempDir::new();
+    let out = common::tools::run_to_end(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_journal_given_a_bare_file_name_opens_in_the_working_directory",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .current_dir(&*dir),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.join("bare.jsonl").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Errors say what is allowed and what was given (the house rule), not just the field.

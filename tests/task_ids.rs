@@ -5,11 +5,16 @@
 
 mod common;
 
+use common::emulated::first_task_ids;
+
 use std::ops::ControlFlow;
 use std::time::Duration;
 
 use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Route, Scenario};
-use vidu::{BatchJob, BatchOptions, Client, Config, Error, Job, JobOutcome, Provider, WaitOptions};
+use vidu::{
+    BatchJob, BatchOptions, Client, Config, Error, ErrorKind, Job, JobOutcome, Provider,
+    WaitOptions,
+};
 
 fn client(provider: Provider, emulator: &Emulator) -> Client {
     let mut config = Config::new(provider, "k").base_url(emulator.base_url());
@@ -32,6 +37,8 @@ struct Case {
     wait: fn() -> WaitOptions<'static>,
     /// Runs during the wait (after the submit): e.g. removes the output directory.
     during_wait: Option<fn(&std::path::Path)>,
+    /// The kind of error it ends in.
+    kind: ErrorKind,
 }
 
 fn default_wait() -> WaitOptions<'static> {
@@ -46,54 +53,63 @@ fn cases() -> Vec<Case> {
             options: EmulatorOptions::new().scenario(Scenario::TaskFails),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::TaskFailed,
         },
         Case {
             name: "deadline passes",
             options: EmulatorOptions::new().scenario(Scenario::NeverFinishes),
             wait: || WaitOptions::new().timeout(Some(Duration::from_millis(200))),
             during_wait: None,
+            kind: ErrorKind::Timeout,
         },
         Case {
             name: "callback stops the wait",
             options: EmulatorOptions::new().scenario(Scenario::NeverFinishes),
             wait: || WaitOptions::new().on_progress(|_| ControlFlow::Break(())),
             during_wait: None,
+            kind: ErrorKind::Cancelled,
         },
         Case {
             name: "status answers 404",
             options: with(Fault::on(Route::Status).error(404)),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::Api,
         },
         Case {
             name: "status answers 503 for ever",
             options: with(Fault::on(Route::Status).error(503)),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::Api,
         },
         Case {
             name: "status is malformed for ever",
             options: with(Fault::on(Route::Status).effect(Effect::Malformed)),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::Protocol,
         },
         Case {
             name: "status connection reset for ever",
             options: with(Fault::on(Route::Status).effect(Effect::Reset)),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::Transport,
         },
         Case {
             name: "video refused",
             options: with(Fault::on(Route::Video).error(403)),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::Download,
         },
         Case {
             name: "video cut and Range ignored for ever",
             options: with(Fault::on(Route::Video).effect(Effect::CutBody)),
             wait: default_wait,
             during_wait: None,
+            kind: ErrorKind::Download,
         },
         Case {
             name: "output directory removed during the wait",
@@ -102,17 +118,21 @@ fn cases() -> Vec<Case> {
             during_wait: Some(|dir| {
                 let _ = std::fs::remove_dir_all(dir);
             }),
+            kind: ErrorKind::Download,
         },
     ]
 }
 
-fn assert_keeps(name: &str, err: &Error, task_id: Option<&str>) {
+/// `err` is of `kind`, carries `task_id`, names it in its message, and does not claim that
+/// nothing was sent.
+fn assert_keeps(name: &str, err: &Error, task_id: &str, kind: ErrorKind) {
     let text = err.to_string();
-    let id = err.task_id();
-    assert!(id.is_some(), "{name}: no task id in {err:?}");
-    if let Some(expected) = task_id {
-        assert_eq!(id, Some(expected), "{name}");
-    }
+    assert_eq!(err.kind(), kind, "{name}: {err:?}");
+    assert_eq!(err.task_id(), Some(task_id), "{name}: {err:?}");
+    assert!(
+        text.contains(task_id),
+        "{name}: the message names the task: {text}"
+    );
     assert!(!text.contains("nothing was sent"), "{name}: {text}");
 }
 
@@ -138,20 +158,19 @@ fn run_case(case: &Case, resume: bool) {
                 ControlFlow::Continue(())
             });
         }
-        let (err, known_id) = if resume {
+        let expected = first_task_ids(provider, 1).remove(0);
+        let err = if resume {
             let id = client.submit(&job()).unwrap();
-            let err = client.resume(&id, &output, &mut options).unwrap_err();
-            (err, Some(id))
+            assert_eq!(id, expected);
+            client.resume(&id, &output, &mut options).unwrap_err()
         } else {
-            (
-                client.generate(&job(), &output, &mut options).unwrap_err(),
-                None,
-            )
+            client.generate(&job(), &output, &mut options).unwrap_err()
         };
         assert_keeps(
             &format!("{} on {provider}", case.name),
             &err,
-            known_id.as_deref(),
+            &expected,
+            case.kind,
         );
         assert!(!output.exists(), "{}: nothing at the output", case.name);
         assert_eq!(emulator.stats().submits, 1, "{}", case.name);
@@ -176,23 +195,44 @@ fn every_failure_in_resume_carries_the_task_id() {
 fn an_output_directory_removed_during_the_upload_keeps_the_task_id() {
     let emulator = Emulator::start_with(
         EmulatorOptions::new()
-            .fault(Fault::on(Route::Submit).effect(Effect::Stall(Duration::from_millis(400)))),
+            .fault(Fault::on(Route::Submit).effect(Effect::Stall(Duration::from_secs(1)))),
     )
     .unwrap();
     let dir = common::temp_path("ids-upload-dir");
     std::fs::create_dir_all(&dir).unwrap();
-    let remover = {
-        let dir = dir.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(150));
-            std::fs::remove_dir_all(dir).unwrap();
-        })
-    };
-    let err = client(Provider::Vtrix, &emulator)
-        .generate(&job(), dir.join("out.mp4"), &mut WaitOptions::new())
-        .unwrap_err();
-    remover.join().unwrap();
-    assert_keeps("directory removed during the upload", &err, None);
+    // The answer comes after the stall, within the receive timeout.
+    let mut config = Config::new(Provider::Vtrix, "k").base_url(emulator.base_url());
+    config.timeouts.receive = Duration::from_secs(10);
+    let client = Client::new(config).unwrap();
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            // The submit has reached the emulator, which holds its answer: remove the directory.
+            common::wait_until("the submit to reach the emulator", || {
+                emulator.stats().submit_requests >= 1
+            });
+            std::fs::remove_dir_all(&dir).unwrap();
+        });
+        client
+            .generate(&job(), dir.join("out.mp4"), &mut WaitOptions::new())
+            .unwrap_err()
+    });
+    let expected = first_task_ids(Provider::Vtrix, 1).remove(0);
+    assert_keeps(
+        "directory removed during the upload",
+        &err,
+        &expected,
+        ErrorKind::InvalidInput,
+    );
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "output",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(emulator.stats().submits, 1);
 }
 
@@ -207,7 +247,7 @@ fn a_task_id_the_client_cannot_use_is_still_reported() {
     let err = client(Provider::Vidu, &emulator)
         .generate(&job(), &output, &mut WaitOptions::new())
         .unwrap_err();
-    assert_keeps("unsafe id", &err, Some("../x"));
+    assert_keeps("unsafe id", &err, "../x", ErrorKind::Protocol);
     assert!(err.to_string().contains("console"), "{err}");
 }
 
@@ -229,12 +269,20 @@ fn every_failed_batch_job_with_a_task_carries_its_id() {
     let outcomes = client(Provider::Vtrix, &emulator)
         .run_batch(&jobs, &mut BatchOptions::default().concurrency(1))
         .unwrap();
-    for outcome in &outcomes {
+    // Task 1 fails; the videos of tasks 2 and 3 are refused.
+    let ids = first_task_ids(Provider::Vtrix, 3);
+    let kinds = [
+        ErrorKind::TaskFailed,
+        ErrorKind::Download,
+        ErrorKind::Download,
+    ];
+    assert_eq!(outcomes.len(), 3);
+    for ((outcome, id), kind) in outcomes.iter().zip(&ids).zip(kinds) {
         let JobOutcome::Failed(e) = outcome else {
             panic!("{outcome:?}")
         };
-        assert_keeps("batch", e, None);
-        assert_eq!(outcome.task_id(), e.task_id());
+        assert_keeps("batch", e, id, kind);
+        assert_eq!(outcome.task_id(), Some(id.as_str()));
     }
 }
 

@@ -63,3 +63,11 @@ pub fn generates_the_video(provider: Provider, emu: &Emulator) {
     );
     assert_dir_holds(&dir, &["v.mp4"]);
 }
+
+/// The ids of the first `n` tasks a fresh emulator creates on `provider` (it numbers its
+/// tasks): what a caller who never saw them (`generate` that failed) expects in its errors.
+pub fn first_task_ids(provider: Provider, n: usize) -> Vec<String> {
+    let emu = Emulator::start().unwrap();
+    let client = client(provider, &emu);
+    (0..n).map(|_| client.submit(&job()).unwrap()).collect()
+}

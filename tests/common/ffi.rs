@@ -149,3 +149,27 @@ pub fn setup(provider: vidu_provider, scenario: Option<&CStr>, poll: f64) -> Set
     assert!(!client.is_null());
     Setup { emulator, client }
 }
+
+/// A C client, freed on drop.
+pub struct CClient(pub *mut vidu_client);
+
+impl Drop for CClient {
+    fn drop(&mut self) {
+        unsafe { vidu_client_free(self.0) }
+    }
+}
+
+/// A C client of `provider` at `base_url` (e.g. a Rust-side emulator's, whose requests the test
+/// then counts), polling every `poll` seconds.
+pub fn c_client(provider: vidu_provider, base_url: &str, poll: f64) -> CClient {
+    let url = std::ffi::CString::new(base_url).unwrap();
+    let mut config = zeroed_config();
+    config.provider = provider;
+    config.api_key = KEY.as_ptr();
+    config.base_url = url.as_ptr();
+    config.poll_first_secs = poll;
+    let mut client = ptr::null_mut();
+    success(|err| unsafe { vidu_client_new(&config, &mut client, err) });
+    assert!(!client.is_null());
+    CClient(client)
+}

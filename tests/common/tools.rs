@@ -2,22 +2,60 @@
 //! deadline, the example binaries.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// True when `tool` runs; otherwise says that the test skips `what`.
-pub fn have(tool: &str, what: &str) -> bool {
-    let ok = Command::new(tool)
+/// The variable that lets a run go without some tools: `VIDU_SKIP_TOOLS=cmake,valgrind` (or
+/// `all`). CI never sets it (`.ci/run` installs every tool and refuses it).
+pub const SKIP_VAR: &str = "VIDU_SKIP_TOOLS";
+
+/// True when `tool` runs (`tool --version` succeeds). When it does not, the test fails, unless
+/// [`SKIP_VAR`] names the tool: then the skip of `what` is printed and false is returned.
+pub fn require(tool: &str, what: &str) -> bool {
+    let runs = Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("NOTICE: {tool} is not installed: skipping {what}");
+    runs || skipped(tool, what, &format!("{tool} is not installed (install it)"))
+}
+
+/// True when this process runs as root (the tests that need a device node, for example).
+/// Otherwise like [`require`]: fails unless [`SKIP_VAR`] names `root`.
+#[cfg(unix)]
+pub fn require_root(what: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    root || skipped(
+        "root",
+        what,
+        "the test does not run as root (run it as root)",
+    )
+}
+
+/// Fails the test unless `tool` is listed in [`SKIP_VAR`]; when it is, says so where the
+/// test harness cannot hide it and returns false.
+fn skipped(tool: &str, what: &str, why: &str) -> bool {
+    let listed = std::env::var(SKIP_VAR).is_ok_and(|list| {
+        list.split(',')
+            .map(str::trim)
+            .any(|t| t == tool || t == "all")
+    });
+    if !listed {
+        panic!("{why}: cannot run {what}; or set {SKIP_VAR}={tool} to skip it");
     }
-    ok
+    // libtest captures print!/eprint! of passing tests; a direct write to stderr shows in
+    // every run, without --nocapture.
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {what} ({why}; {SKIP_VAR} names {tool})"
+    );
+    false
 }
 
 /// Runs `cmd` to the end, killing it (and failing) after a deadline: a hung child must fail

@@ -1,7 +1,9 @@
 // errors.cpp: what a C++ user sees when a call through vidu.hpp fails, against the built-in
 // emulator. Run by tests/cpp.rs, also under valgrind.
 //
-//   errors IMAGE WORKDIR      prints "ok <case>" per passing case; exits 1 if any case fails
+//   errors IMAGE WORKDIR VIDU_URL   prints "ok <case>" per passing case; exits 1 if any fails
+//
+// VIDU_URL is an official-API emulator run by the test, which counts the requests it gets.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -246,11 +248,26 @@ void unfinished_task() {
     expect_error("remote cancel on Vtrix", VIDU_ERROR_UNSUPPORTED, [&] { vtrix.cancel(task); });
 }
 
+/* Remote cancel on the official API at `url`: the test counts the cancel request there. */
+void remote_cancel(const std::string &url) {
+    vidu::client client(vidu::config(VIDU_PROVIDER_VIDU).api_key("key").base_url(url));
+    std::string task = client.submit(job_for_image());
+    client.cancel(task);
+    vidu_state state = client.status(task).state();
+    expect(state == VIDU_STATE_CANCELLED, "remote cancel on Vidu",
+           "state after the cancel: " + std::to_string(state));
+    if (state == VIDU_STATE_CANCELLED) std::printf("ok remote cancel on Vidu: %s\n", task.c_str());
+    auto e = expect_error("remote cancel of an unknown task", VIDU_ERROR_API,
+                          [&] { client.cancel("no-such-task"); });
+    expect(e.task_id() == "no-such-task", "remote cancel of an unknown task",
+           "names the task: \"" + e.task_id() + "\"");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: errors IMAGE WORKDIR\n");
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: errors IMAGE WORKDIR VIDU_URL\n");
         return 2;
     }
     image = argv[1];
@@ -261,6 +278,7 @@ int main(int argc, char **argv) {
         builders(emu);
         failed_task();
         unfinished_task();
+        remote_cancel(argv[3]);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "FAIL: unexpected exception: %s\n", e.what());
         return 1;

@@ -3,6 +3,8 @@
 //! (tests/header-check) so that only `cargo test` compiles cbindgen. To regenerate the header:
 //!
 //!     VIDU_BLESS=1 cargo test --test header
+//!
+//! (which fails once after rewriting it, so that a bless never passes unseen, and always in CI).
 
 use std::path::{Path, PathBuf};
 
@@ -64,11 +66,19 @@ fn generate() -> String {
 fn committed_header_is_up_to_date() {
     let path = root().join("include/vidu.h");
     let fresh = generate();
-    if std::env::var_os("VIDU_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &fresh).expect("writing include/vidu.h");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if std::env::var_os("VIDU_BLESS").is_some() {
+        // A check that rewrites what it checks must never pass where nobody reviews the change.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "VIDU_BLESS is set in CI: the header check checks nothing this way"
+        );
+        if committed != fresh {
+            std::fs::write(&path, &fresh).expect("writing include/vidu.h");
+            panic!("VIDU_BLESS: include/vidu.h rewritten; review the diff, commit it, run again");
+        }
         return;
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     if committed != fresh {
         let first = committed
             .lines()
