@@ -276,8 +276,25 @@ fn go(args: &Args) -> Result<u8, Exit> {
     };
     let out_dir = args.out_dir.clone().unwrap_or_default();
     let jobs = read_jobs(args, &out_dir).map_err(|msg| fail(2, &msg))?;
+    // Every job checked before anything starts (the emulator included) or is paid for.
+    let checker = img2video::dry_client(&args.connect, provider)?;
+    let mut requests = String::new();
+    for bj in &jobs {
+        let label = bj.label.as_deref().unwrap_or("job");
+        let submission = checker
+            .prepare(&bj.job)
+            .map_err(|e| fail(report::code(&e), &format!("{label}: {e}")))?;
+        if args.dry_run {
+            requests.push_str(&format!(
+                "# {label} -> {}\n{}\n\n",
+                bj.output.display(),
+                submission.display_at(&checker.config().base_url)
+            ));
+        }
+    }
     if args.dry_run {
-        return dry_run(args, provider, &jobs);
+        print!("{requests}");
+        return Ok(0);
     }
     if !out_dir.is_dir() {
         std::fs::create_dir_all(&out_dir)
@@ -387,25 +404,6 @@ fn announce_resume(journal: &Path, jobs: usize) {
             journal.display()
         ));
     }
-}
-
-fn dry_run(args: &Args, provider: vidu::Provider, jobs: &[BatchJob<'_>]) -> Result<u8, Exit> {
-    let client = img2video::dry_client(&args.connect, provider)?;
-    let base_url = &client.config().base_url;
-    let mut out = String::new();
-    for bj in jobs {
-        let label = bj.label.as_deref().unwrap_or("job");
-        let submission = client
-            .prepare(&bj.job)
-            .map_err(|e| fail(report::code(&e), &format!("{label}: {e}")))?;
-        out.push_str(&format!(
-            "# {label} -> {}\n{}\n\n",
-            bj.output.display(),
-            submission.display_at(base_url)
-        ));
-    }
-    print!("{out}");
-    Ok(0)
 }
 
 fn summarize(
