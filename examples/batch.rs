@@ -32,7 +32,11 @@ fn main() -> ExitCode {
         }
     };
 
-    let prompts = ["the cat turns its head", "the cat yawns", "the cat looks up"];
+    let prompts = [
+        "the cat turns its head",
+        "the cat yawns",
+        "the cat looks up",
+    ];
     let jobs: Vec<BatchJob> = (prompts.iter().enumerate())
         .map(|(i, prompt)| {
             let job = Job::new("examples/sample.png").prompt(*prompt);

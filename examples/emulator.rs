@@ -30,15 +30,21 @@ fn main() {
     let out = out.to_str().unwrap();
 
     // A task that fails at the provider: the error says so and keeps the task id.
-    let emulator = Emulator::start_with(EmulatorOptions::new().scenario(Scenario::TaskFails)).unwrap();
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::TaskFails)).unwrap();
     let e = make_video(&client_for(&emulator), "a cat", out).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TaskFailed);
-    assert!(e.task_id().is_some_and(|id| e.to_string().contains(id)), "{e}");
+    assert!(
+        e.task_id().is_some_and(|id| e.to_string().contains(id)),
+        "{e}"
+    );
     assert_eq!(emulator.stats().submits, 1, "one task paid for");
     assert!(!std::path::Path::new(out).exists(), "no file on failure");
 
     // A fault on some tasks only (by prompt); the others succeed with the emulator's MP4.
-    let fault = Fault::tasks().prompt_contains("dog").effect(Effect::FailTask);
+    let fault = Fault::tasks()
+        .prompt_contains("dog")
+        .effect(Effect::FailTask);
     let emulator = Emulator::start_with(EmulatorOptions::new().fault(fault)).unwrap();
     let client = client_for(&emulator);
     make_video(&client, "a cat", out).unwrap();

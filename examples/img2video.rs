@@ -33,7 +33,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let job = Job::new("examples/sample.png").prompt("the cat turns its head").duration(5);
+    let job = Job::new("examples/sample.png")
+        .prompt("the cat turns its head")
+        .duration(5);
     let mut last_state = None;
     let mut wait = WaitOptions::new()
         .timeout(Some(Duration::from_secs(600)))
