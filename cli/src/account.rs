@@ -136,10 +136,7 @@ pub fn tasks(args: TasksArgs) -> ExitCode {
             println!("{}", describe(task));
         }
         if let Some(token) = page.next_page_token {
-            println!(
-                "more: --page-token {}",
-                crate::report::shell_quote(&token)
-            );
+            println!("more: --page-token {}", crate::report::shell_quote(&token));
         }
         Ok(())
     })

@@ -201,7 +201,8 @@ fn read_jobs(args: &Args, out_dir: &Path) -> Result<Vec<BatchJob<'static>>, Stri
         (None, None) => return Err("give --jobs or --csv".into()),
     };
     let flag = if csv { "--csv" } else { "--jobs" };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
     let name = path.display().to_string();
     let lines = if csv {
         csv_lines(&text, &name)?
@@ -466,7 +467,8 @@ mod tests {
 
     #[test]
     fn csv_fields_may_hold_commas_quotes_and_newlines() {
-        let rows = csv_rows("image,prompt\r\na.png,\"a cat, \"\"big\"\"\nand tall\"\n\nb.png,\n").unwrap();
+        let rows =
+            csv_rows("image,prompt\r\na.png,\"a cat, \"\"big\"\"\nand tall\"\n\nb.png,\n").unwrap();
         assert_eq!(
             rows,
             vec![
@@ -488,9 +490,15 @@ mod tests {
         .unwrap();
         let (label, line) = &lines[0];
         assert_eq!(label, "p.csv line 2");
-        assert_eq!((line.duration, line.bgm, &line.prompt), (Some(5), Some(true), &None));
+        assert_eq!(
+            (line.duration, line.bgm, &line.prompt),
+            (Some(5), Some(true), &None)
+        );
         let e = csv_lines("image,output,colour\na.png,a.mp4,red\n", "p.csv").unwrap_err();
-        assert!(e.starts_with("p.csv line 2: ") && e.contains("colour"), "{e}");
+        assert!(
+            e.starts_with("p.csv line 2: ") && e.contains("colour"),
+            "{e}"
+        );
         let e = csv_lines("image,output,seed\na.png,a.mp4,x\n", "p.csv").unwrap_err();
         assert_eq!(e, "p.csv line 2: seed \"x\": expected a whole number");
     }

@@ -33,7 +33,8 @@ pub struct Args {
 }
 
 fn scenario(name: &str) -> Result<Scenario, String> {
-    name.parse().map_err(|e: vidu::emulator::UnknownScenario| e.to_string())
+    name.parse()
+        .map_err(|e: vidu::emulator::UnknownScenario| e.to_string())
 }
 
 fn scenarios() -> String {

@@ -192,7 +192,14 @@ fn go(args: &Args) -> Result<(), Exit> {
     let resume = |id: &str| Some(args.resume_command(provider, id, output));
 
     if let (Some(journal), Some(image)) = (&args.journal, &args.image) {
-        return journaled(client, args.job(image), output, journal, args.timeout, cancel);
+        return journaled(
+            client,
+            args.job(image),
+            output,
+            journal,
+            args.timeout,
+            cancel,
+        );
     }
     let mut spinner = progress::Spinner::new();
     let mut wait = WaitOptions::new()
@@ -242,8 +249,8 @@ pub fn dry_run(
 /// A client that is only asked to prepare requests: without a key or base URL, the provider's
 /// own URL is shown (what would be sent with a real key).
 pub fn dry_client(args: &ConnectArgs, provider: vidu::Provider) -> Result<Client, Exit> {
-    let config = connect::config(args, provider)?
-        .unwrap_or_else(|| vidu::Config::new(provider, "dry-run"));
+    let config =
+        connect::config(args, provider)?.unwrap_or_else(|| vidu::Config::new(provider, "dry-run"));
     Client::new(config).map_err(|e| report::error(&e))
 }
 

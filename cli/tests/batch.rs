@@ -20,7 +20,11 @@ fn jobs_dir(n: usize) -> (Scratch, PathBuf) {
     let dir = Scratch::new();
     std::fs::copy(sample_png(), dir.join("cat.png")).unwrap();
     let lines: String = (0..n)
-        .map(|i| format!("{{\"image\": \"cat.png\", \"output\": \"{i}.mp4\", \"prompt\": \"job {i}\"}}\n\n"))
+        .map(|i| {
+            format!(
+                "{{\"image\": \"cat.png\", \"output\": \"{i}.mp4\", \"prompt\": \"job {i}\"}}\n\n"
+            )
+        })
         .collect();
     let jobs = dir.join("jobs.jsonl");
     std::fs::write(&jobs, lines).unwrap();
@@ -46,7 +50,11 @@ fn against(cmd: &mut Command, emulator: &Emulator) -> Command {
 fn assert_outputs(out: &Path, n: usize, expected: &[u8]) {
     for i in 0..n {
         let got = std::fs::read(out.join(format!("{i}.mp4"))).unwrap();
-        assert!(got == expected, "output {i} is not byte-exact ({} bytes)", got.len());
+        assert!(
+            got == expected,
+            "output {i} is not byte-exact ({} bytes)",
+            got.len()
+        );
     }
 }
 
@@ -63,21 +71,33 @@ fn batch_writes_every_video_and_a_rerun_says_already_written() {
     let mut written: Vec<String> = stdout
         .lines()
         .map(|l| {
-            let (id, path) = l.strip_prefix("task ").and_then(|l| l.split_once(": wrote ")).unwrap_or_else(|| panic!("{stdout}"));
+            let (id, path) = l
+                .strip_prefix("task ")
+                .and_then(|l| l.split_once(": wrote "))
+                .unwrap_or_else(|| panic!("{stdout}"));
             assert!(path.starts_with(&out.display().to_string()), "{l}");
             id.to_owned()
         })
         .collect();
     written.sort();
-    assert_eq!(written, ids, "one stdout line per video, with the real task ids");
+    assert_eq!(
+        written, ids,
+        "one stdout line per video, with the real task ids"
+    );
     assert_eq!(last_line(&stderr), "vidu: 4 written, 0 failed, 0 uncertain");
     assert_plain("stderr", &stderr);
-    assert!(out.join(".vidu-journal.jsonl").exists(), "the journal is on by default");
+    assert!(
+        out.join(".vidu-journal.jsonl").exists(),
+        "the journal is on by default"
+    );
     assert_outputs(&out, 4, Emulator::video_bytes());
 
     let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(last_line(&text(&o.stderr)), "vidu: 4 already written, 0 failed, 0 uncertain");
+    assert_eq!(
+        last_line(&text(&o.stderr)),
+        "vidu: 4 already written, 0 failed, 0 uncertain"
+    );
     assert_eq!(text(&o.stdout), "");
     assert_eq!(emulator.stats().submits, 4, "the rerun paid nothing");
 }
@@ -86,11 +106,26 @@ fn batch_writes_every_video_and_a_rerun_says_already_written() {
 fn a_bad_line_exits_2_naming_the_line_and_the_key_once_without_the_usage() {
     let (dir, jobs) = jobs_dir(3);
     for (line, says) in [
-        (r#"{"image": "cat.png", "output": "x.mp4", "colour": "red"}"#, "line 7: column 48: unknown field `colour`"),
-        (r#"{"image": "cat.png", "output": "x.mp4", "duration": 99}"#, "line 7: invalid duration \"99\""),
-        (r#"{"image": "cat.png", "output": "../x.mp4"}"#, "line 7: output \"../x.mp4\": expected a file name inside --out-dir"),
-        (r#"{"image": "cat.png", "output": "a.gif"}"#, "line 7: output \"a.gif\": expected a file name ending in .mp4"),
-        (r#"{"image": "cat.png", "output": "x.mp4", "seed": 4}"#, "line 7: invalid seed \"4\": vtrix does not take seed; leave it unset"),
+        (
+            r#"{"image": "cat.png", "output": "x.mp4", "colour": "red"}"#,
+            "line 7: column 48: unknown field `colour`",
+        ),
+        (
+            r#"{"image": "cat.png", "output": "x.mp4", "duration": 99}"#,
+            "line 7: invalid duration \"99\"",
+        ),
+        (
+            r#"{"image": "cat.png", "output": "../x.mp4"}"#,
+            "line 7: output \"../x.mp4\": expected a file name inside --out-dir",
+        ),
+        (
+            r#"{"image": "cat.png", "output": "a.gif"}"#,
+            "line 7: output \"a.gif\": expected a file name ending in .mp4",
+        ),
+        (
+            r#"{"image": "cat.png", "output": "x.mp4", "seed": 4}"#,
+            "line 7: invalid seed \"4\": vtrix does not take seed; leave it unset",
+        ),
     ] {
         let mut text_ = std::fs::read_to_string(&jobs).unwrap();
         text_.push_str(line);
@@ -102,7 +137,11 @@ fn a_bad_line_exits_2_naming_the_line_and_the_key_once_without_the_usage() {
         assert_eq!(o.status.code(), Some(2), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "one line, no usage: {stderr}");
         assert!(stderr.contains(says), "{says}: {stderr}");
-        assert_eq!(stderr.matches("line ").count(), 1, "the line is named once: {stderr}");
+        assert_eq!(
+            stderr.matches("line ").count(),
+            1,
+            "the line is named once: {stderr}"
+        );
         assert!(!out.join("0.mp4").exists(), "nothing was run");
     }
 }
@@ -110,7 +149,11 @@ fn a_bad_line_exits_2_naming_the_line_and_the_key_once_without_the_usage() {
 #[test]
 fn a_failed_job_exits_3_listing_it_with_its_real_task_id() {
     let emulator = Emulator::start_with(
-        EmulatorOptions::new().fault(Fault::tasks().prompt_contains("job 1").effect(Effect::FailTask)),
+        EmulatorOptions::new().fault(
+            Fault::tasks()
+                .prompt_contains("job 1")
+                .effect(Effect::FailTask),
+        ),
     )
     .unwrap();
     let (dir, jobs) = jobs_dir(3);
@@ -122,7 +165,10 @@ fn a_failed_job_exits_3_listing_it_with_its_real_task_id() {
     assert_eq!(failed.len(), 1);
     let name = jobs.display().to_string();
     assert!(
-        stderr.contains(&format!("vidu: failed: {name} line 3: task {} ended failed", failed[0])),
+        stderr.contains(&format!(
+            "vidu: failed: {name} line 3: task {} ended failed",
+            failed[0]
+        )),
         "{stderr}"
     );
     assert_eq!(last_line(&stderr), "vidu: 2 written, 1 failed, 0 uncertain");
@@ -145,11 +191,23 @@ fn a_csv_of_prompts_is_a_jobs_file() {
         .arg(&csv)
         .arg("--out-dir")
         .arg(&out)
-        .args(["--concurrency", "1", "--poll-interval", "0.05", "--base-url", &emulator.base_url(), "--api-key", "k"]));
+        .args([
+            "--concurrency",
+            "1",
+            "--poll-interval",
+            "0.05",
+            "--base-url",
+            &emulator.base_url(),
+            "--api-key",
+            "k",
+        ]));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(emulator.stats().submits, 2);
     for name in ["a.mp4", "b.mp4"] {
-        assert_eq!(std::fs::read(out.join(name)).unwrap(), Emulator::video_bytes());
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            Emulator::video_bytes()
+        );
     }
     // One job at a time: the last submit is row 2's, without a prompt.
     let last = emulator.stats().last_submit.unwrap();
@@ -164,7 +222,13 @@ fn dry_run_prints_every_request_and_sends_nothing() {
     let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator).arg("--dry-run"));
     let stdout = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert_eq!(stdout.matches(&format!("POST {}/ent/v2/img2video\n", emulator.base_url())).count(), 3, "{stdout}");
+    assert_eq!(
+        stdout
+            .matches(&format!("POST {}/ent/v2/img2video\n", emulator.base_url()))
+            .count(),
+        3,
+        "{stdout}"
+    );
     assert!(stdout.contains("\"prompt\":\"job 2\""), "{stdout}");
     let stats = emulator.stats();
     assert_eq!((stats.api_connections, stats.submit_requests), (0, 0));
@@ -176,7 +240,10 @@ fn dry_run_prints_every_request_and_sends_nothing() {
 fn wait_for(what: &str, ready: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !ready() {
-        assert!(start.elapsed() < Duration::from_secs(60), "{what} never came");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{what} never came"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -199,7 +266,10 @@ fn killed_and_rerun(options: EmulatorOptions, killed_when: impl Fn(&Emulator, &P
     let (status, _, _) = run.finish();
     assert_eq!(status.code(), None, "killed by a signal");
     let submitted = emulator.stats().submits;
-    assert!(submitted >= 1 && submitted < n as u32, "killed mid-run ({submitted} submits)");
+    assert!(
+        submitted >= 1 && submitted < n as u32,
+        "killed mid-run ({submitted} submits)"
+    );
 
     let o = command().output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -208,7 +278,11 @@ fn killed_and_rerun(options: EmulatorOptions, killed_when: impl Fn(&Emulator, &P
         None => Emulator::video_bytes().to_vec(),
     };
     assert_outputs(&out, n, &expected);
-    assert_eq!(emulator.stats().submits, n as u32, "exactly one submit per job");
+    assert_eq!(
+        emulator.stats().submits,
+        n as u32,
+        "exactly one submit per job"
+    );
 }
 
 #[test]
@@ -249,7 +323,10 @@ fn ctrl_c_exits_130_and_a_rerun_resumes_without_paying_again() {
     ids.extend(task_ids_in(&emulator, State::Running));
     assert_eq!(ids.len(), 2, "two tasks under way: {stderr}");
     for id in &ids {
-        assert!(stderr.contains(&format!(": task {id}\n")), "unfinished {id} named: {stderr}");
+        assert!(
+            stderr.contains(&format!(": task {id}\n")),
+            "unfinished {id} named: {stderr}"
+        );
     }
     assert!(
         last_line(&stderr).ends_with("2 unfinished; rerun the same command to resume"),
@@ -259,8 +336,15 @@ fn ctrl_c_exits_130_and_a_rerun_resumes_without_paying_again() {
     let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
-    assert!(stderr.starts_with("vidu: resuming 2 tasks from the journal "), "{stderr}");
+    assert!(
+        stderr.starts_with("vidu: resuming 2 tasks from the journal "),
+        "{stderr}"
+    );
     assert_outputs(&out, 2, Emulator::video_bytes());
-    assert_eq!(emulator.stats().submits, 2, "the rerun paid for nothing new");
+    assert_eq!(
+        emulator.stats().submits,
+        2,
+        "the rerun paid for nothing new"
+    );
     assert_eq!(last_line(&stderr), "vidu: 2 written, 0 failed, 0 uncertain");
 }

@@ -66,7 +66,10 @@ fn quickstart_runs_offline_on_the_built_in_emulator_with_plain_stderr() {
                 Emulator::video_bytes().len()
             )
         );
-        assert!(stderr.contains(&format!("task {id}: succeeded")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("task {id}: succeeded")),
+            "{stderr}"
+        );
         // Not a terminal: plain lines, one per change, no \r or escape sequences.
         assert_plain("stderr", &stderr);
         assert_plain("stdout", &stdout);
@@ -106,7 +109,11 @@ fn invalid_input_exits_2_with_one_line_and_sends_nothing() {
     let emulator = Emulator::start().unwrap();
     for (provider, extra, says) in [
         ("vidu", &["--duration", "99"][..], "invalid duration \"99\""),
-        ("vtrix", &["--seed", "42"][..], "invalid seed \"42\": vtrix does not take seed; leave it unset"),
+        (
+            "vtrix",
+            &["--seed", "42"][..],
+            "invalid seed \"42\": vtrix does not take seed; leave it unset",
+        ),
         ("vtrix", &["--off-peak"][..], "off_peak"),
         ("vtrix", &["--audio"][..], "audio"),
         ("vtrix", &["--watermark"][..], "watermark"),
@@ -128,12 +135,56 @@ fn usage_errors_exit_2_and_say_what_is_missing() {
     let dir = Scratch::new();
     let out = dir.join("o.mp4");
     let cases: [(&[&str], &str); 6] = [
-        (&["img2video", "--provider", "nope", "--image", "x.png", "--output", "o.mp4"], "[possible values: umodelverse, vtrix, vidu]"),
-        (&["img2video", "--provider", "vidu", "--image", "x.png"], "--output <FILE.mp4>"),
-        (&["img2video", "--image", "x.png", "--output", "o.mp4"], "--provider is required"),
-        (&["img2video", "--provider", "vidu", "--output", "o.mp4"], "<--image <PATH_OR_URL>|--task-id <ID>>"),
-        (&["img2video", "--provider", "vidu", "--image", "x.png", "--output", "o.gif"], "expected a file name ending in .mp4"),
-        (&["img2video", "--provider", "vidu", "--movement-amplitude", "wild", "--image", "x.png", "--output", "o.mp4"], "[possible values: auto, small, medium, large]"),
+        (
+            &[
+                "img2video",
+                "--provider",
+                "nope",
+                "--image",
+                "x.png",
+                "--output",
+                "o.mp4",
+            ],
+            "[possible values: umodelverse, vtrix, vidu]",
+        ),
+        (
+            &["img2video", "--provider", "vidu", "--image", "x.png"],
+            "--output <FILE.mp4>",
+        ),
+        (
+            &["img2video", "--image", "x.png", "--output", "o.mp4"],
+            "--provider is required",
+        ),
+        (
+            &["img2video", "--provider", "vidu", "--output", "o.mp4"],
+            "<--image <PATH_OR_URL>|--task-id <ID>>",
+        ),
+        (
+            &[
+                "img2video",
+                "--provider",
+                "vidu",
+                "--image",
+                "x.png",
+                "--output",
+                "o.gif",
+            ],
+            "expected a file name ending in .mp4",
+        ),
+        (
+            &[
+                "img2video",
+                "--provider",
+                "vidu",
+                "--movement-amplitude",
+                "wild",
+                "--image",
+                "x.png",
+                "--output",
+                "o.mp4",
+            ],
+            "[possible values: auto, small, medium, large]",
+        ),
     ];
     for (args, says) in cases {
         let o = run(vidu().args(args).current_dir(dir.path()));
@@ -143,11 +194,17 @@ fn usage_errors_exit_2_and_say_what_is_missing() {
         assert_eq!(error_lines(&o).len(), 1, "{stderr}");
     }
     // A base URL without a key.
-    let o = run(&mut img2video("vidu", &out, &["--base-url", "http://127.0.0.1:9"]));
+    let o = run(&mut img2video(
+        "vidu",
+        &out,
+        &["--base-url", "http://127.0.0.1:9"],
+    ));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(last_line(&text(&o.stderr)).ends_with("no API key: pass --api-key or set VIDU_API_KEY"));
     // An empty variable counts as unset.
-    let o = run(img2video("vidu", &out, &[]).env("VIDU_API_KEY", "").env("VIDU_BASE_URL", ""));
+    let o = run(img2video("vidu", &out, &[])
+        .env("VIDU_API_KEY", "")
+        .env("VIDU_BASE_URL", ""));
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
@@ -155,13 +212,22 @@ fn usage_errors_exit_2_and_say_what_is_missing() {
 fn help_version_and_completions_exit_0() {
     let help = run(vidu().args(["img2video", "--help"]));
     assert!(help.status.success());
-    for flag in ["--task-id", "--journal", "--dry-run", "--poll-interval", "[env: VIDU_API_KEY]"] {
+    for flag in [
+        "--task-id",
+        "--journal",
+        "--dry-run",
+        "--poll-interval",
+        "[env: VIDU_API_KEY]",
+    ] {
         assert!(text(&help.stdout).contains(flag), "{flag}");
     }
     let o = run(vidu().args(["emulator", "--help"]));
     assert!(o.status.success() && text(&o.stdout).contains("task-fails"));
     let o = run(vidu().arg("--version"));
-    assert_eq!(text(&o.stdout), format!("vidu {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&o.stdout),
+        format!("vidu {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let o = run(vidu().args(["completions", "bash"]));
     assert!(o.status.success() && text(&o.stdout).contains("img2video"));
 }
@@ -182,12 +248,17 @@ fn a_timed_out_task_is_resumed_by_the_printed_command_without_a_new_submit() {
         ids[0],
         out.display()
     );
-    assert!(last_line(&stderr).ends_with(&format!("; to resume: {command}")), "{stderr}");
+    assert!(
+        last_line(&stderr).ends_with(&format!("; to resume: {command}")),
+        "{stderr}"
+    );
     assert!(!out.exists());
 
     // The printed command, as a user pastes it (plus the key, never printed).
     let words: Vec<&str> = command.split(' ').skip(1).collect();
-    let o = run(vidu().args(&words).args(["--api-key", "k", "--poll-interval", "0.02"]));
+    let o = run(vidu()
+        .args(&words)
+        .args(["--api-key", "k", "--poll-interval", "0.02"]));
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
     assert_eq!(emulator.stats().submits, 1, "resuming pays for no new task");
@@ -199,27 +270,48 @@ fn dry_run_prints_the_request_and_sends_nothing() {
     let emulator = Emulator::start().unwrap();
     let dir = Scratch::new();
     let out = dir.join("out.mp4");
-    let o = run(img2video("vidu", &out, &["--prompt", "a cat", "--dry-run"]).args(against(&emulator)));
+    let o =
+        run(img2video("vidu", &out, &["--prompt", "a cat", "--dry-run"]).args(against(&emulator)));
     let stdout = text(&o.stdout);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
-        stdout.contains(&format!("POST {}/ent/v2/img2video\nauthorization: <redacted>\n", emulator.base_url())),
+        stdout.contains(&format!(
+            "POST {}/ent/v2/img2video\nauthorization: <redacted>\n",
+            emulator.base_url()
+        )),
         "{stdout}"
     );
     let png_len = std::fs::metadata(sample_png()).unwrap().len();
-    assert!(stdout.contains(&format!("\"images\":[\"<image/png image, {png_len} bytes, sent as a base64 data URI of ")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "\"images\":[\"<image/png image, {png_len} bytes, sent as a base64 data URI of "
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"prompt\":\"a cat\""), "{stdout}");
     assert!(!stdout.contains("secret-key-123") && !text(&o.stderr).contains("secret-key-123"));
     let stats = emulator.stats();
-    assert_eq!((stats.api_connections, stats.submit_requests), (0, 0), "nothing was sent");
+    assert_eq!(
+        (stats.api_connections, stats.submit_requests),
+        (0, 0),
+        "nothing was sent"
+    );
     assert!(!out.exists());
     // Without a key: no emulator is started, the provider's own URL is shown.
     let o = run(&mut img2video("umodelverse", &out, &["--dry-run"]));
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("POST https://api.umodelverse.ai/"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("POST https://api.umodelverse.ai/"),
+        "{}",
+        text(&o.stdout)
+    );
     assert!(!text(&o.stderr).contains("emulator"));
     // An invalid job: exit 2, as without --dry-run.
-    let o = run(&mut img2video("vidu", &out, &["--dry-run", "--duration", "99"]));
+    let o = run(&mut img2video(
+        "vidu",
+        &out,
+        &["--dry-run", "--duration", "99"],
+    ));
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -230,20 +322,37 @@ fn verbose_shows_info_records_quiet_by_default_and_rust_log_is_honoured() {
     let info = format!("vidu: INFO vidu_cli: vidu at {}", emulator.base_url());
     let quiet = run(img2video("vidu", &dir.join("a.mp4"), &[]).args(against(&emulator)));
     assert!(quiet.status.success());
-    assert!(!text(&quiet.stderr).contains("INFO"), "{}", text(&quiet.stderr));
+    assert!(
+        !text(&quiet.stderr).contains("INFO"),
+        "{}",
+        text(&quiet.stderr)
+    );
     let verbose = run(img2video("vidu", &dir.join("b.mp4"), &["-v"]).args(against(&emulator)));
-    assert!(text(&verbose.stderr).contains(&info), "{}", text(&verbose.stderr));
-    let debug = run(img2video("vidu", &dir.join("c.mp4"), &[]).args(against(&emulator)).env("RUST_LOG", "vidu_cli=info"));
-    assert!(text(&debug.stderr).contains(&info), "{}", text(&debug.stderr));
+    assert!(
+        text(&verbose.stderr).contains(&info),
+        "{}",
+        text(&verbose.stderr)
+    );
+    let debug = run(img2video("vidu", &dir.join("c.mp4"), &[])
+        .args(against(&emulator))
+        .env("RUST_LOG", "vidu_cli=info"));
+    assert!(
+        text(&debug.stderr).contains(&info),
+        "{}",
+        text(&debug.stderr)
+    );
 }
 
 #[test]
 fn ctrl_c_exits_130_with_the_real_task_id_and_the_resume_command() {
-    let emulator = Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
     let dir = Scratch::new();
     let out = dir.join("ctrl-c.mp4");
     let mut run = Running::start(img2video("vidu", &out, &[]).args(against(&emulator)));
-    run.until("a progress line", |l| l.starts_with("task ") && l.contains(": queued"));
+    run.until("a progress line", |l| {
+        l.starts_with("task ") && l.contains(": queued")
+    });
     run.signal("-INT");
     let (status, _, stderr) = run.finish();
     assert_eq!(status.code(), Some(130), "{stderr}");

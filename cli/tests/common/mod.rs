@@ -101,7 +101,10 @@ pub fn task_ids_in(emulator: &Emulator, state: vidu::State) -> Vec<String> {
 /// No carriage return, escape sequence or other control character but the newline.
 pub fn assert_plain(what: &str, s: &str) {
     let bad: Vec<char> = s.chars().filter(|c| c.is_control() && *c != '\n').collect();
-    assert!(bad.is_empty(), "{what} holds control characters {bad:?}:\n{s}");
+    assert!(
+        bad.is_empty(),
+        "{what} holds control characters {bad:?}:\n{s}"
+    );
 }
 
 /// A child whose stderr lines arrive on a channel while it runs.
