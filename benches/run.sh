@@ -285,17 +285,15 @@ done
 
 # --- 7. 1,000 tasks from one thread (the batch runner) ----------------------------------------
 log "batch"
-if [ ! -f examples/batch.rs ]; then
-  record batch.error "not measured: batch runner not built yet"
-elif ! $NICE cargo build --release --quiet --example batch; then
-  record batch.error "not measured: the batch example does not build"
+if [ ! -x "$cli" ]; then
+  record batch.error "not measured: the vidu command does not build"
 else
   start_emulator batch --state-duration 5
   for i in $(seq 1000); do
     printf '{"image":"https://example.com/%d.png","output":"%d.mp4"}\n' "$i" "$i"
   done >"$work/jobs.jsonl"
   interval=1
-  if measure target/release/examples/batch --provider vidu --base-url "$URL" --api-key bench \
+  if measure "$cli" batch --provider vidu --base-url "$URL" --api-key bench \
        --jobs "$work/jobs.jsonl" --out-dir "$work/batch-out" --concurrency 1000 \
        --poll-interval $interval; then
     requests=$(( $(emu_stat batch list_calls) + $(emu_stat batch status_polls) ))

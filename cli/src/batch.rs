@@ -62,7 +62,7 @@ pub struct Args {
 }
 
 /// One job of the jobs file.
-#[derive(serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Line {
     image: String,
