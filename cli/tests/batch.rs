@@ -41,8 +41,7 @@ fn batch(jobs: &Path, out: &Path, provider: &str) -> Command {
     cmd
 }
 
-fn against(cmd: &mut Command, emulator: &Emulator) -> Command {
-    let mut cmd = std::mem::replace(cmd, vidu());
+fn against(mut cmd: Command, emulator: &Emulator) -> Command {
     cmd.args(["--base-url", &emulator.base_url(), "--api-key", "k"]);
     cmd
 }
@@ -63,7 +62,7 @@ fn batch_writes_every_video_and_a_rerun_says_already_written() {
     let emulator = Emulator::start().unwrap();
     let (dir, jobs) = jobs_dir(4);
     let out = dir.join("out");
-    let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
+    let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     let mut ids = task_ids_in(&emulator, State::Succeeded);
@@ -92,7 +91,7 @@ fn batch_writes_every_video_and_a_rerun_says_already_written() {
     );
     assert_outputs(&out, 4, Emulator::video_bytes());
 
-    let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
+    let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         last_line(&text(&o.stderr)),
@@ -158,7 +157,7 @@ fn a_failed_job_exits_3_listing_it_with_its_real_task_id() {
     .unwrap();
     let (dir, jobs) = jobs_dir(3);
     let out = dir.join("out");
-    let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
+    let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{stderr}");
     let failed = task_ids_in(&emulator, State::Failed);
@@ -219,7 +218,7 @@ fn dry_run_prints_every_request_and_sends_nothing() {
     let emulator = Emulator::start().unwrap();
     let (dir, jobs) = jobs_dir(3);
     let out = dir.join("out");
-    let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator).arg("--dry-run"));
+    let o = run(against(batch(&jobs, &out, "vidu"), &emulator).arg("--dry-run"));
     let stdout = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(
@@ -256,7 +255,7 @@ fn killed_and_rerun(options: EmulatorOptions, killed_when: impl Fn(&Emulator, &P
     let (dir, jobs) = jobs_dir(n);
     let out = dir.join("out");
     let command = || {
-        let mut cmd = against(&mut batch(&jobs, &out, "vidu"), &emulator);
+        let mut cmd = against(batch(&jobs, &out, "vidu"), &emulator);
         cmd.args(["--concurrency", "2"]);
         cmd
     };
@@ -314,7 +313,7 @@ fn ctrl_c_exits_130_and_a_rerun_resumes_without_paying_again() {
             .unwrap();
     let (dir, jobs) = jobs_dir(2);
     let out = dir.join("out");
-    let first = Running::start(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
+    let first = Running::start(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     wait_for("two submits", || emulator.stats().submits >= 2);
     first.signal("-INT");
     let (status, _, stderr) = first.finish();
@@ -333,7 +332,7 @@ fn ctrl_c_exits_130_and_a_rerun_resumes_without_paying_again() {
         "{stderr}"
     );
 
-    let o = run(&mut against(&mut batch(&jobs, &out, "vidu"), &emulator));
+    let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(
