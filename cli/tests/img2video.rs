@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{assert_plain, last_line, run, sample_png, task_ids, text, vidu, Running, Scratch};
-use vidu::emulator::{Emulator, EmulatorOptions, Scenario};
+use vidu::emulator::{Emulator, EmulatorOptions, Fault, Route, Scenario};
 
 /// img2video on `provider` and the sample image, polling fast, writing to `out`.
 fn img2video(provider: &str, out: &Path, extra: &[&str]) -> std::process::Command {
@@ -102,6 +102,31 @@ fn a_failed_task_exits_3_and_a_timeout_4_naming_the_real_task_id() {
         assert!(!out.exists(), "no file at --output on failure");
         assert_plain("stderr", &stderr);
     }
+}
+
+#[test]
+fn a_failed_download_exits_1_naming_the_real_task_id_and_how_to_resume() {
+    let gone = Fault::on(Route::Video).error(404);
+    let emulator = Emulator::start_with(EmulatorOptions::new().fault(gone)).unwrap();
+    let dir = Scratch::new();
+    let out = dir.join("out.mp4");
+    let o = run(img2video("vidu", &out, &[]).args(against(&emulator)));
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let ids = task_ids(&emulator);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(error_lines(&o).len(), 1, "{stderr}");
+    let last = last_line(&stderr);
+    assert!(
+        last.starts_with("vidu: error: download failed (task "),
+        "{stderr}"
+    );
+    assert!(last.contains(&format!("(task {})", ids[0])), "{stderr}");
+    assert!(
+        last.ends_with(&format!("--task-id {} --output {}", ids[0], out.display())),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 #[test]
