@@ -58,7 +58,7 @@ fn the_one_job_example_exits_nonzero_with_one_line_on_an_error() {
 }
 
 #[test]
-fn the_batch_example_writes_every_video_and_a_rerun_pays_nothing() {
+fn the_batch_example_writes_every_video() {
     let dir = workdir();
     let o = run_to_end(example("batch").current_dir(&dir));
     assert!(o.status.success(), "{}", text(&o.stderr));
