@@ -310,7 +310,7 @@ fn go(args: &Args) -> Result<u8, Exit> {
         .journal
         .clone()
         .unwrap_or_else(|| out_dir.join(".vidu-journal.jsonl"));
-    announce_resume(&journal, jobs.len());
+    announce_resume(&journal, jobs.len(), provider);
     let bar = progress::Bar::new(jobs.len());
     let mut counts = Counts::default();
     let mut written_now = 0;
@@ -372,14 +372,20 @@ fn see(c: &mut Counts, event: &BatchEvent<'_>) -> bool {
 
 /// Says what the journal already holds: "resuming 3 tasks from the journal". Read only; the
 /// batch itself checks that the journal belongs to these jobs.
-fn announce_resume(journal: &Path, jobs: usize) {
+fn announce_resume(journal: &Path, jobs: usize, provider: vidu::Provider) {
     use vidu::journal::Record;
     let Ok(text) = std::fs::read_to_string(journal) else {
         return;
     };
+    let mut lines = text.lines();
+    // Another batch's journal is refused by the run itself: nothing to announce.
+    match lines.next().map(serde_json::from_str::<Record>) {
+        Some(Ok(Record::Header(h))) if h.jobs == jobs as u64 && h.provider == provider.name() => {}
+        _ => return,
+    }
     // Per job: (task id known, ended).
     let mut state = vec![(false, false); jobs];
-    for line in text.lines() {
+    for line in lines {
         let Ok(record) = serde_json::from_str::<Record>(line) else {
             continue;
         };
