@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{assert_plain, last_line, run, sample_png, task_ids_in, text, vidu, Running, Scratch};
-use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault};
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Scenario};
 use vidu::State;
 
 /// A folder with the sample image and a jobs file of `n` jobs writing `<i>.mp4`, blank lines
@@ -85,6 +85,14 @@ fn batch_writes_every_video_and_a_rerun_says_already_written() {
     );
     assert_eq!(last_line(&stderr), "vidu: 4 written, 0 failed, 0 uncertain");
     assert_plain("stderr", &stderr);
+    // Not a terminal: one plain progress line per finished job, nothing about resuming.
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.contains(" queued, ")).collect();
+    assert_eq!(progress.len(), 4, "{stderr}");
+    assert!(
+        progress[3].starts_with("vidu: 4 written, 0 failed, 0 running, 0 queued, "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("resuming"), "{stderr}");
     assert!(
         out.join(".vidu-journal.jsonl").exists(),
         "the journal is on by default"
@@ -94,8 +102,8 @@ fn batch_writes_every_video_and_a_rerun_says_already_written() {
     let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
-        last_line(&text(&o.stderr)),
-        "vidu: 4 already written, 0 failed, 0 uncertain"
+        text(&o.stderr),
+        "vidu: 4 already written, 0 failed, 0 uncertain\n"
     );
     assert_eq!(text(&o.stdout), "");
     assert_eq!(emulator.stats().submits, 4, "the rerun paid nothing");
@@ -332,6 +340,11 @@ fn ctrl_c_exits_130_and_a_rerun_resumes_without_paying_again() {
         "{stderr}"
     );
 
+    // The same journal for another provider is refused, and nothing is announced.
+    let o = run(&mut against(batch(&jobs, &out, "umodelverse"), &emulator));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("resuming"), "{}", text(&o.stderr));
+
     let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
@@ -346,4 +359,43 @@ fn ctrl_c_exits_130_and_a_rerun_resumes_without_paying_again() {
         "the rerun paid for nothing new"
     );
     assert_eq!(last_line(&stderr), "vidu: 2 written, 0 failed, 0 uncertain");
+}
+
+#[test]
+fn a_deadline_exits_4_naming_each_unfinished_task_and_an_uncertain_submit_exits_1() {
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let (dir, jobs) = jobs_dir(2);
+    let out = dir.join("out");
+    let o = run(against(batch(&jobs, &out, "vidu"), &emulator).args(["--timeout", "0.5"]));
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stderr}");
+    let ids = task_ids_in(&emulator, State::Running);
+    assert_eq!(ids.len(), 2, "{stderr}");
+    for id in &ids {
+        assert!(
+            stderr.contains(&format!(": task {id}\n")),
+            "unfinished {id} named: {stderr}"
+        );
+    }
+    assert_eq!(
+        last_line(&stderr),
+        "vidu: 0 written, 0 failed, 0 uncertain, 2 unfinished; rerun the same command to resume"
+    );
+
+    // A gateway cannot list tasks: a submit whose answer was lost stays uncertain.
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::ResetAfterSubmit)).unwrap();
+    let (dir, jobs) = jobs_dir(1);
+    let out = dir.join("out");
+    let o = run(&mut against(batch(&jobs, &out, "vtrix"), &emulator));
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let name = jobs.display().to_string();
+    assert!(
+        stderr.contains(&format!("vidu: uncertain: {name} line 1: ")),
+        "{stderr}"
+    );
+    assert_eq!(last_line(&stderr), "vidu: 0 written, 0 failed, 1 uncertain");
+    assert_eq!(emulator.stats().submits, 1, "not sent again");
 }
