@@ -411,3 +411,67 @@ fn with_a_journal_a_rerun_picks_up_its_task_after_a_kill() {
     assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
     assert_eq!(emulator.stats().submits, 1, "the rerun paid nothing");
 }
+
+#[test]
+fn with_a_journal_a_failure_exits_3_and_a_deadline_4_naming_the_real_task_id() {
+    for (scenario, extra, code, ends) in [
+        (Scenario::TaskFails, &[][..], 3, None),
+        (
+            Scenario::NeverFinishes,
+            &["--timeout", "0.3"][..],
+            4,
+            Some("; to resume: rerun the same command"),
+        ),
+    ] {
+        let emulator = Emulator::start_with(EmulatorOptions::new().scenario(scenario)).unwrap();
+        let dir = Scratch::new();
+        let out = dir.join("out.mp4");
+        let journal = dir.join("journal");
+        let o = run(img2video("vidu", &out, extra)
+            .args(against(&emulator))
+            .arg("--journal")
+            .arg(&journal));
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{scenario:?}: {stderr}");
+        let ids = task_ids(&emulator);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(error_lines(&o).len(), 1, "{stderr}");
+        assert!(
+            last_line(&stderr).contains(&format!("task {}", ids[0])),
+            "{stderr}"
+        );
+        if let Some(ends) = ends {
+            assert!(last_line(&stderr).ends_with(ends), "{stderr}");
+        }
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn with_a_journal_ctrl_c_exits_130_naming_the_real_task_id() {
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let dir = Scratch::new();
+    let out = dir.join("out.mp4");
+    let mut cmd = img2video("vidu", &out, &[]);
+    cmd.args(against(&emulator))
+        .arg("--journal")
+        .arg(dir.join("journal"));
+    let mut run = Running::start(&mut cmd);
+    run.until("a progress line", |l| {
+        l.starts_with("task ") && l.contains(": queued")
+    });
+    run.signal("-INT");
+    let (status, _, stderr) = run.finish();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let ids = task_ids(&emulator);
+    assert_eq!(ids.len(), 1);
+    assert!(
+        last_line(&stderr).contains(&format!("task {}", ids[0])),
+        "{stderr}"
+    );
+    assert!(
+        last_line(&stderr).ends_with("; to resume: rerun the same command"),
+        "{stderr}"
+    );
+}
