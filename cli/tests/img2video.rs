@@ -467,7 +467,8 @@ fn with_a_journal_ctrl_c_exits_130_naming_the_real_task_id() {
     let ids = task_ids(&emulator);
     assert_eq!(ids.len(), 1);
     assert!(
-        last_line(&stderr).contains(&format!("task {}", ids[0])),
+        last_line(&stderr)
+            .starts_with(&format!("vidu: error: stopped waiting for task {}", ids[0])),
         "{stderr}"
     );
     assert!(
