@@ -60,7 +60,7 @@ measure() {
 
 # ---------------------------------------------------------------------------------------------
 log "building (niced)"
-$NICE cargo build --release --quiet --example img2video
+$NICE cargo build --release --quiet -p vidu-cli
 bench_exe() {
   $NICE cargo build --release --quiet -p vidu-benches --bench "$1" --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
@@ -71,7 +71,7 @@ for l in sys.stdin:
 }
 client=$(bench_exe client)
 data_uri=$(bench_exe data_uri)
-cli=$root/target/release/examples/img2video
+cli=$root/target/release/vidu
 [ -x "$client" ] && [ -x "$data_uri" ] || { log "bench programs not built"; exit 1; }
 
 venv=$root/target/bench-venv
@@ -142,7 +142,7 @@ PY
     [ $((r % 2)) -eq 0 ] && order=(curl requests naive cli)
     for p in "${order[@]}"; do
       case $p in
-        cli) measure "$cli" --provider umodelverse --base-url "$fast_url" --api-key bench \
+        cli) measure "$cli" img2video --provider umodelverse --base-url "$fast_url" --api-key bench \
                --image "$img" --poll-interval 0.01 --output "$work/out.mp4" ;;
         naive) measure "$client" naive-submit --base-url "$fast_url" --image "$img" ;;
         requests) measure "$venv/bin/python" "$work/requests_submit.py" "$fast_url" "$img" ;;

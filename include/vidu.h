@@ -1,7 +1,7 @@
 /*
  * vidu: one image and a prompt in, one MP4 out, through the UModelVerse, Vtrix and official
  * Vidu image-to-video APIs, with a built-in offline emulator. C ABI of the Rust crate `vidu`.
- * Every declaration below is documented in place; README.md ("Use from C") shows a program.
+ * Every declaration below is documented in place; README.md ("C and C++") shows a program.
  *
  * Conventions:
  *  - Names are <type>_<verb>: vidu_client_submit, vidu_task_status_state, vidu_error_message,
@@ -1161,6 +1161,18 @@ const char *vidu_error_request_id(const struct vidu_error *err);
  * paid for: wait for it again with this id), or NULL. Valid until the error is freed.
  */
 const char *vidu_error_task_id(const struct vidu_error *err);
+
+/**
+ * The name of a result code, as `strerror` gives one for `errno`: `"VIDU_OK"`,
+ * `"VIDU_ERROR_TIMEOUT"`, …; `"VIDU_ERROR_UNKNOWN"` for a value that is no code. A static
+ * string: never freed, valid for the life of the process.
+ */
+const char *vidu_error_code_name(vidu_result code);
+
+/**
+ * The name of the error's code (see `vidu_error_code_name`); `"VIDU_OK"` when `err` is NULL.
+ */
+const char *vidu_error_name(const struct vidu_error *err);
 
 /**
  * Frees an error. NULL is a no-op.

@@ -114,6 +114,55 @@ impl<'j> Submission<'j> {
     }
 }
 
+/// The request as it would be sent, for `--dry-run` and support tickets: method and path,
+/// headers with the key shown as `<redacted>`, and the JSON body with an inline image
+/// abbreviated to its type and size. [`Submission::display_at`] shows the full URL.
+impl fmt::Display for Submission<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_request(f, "")
+    }
+}
+
+impl Submission<'_> {
+    /// Shows the request as [`Display`](fmt::Display) does, with `base_url` before its path.
+    pub fn display_at<'a>(&'a self, base_url: &'a str) -> impl fmt::Display + 'a {
+        struct At<'a, 'j>(&'a Submission<'j>, &'a str);
+        impl fmt::Display for At<'_, '_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_request(f, self.1.trim_end_matches('/'))
+            }
+        }
+        At(self, base_url)
+    }
+
+    fn write_request(&self, f: &mut fmt::Formatter<'_>, base_url: &str) -> fmt::Result {
+        let method = match self.request.method {
+            crate::provider::Method::Get => "GET",
+            crate::provider::Method::Post => "POST",
+        };
+        writeln!(f, "{method} {base_url}{}", self.request.path)?;
+        writeln!(f, "authorization: <redacted>")?;
+        writeln!(f, "accept: application/json")?;
+        let Some(body) = &self.request.body else {
+            return Ok(());
+        };
+        writeln!(f, "content-type: application/json")?;
+        writeln!(f, "content-length: {}", self.content_length)?;
+        writeln!(f)?;
+        f.write_str(&String::from_utf8_lossy(&body.head))?;
+        if let Some(image) = &self.image {
+            write!(
+                f,
+                "<{} image, {} bytes, sent as a base64 data URI of {} bytes>",
+                image.info.format.mime(),
+                image.info.byte_len,
+                image::data_uri_len(image.info.format, image.info.byte_len)
+            )?;
+        }
+        f.write_str(&String::from_utf8_lossy(&body.tail))
+    }
+}
+
 /// Reads `inner`, remembering its first error so the caller can tell an image read failure
 /// from a network failure, and failing if it yields other than the expected bytes.
 struct ImageReader<R> {
@@ -321,7 +370,7 @@ fn check_accepted(provider: Provider, job: &Job<'_>) -> Result<()> {
                 return Err(Error::invalid(
                     name,
                     value,
-                    format!("unset: {provider} does not take {name}"),
+                    format!("{provider} does not take {name}; leave it unset"),
                 ));
             }
         }
@@ -522,6 +571,34 @@ mod tests {
             assert_eq!(body.len() as u64, s.content_length());
             assert_eq!(s.image_format(), None);
         }
+    }
+
+    #[test]
+    fn the_displayed_request_shows_the_body_with_the_image_abbreviated() {
+        let job = Job::new(SAMPLE).prompt("a cat").duration(5);
+        let s = prepare(Provider::Vidu, &job).unwrap();
+        let shown = s.display_at("http://h:1/").to_string();
+        let (head, body) = shown.split_once("\n\n").unwrap();
+        assert_eq!(
+            head,
+            format!(
+                "POST http://h:1/ent/v2/img2video\nauthorization: <redacted>\n\
+                 accept: application/json\ncontent-type: application/json\n\
+                 content-length: {}",
+                s.content_length()
+            )
+        );
+        let abbreviated = format!("<image/png image, {} bytes, sent as", SAMPLE.len());
+        assert!(body.contains(&abbreviated), "{body}");
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["prompt"], "a cat");
+        assert_eq!(v["duration"], 5);
+        assert!(s.to_string().starts_with("POST /ent/v2/img2video\n"));
+        // A URL image is shown as it is sent.
+        let job = Job::new("https://e/x.png");
+        let s = prepare(Provider::Vtrix, &job).unwrap();
+        assert!(s.to_string().contains("https://e/x.png"));
+        assert!(!s.to_string().contains("bytes, sent as"));
     }
 
     #[test]

@@ -83,6 +83,42 @@ pub unsafe extern "C" fn vidu_error_task_id(err: *const vidu_error) -> *const c_
     value(ptr::null(), || Ok(opt_ptr(&arg_ref(err, "err")?.task_id)))
 }
 
+/// The name of a result code, as `strerror` gives one for `errno`: `"VIDU_OK"`,
+/// `"VIDU_ERROR_TIMEOUT"`, …; `"VIDU_ERROR_UNKNOWN"` for a value that is no code. A static
+/// string: never freed, valid for the life of the process.
+#[no_mangle]
+pub extern "C" fn vidu_error_code_name(code: vidu_result) -> *const c_char {
+    value(ptr::null(), || Ok(code_name(code).as_ptr()))
+}
+
+/// The name of the error's code (see `vidu_error_code_name`); `"VIDU_OK"` when `err` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vidu_error_name(err: *const vidu_error) -> *const c_char {
+    value(c"VIDU_OK".as_ptr(), || {
+        Ok(code_name(arg_ref(err, "err")?.code).as_ptr())
+    })
+}
+
+fn code_name(code: vidu_result) -> &'static std::ffi::CStr {
+    use super::*;
+    match code {
+        VIDU_OK => c"VIDU_OK",
+        VIDU_ERROR_INVALID_INPUT => c"VIDU_ERROR_INVALID_INPUT",
+        VIDU_ERROR_IO => c"VIDU_ERROR_IO",
+        VIDU_ERROR_TRANSPORT => c"VIDU_ERROR_TRANSPORT",
+        VIDU_ERROR_API => c"VIDU_ERROR_API",
+        VIDU_ERROR_SUBMIT_UNCERTAIN => c"VIDU_ERROR_SUBMIT_UNCERTAIN",
+        VIDU_ERROR_TASK_FAILED => c"VIDU_ERROR_TASK_FAILED",
+        VIDU_ERROR_TIMEOUT => c"VIDU_ERROR_TIMEOUT",
+        VIDU_ERROR_CANCELLED => c"VIDU_ERROR_CANCELLED",
+        VIDU_ERROR_UNSUPPORTED => c"VIDU_ERROR_UNSUPPORTED",
+        VIDU_ERROR_PROTOCOL => c"VIDU_ERROR_PROTOCOL",
+        VIDU_ERROR_DOWNLOAD => c"VIDU_ERROR_DOWNLOAD",
+        VIDU_ERROR_PANIC => c"VIDU_ERROR_PANIC",
+        _ => c"VIDU_ERROR_UNKNOWN",
+    }
+}
+
 /// Frees an error. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vidu_error_free(err: *mut vidu_error) {
@@ -90,4 +126,61 @@ pub unsafe extern "C" fn vidu_error_free(err: *mut vidu_error) {
         free_handle(err);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn name(code: vidu_result) -> &'static str {
+        // SAFETY: the names are static C strings.
+        unsafe { CStr::from_ptr(vidu_error_code_name(code)) }
+            .to_str()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_code_has_its_macro_name_and_other_values_are_unknown() {
+        // The names as the header spells the macros, against the values the header gives them.
+        let header = include_str!("../../include/vidu.h");
+        let mut codes = 0;
+        for line in header.lines() {
+            let Some(rest) = line.strip_prefix("#define VIDU_") else {
+                continue;
+            };
+            let mut words = rest.split_whitespace();
+            let (Some(macro_name), Some(value)) = (words.next(), words.next()) else {
+                continue;
+            };
+            if !(macro_name == "OK" || macro_name.starts_with("ERROR_")) {
+                continue;
+            }
+            let value: vidu_result = value.parse().unwrap();
+            assert_eq!(name(value), format!("VIDU_{macro_name}"));
+            codes += 1;
+        }
+        assert_eq!(codes, 13, "VIDU_OK, 11 error kinds and VIDU_ERROR_PANIC");
+        assert_eq!(name(12), "VIDU_ERROR_UNKNOWN");
+        assert_eq!(name(u32::MAX), "VIDU_ERROR_UNKNOWN");
+    }
+
+    #[test]
+    fn an_error_object_names_its_code() {
+        let err = vidu_error::from(crate::Error::Timeout {
+            task_id: "t1".into(),
+            last_status: None,
+        });
+        // SAFETY: a live error object, then NULL.
+        unsafe {
+            assert_eq!(
+                CStr::from_ptr(vidu_error_name(&err)).to_str(),
+                Ok("VIDU_ERROR_TIMEOUT")
+            );
+            assert_eq!(
+                CStr::from_ptr(vidu_error_name(ptr::null())).to_str(),
+                Ok("VIDU_OK")
+            );
+        }
+    }
 }
