@@ -844,7 +844,7 @@ fn first_run_keeps_40000_bytes(host: &ChangingHost, dir: &Path, old: &Version) {
     assert!(err.to_string().contains("stalled 1 times"), "{err}");
     let partial = partial_path(dir, "v.mp4", "task-hostile");
     assert_eq!(std::fs::read(&partial).unwrap(), old.body[..40_000]);
-    let mut kept = vec![
+    let mut kept = [
         partial.file_name().unwrap().to_str().unwrap().to_owned(),
         sidecar_name(dir, "task-hostile"),
     ];
