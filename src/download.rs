@@ -43,8 +43,17 @@ fn fail(detail: impl Into<String>) -> Error {
 pub(crate) fn check_output_path(path: &Path) -> Result<()> {
     let allowed = "a file path in an existing directory";
     let text = path.as_os_str().to_string_lossy();
+    // `v.mp4/` and `v.mp4/.` name a directory, though `file_name` says `v.mp4`.
     let name = match path.file_name() {
-        Some(name) if !text.ends_with(std::path::is_separator) => name,
+        Some(name)
+            if !text.ends_with(std::path::is_separator)
+                && path
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .ends_with(name.as_encoded_bytes()) =>
+        {
+            name
+        }
         _ => return Err(Error::invalid("output", path.display(), allowed)),
     };
     match fs::symlink_metadata(path) {
@@ -434,7 +443,11 @@ impl Partial {
             .seek(SeekFrom::End(0))
             .map_err(io_error("opening", &path))?;
         let mut partial = Partial {
-            identity: read_identity(&sidecar_path(&path)),
+            // An empty file's sidecar (if any) is an older download's: the next answer is
+            // the first.
+            identity: (len > 0)
+                .then(|| read_identity(&sidecar_path(&path)))
+                .flatten(),
             path,
             file,
             len,
@@ -1269,11 +1282,15 @@ mod tests {
         );
         let err = refused(&std::env::temp_dir());
         assert!(err.contains("this is a directory"), "{err}");
-        let err = refused(Path::new("v.mp4/"));
-        assert!(
-            err.contains("\"v.mp4/\": a file path in an existing directory"),
-            "{err}"
-        );
+        for dir_like in ["v.mp4/", "v.mp4/.", "v.mp4/..", "/", "."] {
+            let err = refused(Path::new(dir_like));
+            assert!(
+                err.contains(&format!(
+                    "{dir_like:?}: a file path in an existing directory"
+                )),
+                "{err}"
+            );
+        }
         assert!(check_output_path(&std::env::temp_dir().join("v.mp4")).is_ok());
         assert!(check_output_path(Path::new("v.mp4")).is_ok());
         let longest = "x".repeat(NAME_MAX - PARTIAL_EXTRA);
