@@ -86,18 +86,10 @@ pub(crate) fn check_output_path(path: &Path) -> Result<()> {
         ));
     }
     if let Err(e) = probe_writable(&dir) {
-        let why = if e.kind() == io::ErrorKind::ReadOnlyFilesystem {
-            format!("{} is on a read-only file system", dir.display())
-        } else {
-            format!("{} does not take new files ({e})", dir.display())
-        };
         return Err(Error::invalid(
             "output",
             path.display(),
-            format!(
-                "a file in a directory this process can write to; {why}: fix its permissions \
-                 or mount, or choose another output directory"
-            ),
+            unwritable(&dir, &e),
         ));
     }
     if name.len() + PARTIAL_EXTRA > NAME_MAX {
@@ -113,6 +105,19 @@ pub(crate) fn check_output_path(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What to tell about a directory where a file could not be created.
+fn unwritable(dir: &Path, e: &io::Error) -> String {
+    let why = if e.kind() == io::ErrorKind::ReadOnlyFilesystem {
+        format!("{} is on a read-only file system", dir.display())
+    } else {
+        format!("{} does not take new files ({e})", dir.display())
+    };
+    format!(
+        "a file in a directory this process can write to; {why}: fix its permissions or \
+         mount, or choose another output directory"
+    )
 }
 
 /// Creates and removes an empty file in `dir`. Permission bits alone do not say whether a
@@ -1330,6 +1335,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_read_only_file_system_is_named_as_such() {
+        let read_only = io::Error::from(io::ErrorKind::ReadOnlyFilesystem);
+        assert_eq!(
+            unwritable(Path::new("/media/cd"), &read_only),
+            "a file in a directory this process can write to; /media/cd is on a read-only \
+             file system: fix its permissions or mount, or choose another output directory"
+        );
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let text = unwritable(Path::new("/srv"), &denied);
+        assert!(
+            text.contains("/srv does not take new files (permission denied)"),
+            "{text}"
+        );
+    }
+
     /// Mode 0555: refused exactly when a file cannot be created there. As root (CI) writes
     /// succeed and so must the check: a check that read the permission bits would fail here.
     #[cfg(unix)]
@@ -1387,8 +1408,10 @@ mod tests {
             (s("out/a.mp4"), s("out/../out/a.mp4")),
             (s("out/a.mp4"), s("out//a.mp4")),
             (s("out/a.mp4"), s("./out/a.mp4")),
-            // A directory that does not exist is compared as spelled, `..` taken lexically.
+            // A directory that does not exist is compared as spelled, `..` taken lexically,
+            // relative to the current directory.
             (s("none/a.mp4"), s("none/x/../a.mp4")),
+            ("no-such-dir/a.mp4".into(), cwd.join("no-such-dir/a.mp4")),
         ];
         for (first, second) in &pairs {
             let third = Path::new("other.mp4");
@@ -1629,8 +1652,14 @@ mod tests {
         assert_eq!(read_identity(&path), Some(kept));
         fs::write(&path, b"{\"etag\":").unwrap();
         assert_eq!(read_identity(&path), None);
-        fs::write(&path, vec![b' '; MAX_SIDECAR as usize + 1]).unwrap();
+        // Valid, but longer than a sidecar is: not read.
+        let mut padded = serde_json::to_vec(&identity(None, None, Some(7))).unwrap();
+        padded.resize(MAX_SIDECAR as usize + 1, b' ');
+        fs::write(&path, &padded).unwrap();
         assert_eq!(read_identity(&path), None);
+        padded.truncate(MAX_SIDECAR as usize);
+        fs::write(&path, &padded).unwrap();
+        assert_eq!(read_identity(&path), Some(identity(None, None, Some(7))));
         fs::remove_file(&path).unwrap();
         fs::create_dir(&path).unwrap();
         assert_eq!(read_identity(&path), None);

@@ -908,6 +908,61 @@ fn a_later_run_restarts_when_the_etag_changed_behind_a_host_that_ignores_if_rang
     assert_dir_holds(&dir, &["v.mp4"]);
 }
 
+/// A partial file holding the whole video (the run ended between its last byte and the
+/// rename), and its sidecar saying that the video has `declared` bytes.
+fn complete_partial(declared: usize) -> (Emulator, Client, TaskStatus, PathBuf) {
+    let emu = emulator(Scenario::Normal);
+    let (c, task_id, status) = finished_task(Provider::Vtrix, &emu);
+    let dir = scratch_dir();
+    let video = Emulator::video_bytes();
+    std::fs::write(partial_path(&dir, "v.mp4", &task_id), video).unwrap();
+    let sidecar = dir.join(sidecar_name(&dir, &task_id));
+    std::fs::write(sidecar, format!("{{\"total\":{declared}}}")).unwrap();
+    (emu, c, status, dir)
+}
+
+#[test]
+fn a_complete_partial_file_is_finished_on_the_hosts_416_without_fetching_again() {
+    let len = Emulator::video_bytes().len();
+    let (emu, c, status, dir) = complete_partial(len);
+    let bytes = c
+        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    assert_eq!(bytes, len as u64);
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].status, 416);
+    assert_eq!(
+        range_header(&requests[0]),
+        Some(format!("bytes={len}-").as_str())
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_partial_file_as_long_as_the_video_but_first_declared_longer_is_fetched_again() {
+    // The host's 416 says the video has as many bytes as are kept, but the first answer said
+    // more: another file now, of the same length by chance.
+    let len = Emulator::video_bytes().len();
+    let (emu, c, status, dir) = complete_partial(len + 5);
+    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].status, 416);
+    assert_eq!(range_header(&requests[1]), None);
+    assert_eq!(requests[1].status, 200);
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
 #[test]
 fn a_partial_file_without_its_record_is_restarted_not_resumed() {
     // Bytes left by an older version, or whose sidecar was lost: whose video they are is
