@@ -1467,6 +1467,10 @@ mod tests {
             scratch.join("out/A.mp4"),
             scratch.join("out/a.mp4.part"),
             scratch.join("a.mp4"),
+            // Directories that do not exist are told apart as spelled.
+            scratch.join("none/a.mp4"),
+            scratch.join("none-either/a.mp4"),
+            PathBuf::from("no-such-dir/a.mp4"),
         ];
         let labels: Vec<String> = (1..=paths.len()).map(|n| format!("line {n}")).collect();
         let outputs: Vec<(&str, &Path)> = labels
