@@ -2,10 +2,14 @@
 //! and the task so that a later run (another process) resumes it with `Range`; locked while
 //! written; synced and renamed at the end.
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::config::Config;
@@ -13,7 +17,10 @@ use crate::error::{Error, Result};
 use crate::retry::{Backoff, Next};
 use crate::status::TaskStatus;
 use crate::transport::{self, header};
+use serde::{Deserialize, Serialize};
 
+/// The target of this room's log records.
+const LOG: &str = "vidu::download";
 /// Redirect hops followed per request.
 const MAX_REDIRECTS: u32 = 5;
 /// Attempts per download, counting resumed connections and transient failures.
@@ -36,8 +43,17 @@ fn fail(detail: impl Into<String>) -> Error {
 pub(crate) fn check_output_path(path: &Path) -> Result<()> {
     let allowed = "a file path in an existing directory";
     let text = path.as_os_str().to_string_lossy();
+    // `v.mp4/` and `v.mp4/.` name a directory, though `file_name` says `v.mp4`.
     let name = match path.file_name() {
-        Some(name) if !text.ends_with(std::path::is_separator) => name,
+        Some(name)
+            if !text.ends_with(std::path::is_separator)
+                && path
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .ends_with(name.as_encoded_bytes()) =>
+        {
+            name
+        }
         _ => return Err(Error::invalid("output", path.display(), allowed)),
     };
     match fs::symlink_metadata(path) {
@@ -69,6 +85,13 @@ pub(crate) fn check_output_path(path: &Path) -> Result<()> {
             format!("{allowed}; {} does not exist", dir.display()),
         ));
     }
+    if let Err(e) = probe_writable(&dir) {
+        return Err(Error::invalid(
+            "output",
+            path.display(),
+            unwritable(&dir, &e),
+        ));
+    }
     if name.len() + PARTIAL_EXTRA > NAME_MAX {
         return Err(Error::invalid(
             "output",
@@ -82,6 +105,128 @@ pub(crate) fn check_output_path(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What to tell about a directory where a file could not be created.
+fn unwritable(dir: &Path, e: &io::Error) -> String {
+    let why = if e.kind() == io::ErrorKind::ReadOnlyFilesystem {
+        format!("{} is on a read-only file system", dir.display())
+    } else {
+        format!("{} does not take new files ({e})", dir.display())
+    };
+    format!(
+        "a file in a directory this process can write to; {why}: fix its permissions or \
+         mount, or choose another output directory"
+    )
+}
+
+/// Creates and removes an empty file in `dir`. Permission bits alone do not say whether a
+/// file can be created (root ignores them; read-only mounts, ACLs and immutable directories
+/// do not show in them): trying is the only check that agrees with the download's own.
+/// A directory found writable is not probed again for a second: a batch checks its outputs
+/// in a loop, mostly in one directory (100,000 checks took 4.4 s here probing each time,
+/// 0.9 s like this).
+fn probe_writable(dir: &Path) -> io::Result<()> {
+    const FRESH: Duration = Duration::from_secs(1);
+    static WRITABLE: Mutex<Option<HashMap<PathBuf, Instant>>> = Mutex::new(None);
+    let mut seen = WRITABLE.lock().unwrap_or_else(|e| e.into_inner());
+    let seen = seen.get_or_insert_with(HashMap::new);
+    if seen.get(dir).is_some_and(|at| at.elapsed() < FRESH) {
+        return Ok(());
+    }
+    create_and_remove_a_file(dir)?;
+    if seen.len() >= 1024 {
+        seen.clear(); // bounded memory, whatever the number of directories
+    }
+    seen.insert(dir.to_owned(), Instant::now());
+    Ok(())
+}
+
+fn create_and_remove_a_file(dir: &Path) -> io::Result<()> {
+    static PROBES: AtomicU32 = AtomicU32::new(0);
+    for _ in 0..4 {
+        let n = PROBES.fetch_add(1, Ordering::Relaxed);
+        let probe = dir.join(format!(".vidu-probe.{}.{n}", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&probe) {
+            Ok(file) => {
+                drop(file);
+                return fs::remove_file(&probe);
+            }
+            // Someone else's file of that name: try another name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(()) // only names that exist already: the download will tell
+}
+
+/// Refuses two jobs that name the same output: the second video would replace the first, one
+/// paid task lost. Outputs are compared as the download writes them: the directory resolved
+/// (symlinks, `.`, `..`, relative to the current directory) and the file name as given. Two
+/// hard links, or a symlink and its target, are different outputs: the download renames its
+/// file over the name, replacing the link, never writing through it. Hashed: O(n), and one
+/// `canonicalize` per distinct directory spelling.
+#[allow(dead_code)] // until run_batch and the CLI call it (issue 13, item 5)
+pub(crate) fn check_distinct_outputs<'a>(
+    outputs: impl IntoIterator<Item = (&'a str, &'a Path)>,
+) -> Result<()> {
+    let cwd = std::env::current_dir().ok();
+    let mut dirs: HashMap<&'a Path, PathBuf> = HashMap::new();
+    let mut seen: HashMap<PathBuf, &'a str> = HashMap::new();
+    for (label, path) in outputs {
+        let key = match path.file_name() {
+            Some(name) => {
+                let raw = path.parent().unwrap_or(Path::new(""));
+                let dir = dirs
+                    .entry(raw)
+                    .or_insert_with(|| resolve_dir(raw, cwd.as_deref()));
+                dir.join(name)
+            }
+            None => lexical_absolute(path, cwd.as_deref()),
+        };
+        if let Some(first) = seen.get(&key) {
+            return Err(Error::invalid(
+                "output",
+                path.display(),
+                format!(
+                    "a different output for each job: {first} and {label} both write {}",
+                    key.display()
+                ),
+            ));
+        }
+        seen.insert(key, label);
+    }
+    Ok(())
+}
+
+/// The directory as the file system resolves it, or spelled out lexically when it does not
+/// exist (then `check_output_path` refuses the job anyway).
+fn resolve_dir(raw: &Path, cwd: Option<&Path>) -> PathBuf {
+    let dir = if raw.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        raw
+    };
+    fs::canonicalize(dir).unwrap_or_else(|_| lexical_absolute(dir, cwd))
+}
+
+/// `path` made absolute against `cwd`, with `.` dropped and `..` taking off a component.
+fn lexical_absolute(path: &Path, cwd: Option<&Path>) -> PathBuf {
+    use std::path::Component;
+    let mut out = match cwd {
+        Some(cwd) if path.is_relative() => cwd.to_owned(),
+        _ => PathBuf::new(),
+    };
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn describe(t: fs::FileType) -> &'static str {
@@ -149,11 +294,96 @@ fn io_error<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) 
     }
 }
 
-/// The partial file, open, locked, positioned at its end.
+/// What the first answer said about the video: kept beside the partial file (its sidecar,
+/// `.<name>.<8 hex>.meta`), so that a resume, in this process or a later one, can tell
+/// whether the URL still serves the bytes already kept.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct Identity {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// The video's full size, when declared.
+    total: Option<u64>,
+}
+
+/// Longer validators are not kept (a host sending kilobytes of ETag is not trusted to resume).
+const MAX_VALIDATOR: usize = 512;
+/// A sidecar is a few hundred bytes; anything longer is not one.
+const MAX_SIDECAR: u64 = 4096;
+
+impl Identity {
+    fn of(response: &ureq::http::Response<ureq::Body>, total: Option<u64>) -> Identity {
+        let validator = |name| header(response, name).filter(|v| v.len() <= MAX_VALIDATOR);
+        Identity {
+            etag: validator("etag"),
+            last_modified: validator("last-modified"),
+            total,
+        }
+    }
+
+    /// `If-Range` takes a strong ETag or a date (RFC 9110 section 13.1.5); a weak ETag there
+    /// would make every resume a full download.
+    fn if_range(&self) -> Option<&str> {
+        self.etag
+            .as_deref()
+            .filter(|e| !e.starts_with("W/"))
+            .or(self.last_modified.as_deref())
+    }
+
+    /// Why `answer` (to a ranged request) is not the rest of the video first answered, if it
+    /// is not. What either side does not say is not held against it.
+    fn mismatch(&self, answer: &Identity) -> Option<String> {
+        fn differ<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        if differ(&self.total, &answer.total) {
+            return Some(format!(
+                "the video's size changed from {} to {} bytes",
+                self.total.unwrap_or_default(),
+                answer.total.unwrap_or_default()
+            ));
+        }
+        if differ(&self.etag, &answer.etag) {
+            return Some(format!(
+                "the video's ETag changed from {:?} to {:?}",
+                self.etag.as_deref().unwrap_or_default(),
+                answer.etag.as_deref().unwrap_or_default()
+            ));
+        }
+        if differ(&self.last_modified, &answer.last_modified) {
+            return Some(format!(
+                "the video's Last-Modified changed from {:?} to {:?}",
+                self.last_modified.as_deref().unwrap_or_default(),
+                answer.last_modified.as_deref().unwrap_or_default()
+            ));
+        }
+        None
+    }
+}
+
+/// The sidecar of a partial file: `.part` becomes `.meta` (same length, so the name limit
+/// checked before the submit holds for both).
+fn sidecar_path(partial: &Path) -> PathBuf {
+    partial.with_extension("meta")
+}
+
+/// The identity a partial file's sidecar holds; `None` when it is missing, not a regular
+/// file, or unreadable.
+fn read_identity(sidecar: &Path) -> Option<Identity> {
+    let meta = fs::symlink_metadata(sidecar).ok()?;
+    if !meta.file_type().is_file() || meta.len() > MAX_SIDECAR {
+        return None;
+    }
+    serde_json::from_slice(&fs::read(sidecar).ok()?).ok()
+}
+
+/// The partial file, open, locked, positioned at its end, with the identity of the video its
+/// bytes come from (`None` while empty).
 struct Partial {
     path: PathBuf,
     file: File,
     len: u64,
+    identity: Option<Identity>,
+    task_id: String,
 }
 
 impl Partial {
@@ -217,10 +447,32 @@ impl Partial {
         let len = file
             .seek(SeekFrom::End(0))
             .map_err(io_error("opening", &path))?;
-        Ok(Partial { path, file, len })
+        let mut partial = Partial {
+            // An empty file's sidecar (if any) is an older download's: the next answer is
+            // the first.
+            identity: (len > 0)
+                .then(|| read_identity(&sidecar_path(&path)))
+                .flatten(),
+            path,
+            file,
+            len,
+            task_id: task_id.to_owned(),
+        };
+        if partial.len > 0 && partial.identity.is_none() {
+            // Bytes of an unknown video (the sidecar is missing or damaged): never resumed.
+            partial.restart("no record of the video its bytes came from")?;
+        }
+        Ok(partial)
     }
 
-    fn restart(&mut self) -> Result<()> {
+    /// Truncates the file: the bytes kept are not (or not known to be) this video's.
+    fn restart(&mut self, reason: &str) -> Result<()> {
+        log::debug!(
+            target: LOG,
+            "task {}: restarting the download from byte 0 (had {}): {reason}",
+            self.task_id,
+            self.len
+        );
         self.file
             .set_len(0)
             .map_err(io_error("truncating", &self.path))?;
@@ -228,6 +480,29 @@ impl Partial {
             .rewind()
             .map_err(io_error("truncating", &self.path))?;
         self.len = 0;
+        self.identity = None;
+        Ok(())
+    }
+
+    /// Records what the first answer said, before any of its bytes are written: a partial
+    /// file with bytes always has its sidecar. The old sidecar is removed first, so the new
+    /// one is created, never written through a link.
+    fn begin(&mut self, identity: Identity) -> Result<()> {
+        let sidecar = sidecar_path(&self.path);
+        match fs::remove_file(&sidecar) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io_error("replacing", &sidecar)(e))
+            }
+            _ => {}
+        }
+        let text = serde_json::to_vec(&identity).expect("strings and numbers serialize");
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&sidecar)
+            .and_then(|mut f| f.write_all(&text))
+            .map_err(io_error("writing", &sidecar))?;
+        self.identity = Some(identity);
         Ok(())
     }
 
@@ -239,9 +514,17 @@ impl Partial {
         Ok(())
     }
 
-    /// Removes the file, then releases the lock (closing it).
+    /// Why `answer` is not the rest of the bytes kept, if it is not.
+    fn mismatch(&self, answer: &Identity) -> Option<String> {
+        self.identity
+            .as_ref()
+            .and_then(|kept| kept.mismatch(answer))
+    }
+
+    /// Removes the file and its sidecar, then releases the lock (closing it).
     fn remove(self) {
         let _ = fs::remove_file(&self.path);
+        let _ = fs::remove_file(sidecar_path(&self.path));
     }
 
     /// Syncs the file and renames it to `target` while still holding the lock.
@@ -250,17 +533,28 @@ impl Partial {
             path,
             mut file,
             len,
+            task_id,
+            ..
         } = self;
+        let sidecar = sidecar_path(&path);
         let synced = file.flush().and_then(|_| file.sync_all());
         if let Err(e) = synced {
             let _ = fs::remove_file(&path);
+            let _ = fs::remove_file(&sidecar);
             return Err(io_error("syncing", &path)(e));
         }
         if let Err(e) = fs::rename(&path, target) {
             let _ = fs::remove_file(&path);
+            let _ = fs::remove_file(&sidecar);
             return Err(io_error("renaming the download to", target)(e));
         }
+        let _ = fs::remove_file(&sidecar);
         drop(file);
+        log::info!(
+            target: LOG,
+            "task {task_id}: video written to {} ({len} bytes)",
+            target.display()
+        );
         remove_stale_partials(target);
         if let Ok(d) = File::open(parent_dir(target)) {
             let _ = d.sync_all(); // best effort: makes the rename durable on Linux
@@ -269,34 +563,55 @@ impl Partial {
     }
 }
 
+/// `file_name` is a partial file (`.part`) or sidecar (`.meta`) of the output named `name`:
+/// exactly `.<name>.<8 lowercase hex>.part|meta`. Nothing looser: `.render.mp4.2.<hex>.part`
+/// is the partial of `render.mp4.2`, not of `render.mp4`.
+fn is_partial_of(file_name: &OsStr, name: &OsStr) -> bool {
+    let (file_name, name) = (file_name.as_encoded_bytes(), name.as_encoded_bytes());
+    let Some(rest) = file_name
+        .strip_prefix(b".")
+        .and_then(|r| r.strip_prefix(name))
+        .and_then(|r| r.strip_prefix(b"."))
+    else {
+        return false;
+    };
+    let Some(hash) = rest
+        .strip_suffix(b".part")
+        .or_else(|| rest.strip_suffix(b".meta"))
+    else {
+        return false;
+    };
+    hash.len() == 8 && hash.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Once `target` holds its video, the partial files other tasks (an earlier attempt of the
-/// same job) or older versions (`.<name>.<pid>.<rand>.part`) left for it are of no use.
-/// Removes those that are regular files no other process is writing (lockable). Best effort.
+/// same job) left for it are of no use. Removes those that are regular files no other process
+/// is writing (lockable), with their sidecars, and sidecars whose partial file is gone. Best
+/// effort.
 fn remove_stale_partials(target: &Path) {
     let (Some(name), Ok(entries)) = (target.file_name(), fs::read_dir(parent_dir(target))) else {
         return;
     };
-    let prefix = format!(".{}.", name.to_string_lossy());
     for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(middle) = file_name
-            .to_str()
-            .and_then(|n| n.strip_prefix(prefix.as_str()))
-            .and_then(|rest| rest.strip_suffix(".part"))
-        else {
-            continue;
-        };
-        let ours = middle
-            .split('.')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+        if !is_partial_of(&entry.file_name(), name) || !entry.file_type().is_ok_and(|t| t.is_file())
+        {
             continue;
         }
-        let path = entry.path();
-        if let Ok(file) = OpenOptions::new().write(true).open(&path) {
-            if file.try_lock().is_ok() {
-                let _ = fs::remove_file(&path);
+        let partial = entry.path().with_extension("part");
+        match fs::symlink_metadata(&partial) {
+            Ok(meta) if meta.file_type().is_file() => {
+                // Removed while locked: no other download can take it up in between.
+                if let Ok(file) = OpenOptions::new().write(true).open(&partial) {
+                    if file.try_lock().is_ok() {
+                        let _ = fs::remove_file(&partial);
+                        let _ = fs::remove_file(sidecar_path(&partial));
+                    }
+                }
             }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let _ = fs::remove_file(sidecar_path(&partial));
+            }
+            _ => {}
         }
     }
 }
@@ -437,7 +752,12 @@ fn transfer(
             Outcome::Cancelled => return Err(Stop::Keep(Error::cancelled(task_id))),
             Outcome::Expired if !refreshed => {
                 refreshed = true;
-                // Same task, same video: the bytes so far stay and the fresh URL resumes them.
+                log::warn!(
+                    target: LOG,
+                    "task {task_id}: the video URL expired (HTTP 403); fetching a fresh one"
+                );
+                // Same task, same video: the bytes so far stay and the fresh URL resumes them
+                // (if the host says it is the same file).
                 let fresh = refresh().map_err(Stop::Keep)?;
                 url = fresh.video_urls.first().cloned().ok_or_else(|| {
                     fail("the video URL expired and the task no longer lists one")
@@ -529,7 +849,20 @@ fn fetch(
         // No Authorization header: the key never goes to the video host.
         let mut request = agent.get(&url).header("accept", "*/*");
         if partial.len > 0 {
+            if hops == 0 {
+                log::debug!(
+                    target: LOG,
+                    "task {}: resuming the download at byte {}",
+                    partial.task_id,
+                    partial.len
+                );
+            }
             request = request.header("range", format!("bytes={}-", partial.len));
+            // The host sends the rest only if the video is still the one first answered;
+            // otherwise the whole of the new one (200).
+            if let Some(validator) = partial.identity.as_ref().and_then(Identity::if_range) {
+                request = request.header("if-range", validator);
+            }
         }
         let response = match request.call() {
             Ok(r) => r,
@@ -562,8 +895,8 @@ fn fetch(
     let total = match status {
         200 => {
             if partial.len > 0 {
-                // The server ignored Range: start over.
-                partial.restart()?;
+                // Range ignored, or If-Range saw another video: this is all of it, from 0.
+                partial.restart("the host sent the whole video (200), not the rest")?;
             }
             declared_len
         }
@@ -573,10 +906,18 @@ fn fetch(
                 .and_then(parse_content_range)
                 .ok_or_else(|| fail("206 answer without a valid Content-Range"))?;
             if start != partial.len {
-                partial.restart()?;
+                partial.restart(&format!(
+                    "the host sent bytes from {start}, not from {}",
+                    partial.len
+                ))?;
                 return Ok(Outcome::Retry(None));
             }
-            partial_total(start, total, declared_len)?
+            let total = partial_total(start, total, declared_len)?;
+            if let Some(reason) = partial.mismatch(&Identity::of(&response, total)) {
+                partial.restart(&reason)?;
+                return Ok(Outcome::Retry(None));
+            }
+            total
         }
         416 => {
             // The partial file is as long as the video, or longer (not this video's bytes).
@@ -587,10 +928,15 @@ fn fetch(
                     .parse::<u64>()
                     .ok()
             });
-            if partial.len > 0 && total == Some(partial.len) {
-                return Ok(Outcome::Done);
-            }
-            partial.restart()?;
+            let reason = match partial.mismatch(&Identity::of(&response, total)) {
+                None if partial.len > 0 && total == Some(partial.len) => return Ok(Outcome::Done),
+                None => match total {
+                    Some(t) => format!("the video has {t} bytes and {} are kept", partial.len),
+                    None => "the host refused the range (416) without the video's size".into(),
+                },
+                Some(reason) => reason,
+            };
+            partial.restart(&reason)?;
             return Ok(Outcome::Retry(None));
         }
         403 => return Ok(Outcome::Expired),
@@ -601,6 +947,9 @@ fn fetch(
     };
     if let Some(t) = total.filter(|t| *t > config.max_video_bytes) {
         return Err(too_large(Some(t), config));
+    }
+    if partial.len == 0 {
+        partial.begin(Identity::of(&response, total))?;
     }
     let mut body = response.into_body().into_reader();
     let mut buf = vec![0u8; 64 * 1024];
@@ -873,17 +1222,450 @@ mod tests {
         assert_eq!(partial_name(OsStr::new("v"), ""), ".v.811c9dc5.part");
     }
 
+    /// A fresh directory of its own, removed (with what it holds) when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new() -> Scratch {
+            static N: AtomicU32 = AtomicU32::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "vidu-download-unit-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn join(&self, rel: &str) -> PathBuf {
+            self.0.join(rel)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `check_output_path` refuses `path` naming `output`; the error's text.
+    fn refused(path: &Path) -> String {
+        let err = check_output_path(path).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    field: "output",
+                    task_id: None,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        err.to_string()
+    }
+
     #[test]
     fn output_path_must_be_a_file_in_an_existing_dir() {
-        assert!(check_output_path(Path::new("/no/such/dir/v.mp4")).is_err());
-        assert!(check_output_path(Path::new("")).is_err());
-        assert!(check_output_path(&std::env::temp_dir()).is_err());
+        let err = refused(Path::new("/no/such/dir/v.mp4"));
+        assert!(err.contains("/no/such/dir does not exist"), "{err}");
+        let err = refused(Path::new(""));
+        assert!(
+            err.contains("a file path in an existing directory"),
+            "{err}"
+        );
+        let err = refused(&std::env::temp_dir());
+        assert!(err.contains("this is a directory"), "{err}");
+        for dir_like in ["v.mp4/", "v.mp4/.", "v.mp4/..", "/", "."] {
+            let err = refused(Path::new(dir_like));
+            assert!(
+                err.contains(&format!(
+                    "{dir_like:?}: a file path in an existing directory"
+                )),
+                "{err}"
+            );
+        }
         assert!(check_output_path(&std::env::temp_dir().join("v.mp4")).is_ok());
         assert!(check_output_path(Path::new("v.mp4")).is_ok());
-        assert!(check_output_path(Path::new("v.mp4/")).is_err());
         let longest = "x".repeat(NAME_MAX - PARTIAL_EXTRA);
         assert!(check_output_path(Path::new(&longest)).is_ok());
-        let err = check_output_path(Path::new(&format!("{longest}x"))).unwrap_err();
-        assert!(err.to_string().contains("at most 240 bytes"), "{err}");
+        let err = refused(Path::new(&format!("{longest}x")));
+        assert!(
+            err.contains("at most 240 bytes (this one has 241)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_write_probe_leaves_nothing_behind() {
+        let dir = Scratch::new();
+        fs::write(dir.join("keep"), b"x").unwrap();
+        for _ in 0..3 {
+            check_output_path(&dir.join("v.mp4")).unwrap();
+        }
+        assert_eq!(names_in(&dir.0), ["keep"]);
+    }
+
+    /// /sys and /proc take no new files, whoever asks (root included; CI runs as root, where
+    /// permission bits stop nothing): sysfs answers EACCES (EROFS where mounted read-only),
+    /// procfs ENOENT.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_output_directory_that_takes_no_new_files_is_refused_even_for_root() {
+        for dir in ["/sys", "/proc"] {
+            let err = refused(&Path::new(dir).join("v.mp4"));
+            assert!(
+                err.contains(&format!("{dir} does not take new files"))
+                    || err.contains(&format!("{dir} is on a read-only file system")),
+                "{err}"
+            );
+            assert!(err.contains("choose another output directory"), "{err}");
+            assert!(err.contains("nothing was sent"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_read_only_file_system_is_named_as_such() {
+        let read_only = io::Error::from(io::ErrorKind::ReadOnlyFilesystem);
+        assert_eq!(
+            unwritable(Path::new("/media/cd"), &read_only),
+            "a file in a directory this process can write to; /media/cd is on a read-only \
+             file system: fix its permissions or mount, or choose another output directory"
+        );
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let text = unwritable(Path::new("/srv"), &denied);
+        assert!(
+            text.contains("/srv does not take new files (permission denied)"),
+            "{text}"
+        );
+    }
+
+    /// Mode 0555: refused exactly when a file cannot be created there. As root (CI) writes
+    /// succeed and so must the check: a check that read the permission bits would fail here.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_without_write_permission_is_refused_exactly_when_writes_fail() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = Scratch::new();
+        let dir = scratch.join("read-only");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
+        let writable = File::create_new(dir.join("try"))
+            .map(|_| fs::remove_file(dir.join("try")).unwrap())
+            .is_ok();
+        let result = check_output_path(&dir.join("v.mp4"));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        match result {
+            Ok(()) => assert!(writable, "a directory that refuses writes passed"),
+            Err(err) => {
+                assert!(!writable, "a writable directory was refused: {err}");
+                let err = err.to_string();
+                assert!(err.contains("does not take new files"), "{err}");
+                assert!(err.contains("Permission denied"), "{err}");
+            }
+        }
+        assert!(names_in(&dir).is_empty());
+    }
+
+    /// `check_distinct_outputs` over `(label, path)` pairs: the error's text, if any.
+    fn duplicate(outputs: &[(&str, &Path)]) -> Option<String> {
+        let err = check_distinct_outputs(outputs.iter().copied()).err()?;
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    field: "output",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        Some(err.to_string())
+    }
+
+    #[test]
+    fn two_spellings_of_one_output_are_refused_naming_both_jobs() {
+        let scratch = Scratch::new();
+        fs::create_dir(scratch.join("out")).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let s = |rel: &str| scratch.join(rel);
+        let pairs: Vec<(PathBuf, PathBuf)> = vec![
+            ("a.mp4".into(), "a.mp4".into()),
+            ("a.mp4".into(), "./a.mp4".into()),
+            ("a.mp4".into(), cwd.join("a.mp4")),
+            (s("out/a.mp4"), s("out/./a.mp4")),
+            (s("out/a.mp4"), s("out/../out/a.mp4")),
+            (s("out/a.mp4"), s("out//a.mp4")),
+            (s("out/a.mp4"), s("./out/a.mp4")),
+            // A directory that does not exist is compared as spelled, `..` taken lexically,
+            // relative to the current directory.
+            (s("none/a.mp4"), s("none/x/../a.mp4")),
+            ("no-such-dir/a.mp4".into(), cwd.join("no-such-dir/a.mp4")),
+        ];
+        for (first, second) in &pairs {
+            let third = Path::new("other.mp4");
+            let err = duplicate(&[("line 1", first), ("line 2", third), ("line 3", second)])
+                .unwrap_or_else(|| panic!("{first:?} and {second:?} passed"));
+            assert!(err.contains("line 1 and line 3 both write"), "{err}");
+            assert!(
+                err.contains(&format!(
+                    "invalid output {:?}",
+                    second.display().to_string()
+                )),
+                "{err}"
+            );
+            assert!(err.ends_with("a.mp4; nothing was sent"), "{err}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_reached_through_a_symlink_is_the_same_directory() {
+        let scratch = Scratch::new();
+        fs::create_dir(scratch.join("real")).unwrap();
+        std::os::unix::fs::symlink(scratch.join("real"), scratch.join("link")).unwrap();
+        let real = fs::canonicalize(scratch.join("real")).unwrap();
+        let err = duplicate(&[
+            ("jobs.jsonl line 7", &scratch.join("real/v.mp4")),
+            ("jobs.jsonl line 9", &scratch.join("link/v.mp4")),
+        ])
+        .unwrap();
+        assert!(
+            err.contains(&format!(
+                "jobs.jsonl line 7 and jobs.jsonl line 9 both write {}",
+                real.join("v.mp4").display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn different_outputs_pass() {
+        let scratch = Scratch::new();
+        fs::create_dir(scratch.join("out")).unwrap();
+        fs::write(scratch.join("out/a.mp4"), b"x").unwrap();
+        // A hard link is a name of its own: the download renames over the name, so each
+        // name gets its own video.
+        fs::hard_link(scratch.join("out/a.mp4"), scratch.join("out/b.mp4")).unwrap();
+        let paths = [
+            PathBuf::from("a.mp4"),
+            PathBuf::from("b.mp4"),
+            PathBuf::from("out/a.mp4"), // relative to the current directory, not the scratch
+            scratch.join("out/a.mp4"),
+            scratch.join("out/b.mp4"),
+            scratch.join("out/A.mp4"),
+            scratch.join("out/a.mp4.part"),
+            scratch.join("a.mp4"),
+            // Directories that do not exist are told apart as spelled.
+            scratch.join("none/a.mp4"),
+            scratch.join("none-either/a.mp4"),
+            PathBuf::from("no-such-dir/a.mp4"),
+        ];
+        let labels: Vec<String> = (1..=paths.len()).map(|n| format!("line {n}")).collect();
+        let outputs: Vec<(&str, &Path)> = labels
+            .iter()
+            .map(String::as_str)
+            .zip(paths.iter().map(PathBuf::as_path))
+            .collect();
+        assert_eq!(duplicate(&outputs), None);
+        assert_eq!(duplicate(&[]), None);
+    }
+
+    #[test]
+    fn a_hundred_thousand_outputs_with_one_duplicate_at_the_end() {
+        let scratch = Scratch::new();
+        let paths: Vec<PathBuf> = (0..100_000)
+            .map(|n| scratch.join(&format!("v{n}.mp4")))
+            .chain([scratch.join("./v5.mp4")])
+            .collect();
+        let labels: Vec<String> = (1..=paths.len()).map(|n| format!("line {n}")).collect();
+        let outputs = labels
+            .iter()
+            .map(String::as_str)
+            .zip(paths.iter().map(PathBuf::as_path));
+        let err = check_distinct_outputs(outputs.clone().take(100_000));
+        assert!(err.is_ok(), "{err:?}");
+        let err = check_distinct_outputs(outputs).unwrap_err().to_string();
+        assert!(err.contains("line 6 and line 100001 both write"), "{err}");
+    }
+
+    #[test]
+    fn only_this_outputs_partials_are_its_partials() {
+        let is = |file: &str, name: &str| is_partial_of(OsStr::new(file), OsStr::new(name));
+        assert!(is(".render.mp4.0123abcd.part", "render.mp4"));
+        assert!(is(".render.mp4.0123abcd.meta", "render.mp4"));
+        assert!(is(".render.mp4.2.0123abcd.part", "render.mp4.2"));
+        for other in [
+            ".render.mp4.2.0123abcd.part", // render.mp4.2's
+            ".render.mp4.4242.0badf00d.part",
+            ".render.mp4.0123ABCD.part",
+            ".render.mp4.0123abc.part",
+            ".render.mp4.0123abcde.part",
+            ".render.mp4.0123abcg.part",
+            ".render.mp4.0123abcd.part.meta",
+            ".render.mp4.0123abcd.tmp",
+            ".render.mp4..part",
+            "render.mp4.0123abcd.part",
+            "..render.mp4.0123abcd.part",
+            ".render.mp40123abcd.part",
+            ".xrender.mp4.0123abcd.part",
+            "render.mp4",
+        ] {
+            assert!(!is(other, "render.mp4"), "{other}");
+        }
+        // What partial_name makes, it recognises.
+        let name = OsStr::new("v.mp4");
+        assert!(is_partial_of(&partial_name(name, "task-1"), name));
+        let sidecar = sidecar_path(Path::new(&partial_name(name, "task-1")));
+        assert!(is_partial_of(sidecar.as_os_str(), name));
+    }
+
+    #[test]
+    fn stale_partials_of_this_output_go_and_those_of_similar_names_stay() {
+        let scratch = Scratch::new();
+        let target = scratch.join("render.mp4");
+        fs::write(&target, b"video").unwrap();
+        let stale = [
+            ".render.mp4.0123abcd.part",
+            ".render.mp4.0123abcd.meta",
+            ".render.mp4.99999999.meta", // a sidecar whose partial is gone
+        ];
+        let others = [
+            ".render.mp4.2.0123abcd.part",
+            ".render.mp4.2.0123abcd.meta",
+            ".render.mp4.4242.0badf00d.part",
+            ".render.mp4.held0000.part",
+            ".other.mp4.0123abcd.part",
+            ".render.mp4.aaaaaaaa.part", // held by another download below
+            ".render.mp4.aaaaaaaa.meta",
+            "render.mp4",
+        ];
+        for name in stale.iter().chain(&others) {
+            if *name != "render.mp4" {
+                fs::write(scratch.join(name), b"x").unwrap();
+            }
+        }
+        let held = OpenOptions::new()
+            .write(true)
+            .open(scratch.join(".render.mp4.aaaaaaaa.part"))
+            .unwrap();
+        held.try_lock().unwrap();
+        remove_stale_partials(&target);
+        let mut expected: Vec<&str> = others.to_vec();
+        expected.sort();
+        assert_eq!(names_in(&scratch.0), expected);
+        drop(held);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stale_sidecar_beside_a_symlink_does_not_reach_through_it() {
+        let scratch = Scratch::new();
+        let target = scratch.join("v.mp4");
+        fs::write(&target, b"video").unwrap();
+        fs::write(scratch.join("precious"), b"keep").unwrap();
+        std::os::unix::fs::symlink(
+            scratch.join("precious"),
+            scratch.join(".v.mp4.0123abcd.part"),
+        )
+        .unwrap();
+        fs::write(scratch.join(".v.mp4.0123abcd.meta"), b"{}").unwrap();
+        remove_stale_partials(&target);
+        assert_eq!(
+            names_in(&scratch.0),
+            [
+                ".v.mp4.0123abcd.meta",
+                ".v.mp4.0123abcd.part",
+                "precious",
+                "v.mp4"
+            ]
+        );
+        assert_eq!(fs::read(scratch.join("precious")).unwrap(), b"keep");
+    }
+
+    fn identity(etag: Option<&str>, last_modified: Option<&str>, total: Option<u64>) -> Identity {
+        Identity {
+            etag: etag.map(str::to_owned),
+            last_modified: last_modified.map(str::to_owned),
+            total,
+        }
+    }
+
+    #[test]
+    fn if_range_takes_a_strong_etag_or_else_the_date() {
+        let date = "Wed, 01 Jan 2025 00:00:00 GMT";
+        assert_eq!(
+            identity(Some("\"a\""), Some(date), None).if_range(),
+            Some("\"a\"")
+        );
+        assert_eq!(
+            identity(Some("W/\"a\""), Some(date), None).if_range(),
+            Some(date)
+        );
+        assert_eq!(identity(None, Some(date), Some(5)).if_range(), Some(date));
+        assert_eq!(identity(Some("W/\"a\""), None, None).if_range(), None);
+        assert_eq!(identity(None, None, Some(5)).if_range(), None);
+    }
+
+    #[test]
+    fn a_changed_size_or_validator_is_a_mismatch_and_silence_is_not() {
+        let date = "Wed, 01 Jan 2025 00:00:00 GMT";
+        let kept = identity(Some("\"a\""), Some(date), Some(100));
+        assert_eq!(kept.mismatch(&kept), None);
+        assert_eq!(kept.mismatch(&Identity::default()), None);
+        assert_eq!(Identity::default().mismatch(&kept), None);
+        let size = kept.mismatch(&identity(Some("\"a\""), Some(date), Some(101)));
+        assert_eq!(
+            size.as_deref(),
+            Some("the video's size changed from 100 to 101 bytes")
+        );
+        let etag = kept.mismatch(&identity(Some("\"b\""), None, None));
+        assert_eq!(
+            etag.as_deref(),
+            Some("the video's ETag changed from \"\\\"a\\\"\" to \"\\\"b\\\"\"")
+        );
+        let date2 = "Thu, 02 Jan 2025 00:00:00 GMT";
+        let modified = kept.mismatch(&identity(None, Some(date2), Some(100)));
+        assert_eq!(
+            modified.as_deref(),
+            Some(
+                "the video's Last-Modified changed from \"Wed, 01 Jan 2025 00:00:00 GMT\" to \
+                 \"Thu, 02 Jan 2025 00:00:00 GMT\""
+            )
+        );
+    }
+
+    #[test]
+    fn a_sidecar_is_read_back_and_a_damaged_one_is_none() {
+        let scratch = Scratch::new();
+        let path = scratch.join(".v.mp4.0123abcd.meta");
+        assert_eq!(read_identity(&path), None);
+        let kept = identity(Some("\"a\""), None, Some(7));
+        fs::write(&path, serde_json::to_vec(&kept).unwrap()).unwrap();
+        assert_eq!(read_identity(&path), Some(kept));
+        fs::write(&path, b"{\"etag\":").unwrap();
+        assert_eq!(read_identity(&path), None);
+        // Valid, but longer than a sidecar is: not read.
+        let mut padded = serde_json::to_vec(&identity(None, None, Some(7))).unwrap();
+        padded.resize(MAX_SIDECAR as usize + 1, b' ');
+        fs::write(&path, &padded).unwrap();
+        assert_eq!(read_identity(&path), None);
+        padded.truncate(MAX_SIDECAR as usize);
+        fs::write(&path, &padded).unwrap();
+        assert_eq!(read_identity(&path), Some(identity(None, None, Some(7))));
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        assert_eq!(read_identity(&path), None);
     }
 }

@@ -144,7 +144,14 @@ fn an_interrupted_download_is_resumed_by_a_later_run_from_its_partial_file() {
     assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
     let task_id = err.task_id().expect("the task id survives").to_owned();
     let partial = partial_path(&dir, "v.mp4", &task_id);
-    assert_dir_holds(&dir, &[partial.file_name().unwrap().to_str().unwrap()]);
+    // The partial file, and beside it what the host first said about the video (sidecar).
+    assert_dir_holds(
+        &dir,
+        &[
+            &sidecar_name(&dir, &task_id),
+            partial.file_name().unwrap().to_str().unwrap(),
+        ],
+    );
     assert_eq!(std::fs::read(&partial).unwrap(), synthetic(0..1 << 19));
 
     // A later run (a fresh client, as another process would have) picks the task up.
@@ -202,6 +209,8 @@ fn a_partial_file_that_does_not_fit_the_declared_size_is_restarted_from_zero() {
     // Longer than the video: the host answers 416 with the real size.
     let too_long = vec![0xAB; Emulator::video_bytes().len() + 100];
     std::fs::write(partial_path(&dir, "v.mp4", &task_id), too_long).unwrap();
+    // Its sidecar, knowing nothing of the video (a host that declared no size or validator).
+    std::fs::write(dir.join(sidecar_name(&dir, &task_id)), b"{}").unwrap();
     // Another task's partial file for the same output is not this one's: never used (and
     // removed once the output is written).
     let other = partial_path(&dir, "v.mp4", "another-task");
@@ -430,8 +439,18 @@ fn download_from(
     url: String,
     dir: &Path,
 ) -> vidu::Result<u64> {
+    download_task_from("task-hostile", config, url, dir)
+}
+
+/// [`download_from`] for a task of another id.
+fn download_task_from(
+    task_id: &str,
+    config: impl FnOnce(Config) -> Config,
+    url: String,
+    dir: &Path,
+) -> vidu::Result<u64> {
     let base = fast_config(Provider::Vidu, "http://127.0.0.1:9".into(), "k");
-    let mut status = TaskStatus::new("task-hostile", State::Succeeded);
+    let mut status = TaskStatus::new(task_id, State::Succeeded);
     status.video_urls = vec![url];
     Client::new(config(base))
         .unwrap()
@@ -527,10 +546,25 @@ fn partials_other_tasks_left_for_the_same_output_are_removed_once_it_is_written(
     let dir = scratch_dir();
     let out = dir.join("v.mp4");
     let earlier_task = partial_path(&dir, "v.mp4", "an-earlier-task");
-    let older_version = dir.join(".v.mp4.4242.0badf00d.part");
+    let earlier_sidecar = earlier_task.with_extension("meta");
     let in_use = partial_path(&dir, "v.mp4", "a-task-another-process-downloads");
+    let in_use_sidecar = in_use.with_extension("meta");
     let someone_elses = partial_path(&dir, "w.mp4", "an-earlier-task");
-    for p in [&earlier_task, &older_version, &in_use, &someone_elses] {
+    // The partial of `v.mp4.2`, not of `v.mp4` (issue 13.13); and so is this one, which
+    // older versions' `.<name>.<pid>.<random>.part` cannot be told apart from.
+    let similar_name = partial_path(&dir, "v.mp4.2", "an-earlier-task");
+    let similar_name_sidecar = similar_name.with_extension("meta");
+    let older_version_or_similar = dir.join(".v.mp4.4242.0badf00d.part");
+    for p in [
+        &earlier_task,
+        &earlier_sidecar,
+        &in_use,
+        &in_use_sidecar,
+        &someone_elses,
+        &similar_name,
+        &similar_name_sidecar,
+        &older_version_or_similar,
+    ] {
         std::fs::write(p, b"stale").unwrap();
     }
     let held = std::fs::OpenOptions::new()
@@ -541,17 +575,517 @@ fn partials_other_tasks_left_for_the_same_output_are_removed_once_it_is_written(
     c.download(&status, &out, &WaitOptions::new()).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), Emulator::video_bytes());
     assert!(
-        !earlier_task.exists() && !older_version.exists(),
-        "stale partials removed"
+        !earlier_task.exists() && !earlier_sidecar.exists(),
+        "stale partials removed, with their sidecars"
     );
     assert!(
-        in_use.exists(),
+        in_use.exists() && in_use_sidecar.exists(),
         "a partial another process holds is left alone"
     );
-    assert!(
-        someone_elses.exists(),
-        "another output's partial is left alone"
-    );
+    for p in [
+        &someone_elses,
+        &similar_name,
+        &similar_name_sidecar,
+        &older_version_or_similar,
+    ] {
+        assert!(p.exists(), "another output's partial is left alone: {p:?}");
+    }
     assert!(!partial_path(&dir, "v.mp4", &task_id).exists());
     drop(held);
+}
+
+// ---- Resume checks identity (issue 13.8) ----
+
+/// One version of the file behind a video URL.
+#[derive(Clone)]
+struct Version {
+    body: Vec<u8>,
+    etag: Option<&'static str>,
+    last_modified: Option<&'static str>,
+}
+
+fn version(
+    len: usize,
+    seed: u8,
+    etag: Option<&'static str>,
+    date: Option<&'static str>,
+) -> Version {
+    Version {
+        body: (0..len)
+            .map(|i| (i as u8).wrapping_mul(seed).wrapping_add(seed))
+            .collect(),
+        etag,
+        last_modified: date,
+    }
+}
+
+const OLD_DATE: &str = "Wed, 01 Jan 2025 00:00:00 GMT";
+const NEW_DATE: &str = "Thu, 02 Jan 2025 00:00:00 GMT";
+
+/// How much of its answer the host sends.
+#[derive(Clone, Copy)]
+enum Send {
+    All,
+    /// This many bytes of the body, then the connection is closed.
+    CutAfter(usize),
+    /// This many bytes of the body, then nothing (a stall) until the client goes.
+    StallAfter(usize),
+}
+
+/// The value of header `name` in a request head, matched case-insensitively.
+fn head_value<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// What a file server answers a GET of `v`: the rest (206) for `Range: bytes=N-`, unless
+/// it `honours_if_range` and an `If-Range` names another version (then all of it, 200).
+/// Returns the status sent.
+fn serve(
+    v: &Version,
+    head: &str,
+    honours_if_range: bool,
+    send: Send,
+    stream: &mut TcpStream,
+) -> u16 {
+    let start = head_value(head, "range").and_then(|r| {
+        r.strip_prefix("bytes=")?
+            .strip_suffix('-')?
+            .parse::<usize>()
+            .ok()
+    });
+    let current = |val: &str| Some(val) == v.etag || Some(val) == v.last_modified;
+    let start = match head_value(head, "if-range") {
+        Some(val) if honours_if_range && !current(val) => None,
+        _ => start,
+    };
+    let total = v.body.len();
+    let mut answer = match start {
+        Some(s) => format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {s}-{}/{total}\r\nContent-Length: {}\r\n",
+            total - 1,
+            total - s
+        ),
+        None => format!("HTTP/1.1 200 OK\r\nContent-Length: {total}\r\n"),
+    };
+    if let Some(etag) = v.etag {
+        answer.push_str(&format!("ETag: {etag}\r\n"));
+    }
+    if let Some(date) = v.last_modified {
+        answer.push_str(&format!("Last-Modified: {date}\r\n"));
+    }
+    answer.push_str("\r\n");
+    let body = &v.body[start.unwrap_or(0)..];
+    let _ = stream.write_all(answer.as_bytes());
+    match send {
+        Send::All => {
+            let _ = stream.write_all(body);
+        }
+        Send::CutAfter(n) => {
+            let _ = stream.write_all(&body[..n]);
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        Send::StallAfter(n) => {
+            let _ = stream.write_all(&body[..n]);
+            hold(stream);
+        }
+    }
+    if start.is_some() {
+        206
+    } else {
+        200
+    }
+}
+
+/// A video host on 127.0.0.1 whose file changes: the first GET gets `first` (sent as
+/// `first_send` says), every later one `then`. The log holds each request's head and the
+/// status it got.
+struct ChangingHost {
+    url: String,
+    log: Arc<Mutex<Vec<(String, u16)>>>,
+}
+
+impl ChangingHost {
+    fn start(first: Version, first_send: Send, then: Version, honours_if_range: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v.mp4", listener.local_addr().unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let seen = log.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let (seen, first, then) = (seen.clone(), first.clone(), then.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    loop {
+                        let mut head = String::new();
+                        let mut line = String::new();
+                        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                            head.push_str(&line);
+                            line.clear();
+                        }
+                        if head.is_empty() {
+                            return;
+                        }
+                        let n = {
+                            let mut seen = seen.lock().unwrap();
+                            seen.push((head.clone(), 0));
+                            seen.len()
+                        };
+                        let status = if n == 1 {
+                            serve(&first, &head, honours_if_range, first_send, &mut stream)
+                        } else {
+                            serve(&then, &head, honours_if_range, Send::All, &mut stream)
+                        };
+                        seen.lock().unwrap()[n - 1].1 = status;
+                    }
+                });
+            }
+        });
+        ChangingHost { url, log }
+    }
+
+    /// Each request's `Range` and `If-Range`, and the status it got.
+    fn requests(&self) -> Vec<(Option<String>, Option<String>, u16)> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(head, status)| {
+                let value = |name| head_value(head, name).map(str::to_owned);
+                (value("range"), value("if-range"), *status)
+            })
+            .collect()
+    }
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.to_owned())
+}
+
+/// The sidecar beside a partial file: `.part` → `.meta`.
+fn sidecar_name(dir: &Path, task_id: &str) -> String {
+    let p = partial_path(dir, "v.mp4", task_id);
+    p.with_extension("meta")
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_video_changed_under_a_resume_is_fetched_whole_when_the_host_honours_if_range() {
+    let old = version(100_000, 7, Some("\"v1\""), None);
+    let new = version(100_000, 13, Some("\"v2\""), None);
+    let host = ChangingHost::start(old, Send::CutAfter(40_000), new.clone(), true);
+    let dir = scratch_dir();
+    download_from(|c| c, host.url.clone(), &dir).unwrap();
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), new.body);
+    assert_eq!(
+        host.requests(),
+        [
+            (None, None, 200),
+            (some("bytes=40000-"), some("\"v1\""), 200)
+        ]
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_host_that_ignores_if_range_but_names_a_new_etag_is_restarted_from_zero() {
+    let old = version(100_000, 7, Some("\"v1\""), None);
+    let new = version(100_000, 13, Some("\"v2\""), None);
+    let host = ChangingHost::start(old, Send::CutAfter(40_000), new.clone(), false);
+    let dir = scratch_dir();
+    download_from(|c| c, host.url.clone(), &dir).unwrap();
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), new.body);
+    assert_eq!(
+        host.requests(),
+        [
+            (None, None, 200),
+            (some("bytes=40000-"), some("\"v1\""), 206),
+            (None, None, 200)
+        ]
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_different_total_in_content_range_restarts_from_zero() {
+    // No validators at all: the size is all there is to compare.
+    let old = version(100_000, 7, None, None);
+    let new = version(120_000, 13, None, None);
+    let host = ChangingHost::start(old, Send::CutAfter(40_000), new.clone(), false);
+    let dir = scratch_dir();
+    download_from(|c| c, host.url.clone(), &dir).unwrap();
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), new.body);
+    assert_eq!(
+        host.requests(),
+        [
+            (None, None, 200),
+            (some("bytes=40000-"), None, 206),
+            (None, None, 200)
+        ]
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+/// A first run that stalls after 40,000 bytes and gives up (one stall allowed), keeping them.
+fn first_run_keeps_40000_bytes(host: &ChangingHost, dir: &Path, old: &Version) {
+    let err = download_from(
+        |c| short_receive(c).max_download_stalls(1),
+        host.url.clone(),
+        dir,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("stalled 1 times"), "{err}");
+    let partial = partial_path(dir, "v.mp4", "task-hostile");
+    assert_eq!(std::fs::read(&partial).unwrap(), old.body[..40_000]);
+    let mut kept = [
+        partial.file_name().unwrap().to_str().unwrap().to_owned(),
+        sidecar_name(dir, "task-hostile"),
+    ];
+    kept.sort();
+    let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+    assert_dir_holds(dir, &kept);
+}
+
+#[test]
+fn a_later_run_sends_the_first_runs_last_modified_and_takes_the_new_video_whole() {
+    let old = version(100_000, 7, None, Some(OLD_DATE));
+    let new = version(100_000, 13, None, Some(NEW_DATE));
+    let host = ChangingHost::start(old.clone(), Send::StallAfter(40_000), new.clone(), true);
+    let dir = scratch_dir();
+    first_run_keeps_40000_bytes(&host, &dir, &old);
+    // Another process (a fresh client) finds the partial file and what its first answer said.
+    assert_eq!(
+        download_from(|c| c, host.url.clone(), &dir).unwrap(),
+        100_000
+    );
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), new.body);
+    assert_eq!(
+        host.requests(),
+        [
+            (None, None, 200),
+            (some("bytes=40000-"), some(OLD_DATE), 200)
+        ]
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_later_run_resumes_an_unchanged_video_with_if_range() {
+    let old = version(100_000, 7, Some("\"v1\""), Some(OLD_DATE));
+    let host = ChangingHost::start(old.clone(), Send::StallAfter(40_000), old.clone(), true);
+    let dir = scratch_dir();
+    first_run_keeps_40000_bytes(&host, &dir, &old);
+    download_from(|c| c, host.url.clone(), &dir).unwrap();
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), old.body);
+    assert_eq!(
+        host.requests(),
+        [
+            (None, None, 200),
+            (some("bytes=40000-"), some("\"v1\""), 206)
+        ]
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_later_run_restarts_when_the_etag_changed_behind_a_host_that_ignores_if_range() {
+    let old = version(100_000, 7, Some("\"v1\""), None);
+    let new = version(100_000, 13, Some("\"v2\""), None);
+    let host = ChangingHost::start(old.clone(), Send::StallAfter(40_000), new.clone(), false);
+    let dir = scratch_dir();
+    first_run_keeps_40000_bytes(&host, &dir, &old);
+    download_from(|c| c, host.url.clone(), &dir).unwrap();
+    assert_eq!(std::fs::read(dir.join("v.mp4")).unwrap(), new.body);
+    assert_eq!(host.requests().len(), 3, "{:?}", host.requests());
+    assert_eq!(host.requests()[2], (None, None, 200));
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+/// A partial file holding the whole video (the run ended between its last byte and the
+/// rename), and its sidecar saying that the video has `declared` bytes.
+fn complete_partial(declared: usize) -> (Emulator, Client, TaskStatus, PathBuf) {
+    let emu = emulator(Scenario::Normal);
+    let (c, task_id, status) = finished_task(Provider::Vtrix, &emu);
+    let dir = scratch_dir();
+    let video = Emulator::video_bytes();
+    std::fs::write(partial_path(&dir, "v.mp4", &task_id), video).unwrap();
+    let sidecar = dir.join(sidecar_name(&dir, &task_id));
+    std::fs::write(sidecar, format!("{{\"total\":{declared}}}")).unwrap();
+    (emu, c, status, dir)
+}
+
+#[test]
+fn a_complete_partial_file_is_finished_on_the_hosts_416_without_fetching_again() {
+    let len = Emulator::video_bytes().len();
+    let (emu, c, status, dir) = complete_partial(len);
+    let bytes = c
+        .download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    assert_eq!(bytes, len as u64);
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].status, 416);
+    assert_eq!(
+        range_header(&requests[0]),
+        Some(format!("bytes={len}-").as_str())
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_partial_file_as_long_as_the_video_but_first_declared_longer_is_fetched_again() {
+    // The host's 416 says the video has as many bytes as are kept, but the first answer said
+    // more: another file now, of the same length by chance.
+    let len = Emulator::video_bytes().len();
+    let (emu, c, status, dir) = complete_partial(len + 5);
+    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].status, 416);
+    assert_eq!(range_header(&requests[1]), None);
+    assert_eq!(requests[1].status, 200);
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+#[test]
+fn a_partial_file_without_its_record_is_restarted_not_resumed() {
+    // Bytes left by an older version, or whose sidecar was lost: whose video they are is
+    // unknown, so they are never the start of this one.
+    let emu = emulator(Scenario::Normal);
+    let (c, task_id, status) = finished_task(Provider::Vtrix, &emu);
+    let dir = scratch_dir();
+    std::fs::write(partial_path(&dir, "v.mp4", &task_id), vec![0xAB; 1000]).unwrap();
+    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("v.mp4")).unwrap(),
+        Emulator::video_bytes()
+    );
+    let requests = emu.stats().video_requests;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(range_header(&requests[0]), None);
+    assert_dir_holds(&dir, &["v.mp4"]);
+}
+
+// ---- Output directories and log records (issue 13.11) ----
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_directory_that_takes_no_new_files_is_refused_before_the_submit() {
+    // /sys takes no new files even from root (CI runs as root; permission bits stop nothing).
+    let err = refused_before_the_submit(Path::new("/sys/v.mp4")).to_string();
+    assert!(
+        err.contains("/sys does not take new files") || err.contains("/sys is on a read-only"),
+        "{err}"
+    );
+    assert!(err.contains("choose another output directory"), "{err}");
+}
+
+/// Every record, as (level, target, text).
+static RECORDS: Mutex<Vec<(log::Level, String, String)>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        RECORDS.lock().unwrap().push((
+            record.level(),
+            record.target().to_owned(),
+            record.args().to_string(),
+        ));
+    }
+    fn flush(&self) {}
+}
+
+/// The download room's records about `task_id` so far, as (level, text).
+fn records_of(task_id: &str) -> Vec<(log::Level, String)> {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+    RECORDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, target, text)| {
+            target == "vidu::download" && text.starts_with(&format!("task {task_id}:"))
+        })
+        .map(|(level, _, text)| (*level, text.clone()))
+        .collect()
+}
+
+#[test]
+fn a_resume_a_restart_and_the_written_video_are_logged() {
+    use log::Level::{Debug, Info};
+    records_of("task-logged"); // installs the logger
+    let old = version(100_000, 7, Some("\"v1\""), None);
+    let new = version(100_000, 13, Some("\"v2\""), None);
+    let host = ChangingHost::start(old, Send::CutAfter(40_000), new, false);
+    let dir = scratch_dir();
+    download_task_from("task-logged", |c| c, host.url.clone(), &dir).unwrap();
+    let out = dir.join("v.mp4");
+    assert_eq!(
+        records_of("task-logged"),
+        [
+            (
+                Debug,
+                "task task-logged: resuming the download at byte 40000".into()
+            ),
+            (
+                Debug,
+                "task task-logged: restarting the download from byte 0 (had 40000): the \
+                 video's ETag changed from \"\\\"v1\\\"\" to \"\\\"v2\\\"\""
+                    .into()
+            ),
+            (
+                Info,
+                format!(
+                    "task task-logged: video written to {} (100000 bytes)",
+                    out.display()
+                )
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_expired_video_url_is_logged_as_a_warning_without_the_key() {
+    records_of(""); // installs the logger
+    let emu = emulator(Scenario::ExpiredUrl);
+    let (c, task_id, status) = finished_task(Provider::Vidu, &emu);
+    let dir = scratch_dir();
+    c.download(&status, dir.join("v.mp4"), &WaitOptions::new())
+        .unwrap();
+    let records = records_of(&task_id);
+    assert!(
+        records.contains(&(
+            log::Level::Warn,
+            format!("task {task_id}: the video URL expired (HTTP 403); fetching a fresh one")
+        )),
+        "{records:?}"
+    );
+    assert!(
+        records.iter().all(|(_, text)| !text.contains("test-key")),
+        "{records:?}"
+    );
 }

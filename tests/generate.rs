@@ -242,16 +242,27 @@ fn a_large_inline_image_is_sent_with_an_exact_length() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn a_local_write_failure_after_the_task_was_created_keeps_the_task_id() {
-    // /proc exists but no file can be created in it, even by root.
+fn an_output_directory_that_takes_no_files_is_refused_before_paying() {
+    // /proc exists but no file can be created in it, even by root. Found before the submit
+    // since issue 13.11 (a write failure after it keeps the task id: tests/download.rs,
+    // an_output_path_replaced_during_the_download_is_not_written_through).
     let emu = emulator(Scenario::Normal);
     let err = client(Provider::Vidu, &emu)
         .generate(&job(), "/proc/vidu-test.mp4", &mut wait_opts())
         .unwrap_err();
-    assert!(matches!(err, Error::Io { .. }), "{err:?}");
-    let id = err
-        .task_id()
-        .expect("the task id survives a local I/O error");
-    assert!(err.to_string().contains(id), "{err}");
-    assert_eq!(emu.stats().submits, 1);
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "output",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("/proc does not take new files"),
+        "{err}"
+    );
+    assert_eq!(emu.stats().submit_requests, 0);
 }
