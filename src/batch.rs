@@ -243,7 +243,6 @@ impl JobOutcome {
     }
 }
 
-
 /// Tasks in flight at once unless set: the official API's documented default per organisation;
 /// the gateways document none and resell the same service.
 const DEFAULT_CONCURRENCY: usize = 5;
@@ -330,9 +329,8 @@ impl Client {
         let mut orphans: BTreeMap<String, Orphan> = BTreeMap::new();
         let mut matched = 0usize;
         let (journal, opened) = Journal::open_with(path, &header, |found, _line, record| {
-            let by_index = found.version < 2
-                && found.fingerprint == legacy
-                && found.jobs == jobs.len() as u64;
+            let by_index =
+                found.version < 2 && found.fingerprint == legacy && found.jobs == jobs.len() as u64;
             let target = match record.key() {
                 Some(key) => by_key.get(key).copied(),
                 None if by_index => record.job().and_then(|j| usize::try_from(j).ok()),
@@ -503,11 +501,15 @@ fn held_tasks(orphans: &BTreeMap<String, Orphan>) -> String {
         }
     }
     if tasks.is_empty() {
-        return "It holds no task: use another --journal, or remove it (nothing was paid)."
-            .into();
+        return "It holds no task: use another --journal, or remove it (nothing was paid).".into();
     }
     let n = tasks.len();
-    let shown = tasks.iter().take(20).cloned().collect::<Vec<_>>().join("; ");
+    let shown = tasks
+        .iter()
+        .take(20)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
     let more = if n > 20 {
         format!("; and {} more", n - 20)
     } else {
@@ -668,7 +670,12 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 let single = self.single.is_some();
                 let outcome = match client.prepare(&payloaded) {
                     Ok(submission) => {
-                        match client.send_submission(&submission, &self.cancel, self.deadline, single) {
+                        match client.send_submission(
+                            &submission,
+                            &self.cancel,
+                            self.deadline,
+                            single,
+                        ) {
                             SubmitOutcome::NotCreated { error, .. } if single => {
                                 SubmitOutcome::NotCreated {
                                     error,
@@ -743,18 +750,15 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
             return;
         };
         let flow = match event {
-            Event::Submitted { job, task_id } => callback(&BatchEvent::Submitted {
-                job: *job,
-                task_id,
-            }),
-            Event::Adopted { job, task_id } => callback(&BatchEvent::Adopted {
-                job: *job,
-                task_id,
-            }),
-            Event::Progress { job, status } => callback(&BatchEvent::Progress {
-                job: *job,
-                status,
-            }),
+            Event::Submitted { job, task_id } => {
+                callback(&BatchEvent::Submitted { job: *job, task_id })
+            }
+            Event::Adopted { job, task_id } => {
+                callback(&BatchEvent::Adopted { job: *job, task_id })
+            }
+            Event::Progress { job, status } => {
+                callback(&BatchEvent::Progress { job: *job, status })
+            }
             Event::Throttled { job, retry_after } => callback(&BatchEvent::Throttled {
                 job: *job,
                 retry_after: *retry_after,
@@ -770,7 +774,9 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     path,
                     bytes: *bytes,
                 }),
-                Some(JobOutcome::Failed(error)) => callback(&BatchEvent::Failed { job: *job, error }),
+                Some(JobOutcome::Failed(error)) => {
+                    callback(&BatchEvent::Failed { job: *job, error })
+                }
                 Some(JobOutcome::Uncertain(error)) => {
                     callback(&BatchEvent::Uncertain { job: *job, error })
                 }

@@ -10,9 +10,9 @@ use crate::account::{Credits, TaskPage, TaskQuery};
 use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result, TransportError};
-use crate::jobs::{poll_verdict, PollStreak, PollVerdict};
 use crate::job::Job;
 use crate::jobs::submit::{failure_class, status_class, FailureClass, StatusClass, SubmitOutcome};
+use crate::jobs::{poll_verdict, PollStreak, PollVerdict};
 use crate::provider::{check_task_id, Method, Provider, Spec, WireRequest};
 use crate::retry::{Backoff, Next};
 use crate::status::{State, TaskStatus};
@@ -161,7 +161,6 @@ fn agent(config: &Config, inserter: transport::KeyInserter) -> ureq::Agent {
     }
     inserter.agent(builder.build())
 }
-
 
 fn transport_error(operation: &'static str, task_id: Option<&str>, e: ureq::Error) -> Error {
     Error::Transport {
@@ -429,7 +428,9 @@ impl Client {
                 },
                 Err(e) => match failure_class(&e) {
                     FailureClass::NotSentRetry => (None, transport_error("submit", None, e)),
-                    FailureClass::NotSent => return not_created(transport_error("submit", None, e)),
+                    FailureClass::NotSent => {
+                        return not_created(transport_error("submit", None, e))
+                    }
                     FailureClass::Uncertain => {
                         return SubmitOutcome::Uncertain(Error::SubmitUncertain {
                             source: TransportError::new(e),

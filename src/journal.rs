@@ -944,20 +944,24 @@ mod tests {
             Record::intent(0, "tag-0"),
             Record::Submitted {
                 job: 0,
+                key: None,
                 task_id: "t0".into(),
             },
             Record::intent(1, "tag-1"),
             Record::Uncertain {
                 job: 1,
+                key: None,
                 reason: "connection reset".into(),
             },
             Record::intent(2, "tag-2"),
             Record::Submitted {
                 job: 2,
+                key: None,
                 task_id: "t2".into(),
             },
             Record::Terminal {
                 job: 2,
+                key: None,
                 task_id: "t2".into(),
                 state: "failed".into(),
                 code: Some("ContentModeration".into()),
@@ -965,6 +969,7 @@ mod tests {
             },
             Record::Written {
                 job: 0,
+                key: None,
                 task_id: "t0".into(),
                 path: "out/é cat.mp4".into(),
                 bytes: 1234,
@@ -1021,7 +1026,7 @@ mod tests {
         // The first line is the documented header.
         let text = fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("{\"t\":\"header\",\"version\":1,"),
+            text.starts_with("{\"t\":\"header\",\"version\":2,"),
             "{text}"
         );
         assert_eq!(text.lines().count(), 9);
@@ -1036,11 +1041,13 @@ mod tests {
                 Record::intent(1, "first"),
                 Record::Uncertain {
                     job: 1,
+                    key: None,
                     reason: "reset".into(),
                 },
                 Record::intent(1, "second"),
                 Record::Submitted {
                     job: 1,
+                    key: None,
                     task_id: "t".into(),
                 },
             ],
@@ -1063,11 +1070,13 @@ mod tests {
                 Record::intent(0, "first"),
                 Record::NotCreated {
                     job: 0,
+                    key: None,
                     reason: "429".into(),
                 },
                 Record::intent(0, "second"),
                 Record::NotCreated {
                     job: 0,
+                    key: None,
                     reason: "429".into(),
                 },
             ],
@@ -1108,6 +1117,7 @@ mod tests {
             // Appending after that continues on a clean line.
             j.append(&Record::Submitted {
                 job: 1,
+                key: None,
                 task_id: "y".into(),
             })
             .unwrap();
@@ -1159,7 +1169,7 @@ mod tests {
         let path = scratch("version-zero");
         write_journal(&path, &sample_records());
         let text = fs::read_to_string(&path).unwrap();
-        let edited = text.replacen("\"version\":1", "\"version\":0", 1);
+        let edited = text.replacen("\"version\":2", "\"version\":0", 1);
         assert_ne!(edited, text);
         fs::write(&path, &edited).unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
@@ -1235,11 +1245,11 @@ mod tests {
         let path = scratch("newer-header");
         fs::write(
             &path,
-            "{\"t\":\"header\",\"version\":2,\"shape\":\"new\"}\n",
+            "{\"t\":\"header\",\"version\":3,\"shape\":\"new\"}\n",
         )
         .unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains("format version 2"), "{err}");
+        assert!(reason(&err).contains("format version 3"), "{err}");
     }
 
     #[test]
@@ -1334,6 +1344,7 @@ mod tests {
         let err = j
             .append(&Record::Submitted {
                 job: 3,
+                key: None,
                 task_id: "t9".into(),
             })
             .unwrap_err();
@@ -1411,17 +1422,24 @@ mod tests {
                 Record::intent(job, tag),
                 Record::Submitted {
                     job,
+                    key: None,
                     task_id: task_id.clone(),
                 },
                 Record::Written {
                     job,
+                    key: None,
                     task_id: task_id.clone(),
                     path: format!("out/product-{job:05}.mp4").into(),
                     bytes: 3_456_789,
                 },
-                Record::Submitted { job, task_id },
+                Record::Submitted {
+                    job,
+                    key: None,
+                    task_id,
+                },
                 Record::Uncertain {
                     job,
+                    key: None,
                     reason: "none".into(),
                 },
             ] {

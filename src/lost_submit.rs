@@ -73,7 +73,11 @@ impl Client {
                 "task list search for {tag}: page {page_read}, {} tasks",
                 page.tasks.len()
             );
-            if let Some(task) = page.tasks.iter().find(|t| t.payload.as_deref() == Some(tag)) {
+            if let Some(task) = page
+                .tasks
+                .iter()
+                .find(|t| t.payload.as_deref() == Some(tag))
+            {
                 return Ok(Some(task.task_id.clone()));
             }
             let first = page.tasks.first().map(|t| t.task_id.clone());

@@ -128,7 +128,10 @@ pub(crate) fn could_not_connect(err: &ureq::Error) -> bool {
 /// A TLS failure: with ureq's rustls connector these come only from the handshake, which is
 /// completed while connecting (errors on an established TLS stream surface as `Io`).
 pub(crate) fn is_tls_handshake(err: &ureq::Error) -> bool {
-    matches!(err, ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_))
+    matches!(
+        err,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_)
+    )
 }
 
 /// std reports a failed `getaddrinfo` (unknown host, no network) as an uncategorised I/O error

@@ -125,6 +125,8 @@ struct Slot {
     caller_payload: bool,
     /// The latest intent's tag was sent in the payload.
     tag_sent: bool,
+    /// The latest submit was answered 2xx, unreadably: a task exists, never submit again.
+    accepted: bool,
     /// Intents recorded (the next attempt's number).
     attempts: u32,
     /// Submits whose outcome was uncertain.
@@ -169,12 +171,26 @@ pub(crate) enum Action {
 /// What the caller is told.
 #[derive(Debug)]
 pub(crate) enum Event {
-    Submitted { job: usize, task_id: String },
-    Adopted { job: usize, task_id: String },
-    Progress { job: usize, status: Box<TaskStatus> },
-    Throttled { job: usize, retry_after: Duration },
+    Submitted {
+        job: usize,
+        task_id: String,
+    },
+    Adopted {
+        job: usize,
+        task_id: String,
+    },
+    Progress {
+        job: usize,
+        status: Box<TaskStatus>,
+    },
+    Throttled {
+        job: usize,
+        retry_after: Duration,
+    },
     /// The job ended; its outcome is [`Scheduler::outcome`].
-    Ended { job: usize },
+    Ended {
+        job: usize,
+    },
 }
 
 /// An answer.
@@ -278,6 +294,7 @@ impl Scheduler {
                 key: j.key,
                 caller_payload: j.caller_payload,
                 tag_sent: false,
+                accepted: false,
                 attempts: 0,
                 lost_submits: 0,
                 generation: 0,
@@ -381,11 +398,6 @@ impl Scheduler {
     /// How job `job` ended, if it did.
     pub(crate) fn outcome(&self, job: usize) -> Option<&JobOutcome> {
         self.slots.get(job)?.outcome.as_deref()
-    }
-
-    /// The task of job `job`, if one is known.
-    pub(crate) fn task_id(&self, job: usize) -> Option<&str> {
-        self.slots.get(job)?.task_id.as_deref()
     }
 
     /// One outcome per job: ended jobs as they ended, the others unfinished with their task.
@@ -571,7 +583,11 @@ impl Scheduler {
     /// Ends a job live: the same as [`end`](Self::end), and the caller is told.
     fn finish(&mut self, i: usize, outcome: JobOutcome) {
         match &outcome {
-            JobOutcome::Written { task_id, path, bytes } => log::info!(
+            JobOutcome::Written {
+                task_id,
+                path,
+                bytes,
+            } => log::info!(
                 "job {i}: task {task_id}: written {} ({bytes} bytes)",
                 path.display()
             ),
@@ -580,7 +596,8 @@ impl Scheduler {
             JobOutcome::Unfinished { .. } => {}
         }
         self.end(i, outcome);
-        self.actions.push_back(Action::Emit(Event::Ended { job: i }));
+        self.actions
+            .push_back(Action::Emit(Event::Ended { job: i }));
     }
 
     fn record(&mut self, i: usize, record: Record) {
@@ -627,11 +644,7 @@ impl Scheduler {
         }
         let key = self.key_text(i);
         let attempt = self.slots[i].attempts;
-        let tag = format!(
-            "vidu-{}-{attempt}-{:08x}",
-            &key[..8],
-            self.random() as u32
-        );
+        let tag = format!("vidu-{}-{attempt}-{:08x}", &key[..8], self.random() as u32);
         let tag_sent = self.rules.lists_tasks && !self.slots[i].caller_payload;
         let at_unix_ms = self.epoch_unix_ms.saturating_add(now.as_millis() as u64);
         self.record(
@@ -668,10 +681,8 @@ impl Scheduler {
                         task_id: task_id.clone(),
                     },
                 );
-                self.actions.push_back(Action::Emit(Event::Submitted {
-                    job: i,
-                    task_id,
-                }));
+                self.actions
+                    .push_back(Action::Emit(Event::Submitted { job: i, task_id }));
                 let first = self.rules.poll.delay(0);
                 self.set_timer(i, now + first);
             }
@@ -717,14 +728,21 @@ impl Scheduler {
     /// provider lists tasks); otherwise resubmit only if the caller asked, else give up as
     /// uncertain.
     fn decide_unknown(&mut self, i: usize, now: Duration, error: Error) {
+        // The provider answered 2xx: a task exists even if the list does not show it yet, so
+        // the job is never submitted again; with its id known there is nothing to look for.
+        let accepted = error.kind() == ErrorKind::Protocol;
+        self.slots[i].accepted = accepted;
         let s = &self.slots[i];
-        if s.tag_sent && self.rules.lists_tasks && s.tag.is_some() {
+        if error.task_id().is_some() {
+            self.set_phase(i, Phase::Unknown);
+            self.finish(i, JobOutcome::Uncertain(error));
+        } else if s.tag_sent && self.rules.lists_tasks && s.tag.is_some() {
             log::debug!("job {i}: submit uncertain, searching the task list for its tag");
             self.slots[i].searches = 0;
             self.slots[i].search_started = now;
             self.set_phase(i, Phase::Searching);
             self.set_timer(i, now);
-        } else if self.rules.resubmit_uncertain {
+        } else if self.rules.resubmit_uncertain && !accepted {
             let reason = format!(
                 "submitted again as asked (resubmit uncertain): the earlier submit's outcome is \
                  unknown and cannot be looked up ({error})"
@@ -742,7 +760,10 @@ impl Scheduler {
         } else {
             let error = match error {
                 e if e.kind() == ErrorKind::SubmitUncertain => e,
-                e if !self.slots[i].tag_sent && self.slots[i].caller_payload && self.rules.lists_tasks => {
+                e if !self.slots[i].tag_sent
+                    && self.slots[i].caller_payload
+                    && self.rules.lists_tasks =>
+                {
                     lost(format!(
                         "{e}; the job sets its own payload, so no tag was sent to find the task by"
                     ))
@@ -816,6 +837,19 @@ impl Scheduler {
             }
             Ok(None) if looked >= window => {
                 let tag = self.slots[i].tag.as_deref().unwrap_or_default().to_owned();
+                if self.slots[i].accepted {
+                    self.set_phase(i, Phase::Unknown);
+                    self.finish(
+                        i,
+                        JobOutcome::Uncertain(lost(format!(
+                            "the provider accepted the submit but its answer could not be read, \
+                             and the task list shows no task tagged {tag} after {} s; look for \
+                             it in the provider's console before submitting again",
+                            looked.as_secs()
+                        ))),
+                    );
+                    return;
+                }
                 if self.slots[i].lost_submits >= MAX_LOST_SUBMITS {
                     self.set_phase(i, Phase::Unknown);
                     self.finish(
@@ -846,8 +880,13 @@ impl Scheduler {
             }
             Ok(None) => {
                 let n = self.slots[i].searches;
-                let next = (now + Self::search_gap(n - 1)).min(self.slots[i].search_started + window);
-                let next = if next <= now { now + Duration::from_millis(1) } else { next };
+                let next =
+                    (now + Self::search_gap(n - 1)).min(self.slots[i].search_started + window);
+                let next = if next <= now {
+                    now + Duration::from_millis(1)
+                } else {
+                    next
+                };
                 log::debug!(
                     "job {i}: task list shows no task yet; looking again in {:?} ({:?} of {:?} looked)",
                     next - now,
@@ -929,7 +968,11 @@ impl Scheduler {
     }
 
     fn task_text(&self, i: usize) -> String {
-        self.slots[i].task_id.as_deref().unwrap_or_default().to_owned()
+        self.slots[i]
+            .task_id
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     fn listed(
@@ -942,7 +985,10 @@ impl Scheduler {
             Ok(s) => s,
             Err(e) if e.kind() == ErrorKind::Cancelled => return,
             Err(e) => {
-                log::debug!("task list poll failed ({e}); polling its {} tasks one by one", polls.len());
+                log::debug!(
+                    "task list poll failed ({e}); polling its {} tasks one by one",
+                    polls.len()
+                );
                 Vec::new()
             }
         };
@@ -974,7 +1020,9 @@ impl Scheduler {
         s.malformed = 0;
         let seen = Seen {
             state: status.state,
-            permille: status.progress.map_or(u16::MAX, |p| (p.clamp(0.0, 1.0) * 1000.0) as u16),
+            permille: status
+                .progress
+                .map_or(u16::MAX, |p| (p.clamp(0.0, 1.0) * 1000.0) as u16),
             raw_state: fnv32(&status.raw_state),
         };
         let changed = s.seen != Some(seen);
@@ -1048,7 +1096,9 @@ impl Scheduler {
                 if errors == 3 || errors % 20 == 0 {
                     log::warn!("job {i}: task {task_id}: {errors} polls failed in a row: {error}");
                 } else {
-                    log::debug!("job {i}: task {task_id}: poll failed ({error}); again in {delay:?}");
+                    log::debug!(
+                        "job {i}: task {task_id}: poll failed ({error}); again in {delay:?}"
+                    );
                 }
                 self.set_timer(i, now + delay);
             }
@@ -1077,8 +1127,12 @@ impl Scheduler {
                         bytes,
                     },
                 );
-                log::info!("job {i}: task {task_id}: written {} ({bytes} bytes)", path.display());
-                self.actions.push_back(Action::Emit(Event::Ended { job: i }));
+                log::info!(
+                    "job {i}: task {task_id}: written {} ({bytes} bytes)",
+                    path.display()
+                );
+                self.actions
+                    .push_back(Action::Emit(Event::Ended { job: i }));
             }
             // Stopped mid-download: the task stays running for the next run.
             Err(e) if e.kind() == ErrorKind::Cancelled => self.set_phase(i, Phase::Running),
