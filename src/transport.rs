@@ -128,10 +128,29 @@ pub(crate) fn could_not_connect(err: &ureq::Error) -> bool {
 /// A TLS failure: with ureq's rustls connector these come only from the handshake, which is
 /// completed while connecting (errors on an established TLS stream surface as `Io`).
 pub(crate) fn is_tls_handshake(err: &ureq::Error) -> bool {
-    matches!(
-        err,
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_)
-    )
+    match err {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        // ureq completes the handshake with rustls's `complete_io`, whose errors arrive as I/O
+        // errors wrapping rustls's own. These kinds only arise in a handshake (certificates,
+        // alerts, version or cipher mismatch) or when the peer does not speak TLS at all (a
+        // record that is no TLS record: an HTTP answer on a TLS connection).
+        ureq::Error::Io(e) => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|tls| {
+                matches!(
+                    tls,
+                    rustls::Error::InvalidCertificate(_)
+                        | rustls::Error::NoCertificatesPresented
+                        | rustls::Error::UnsupportedNameType
+                        | rustls::Error::PeerIncompatible(_)
+                        | rustls::Error::InappropriateHandshakeMessage { .. }
+                        | rustls::Error::AlertReceived(_)
+                        | rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+                )
+            }),
+        _ => false,
+    }
 }
 
 /// std reports a failed `getaddrinfo` (unknown host, no network) as an uncategorised I/O error

@@ -759,7 +759,6 @@ impl Scheduler {
             self.queue.push_back(i as u32);
         } else {
             let error = match error {
-                e if e.kind() == ErrorKind::SubmitUncertain => e,
                 e if !self.slots[i].tag_sent
                     && self.slots[i].caller_payload
                     && self.rules.lists_tasks =>

@@ -446,7 +446,11 @@ fn check(s: &Schedule, w: &World) {
                 // A failure after a task is known names it.
                 if let Some(t) = tasks.iter().find(|t| journaled.contains(&t.id.as_str())) {
                     if e.kind() != crate::ErrorKind::SubmitUncertain {
-                        assert_eq!(e.task_id(), Some(t.id.as_str()), "seed {seed}: job {j}: {e}");
+                        assert_eq!(
+                            e.task_id(),
+                            Some(t.id.as_str()),
+                            "seed {seed}: job {j}: {e}"
+                        );
                     }
                 }
             }
@@ -471,14 +475,18 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) -> (u64, u32) {
     let mut torn = 0;
     for seed in seeds {
         let s = Schedule::draw(seed);
-        let w = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&s))).unwrap_or_else(|e| {
-            eprintln!("simulation failed: reproduce with VIDU_SIM_SEED={seed}");
-            std::panic::resume_unwind(e)
-        });
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&s, &w))).unwrap_or_else(|e| {
-            eprintln!("simulation failed: reproduce with VIDU_SIM_SEED={seed}");
-            std::panic::resume_unwind(e)
-        });
+        let w = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&s))).unwrap_or_else(
+            |e| {
+                eprintln!("simulation failed: reproduce with VIDU_SIM_SEED={seed}");
+                std::panic::resume_unwind(e)
+            },
+        );
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&s, &w))).unwrap_or_else(
+            |e| {
+                eprintln!("simulation failed: reproduce with VIDU_SIM_SEED={seed}");
+                std::panic::resume_unwind(e)
+            },
+        );
         torn += w.torn_commits;
         count += 1;
     }
@@ -487,7 +495,10 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) -> (u64, u32) {
 
 #[test]
 fn ten_thousand_seeded_schedules_keep_every_invariant() {
-    if let Some(seed) = std::env::var("VIDU_SIM_SEED").ok().and_then(|v| v.parse().ok()) {
+    if let Some(seed) = std::env::var("VIDU_SIM_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         run_seeds(std::iter::once(seed));
         return;
     }
@@ -544,7 +555,9 @@ fn every_crash_point_of_small_batches() {
                     // one after it: the job is reported uncertain, which is the safe answer.
                     if !faulty && lists_tasks {
                         assert!(
-                            w.outcomes.iter().all(|o| matches!(o, JobOutcome::Written { .. })),
+                            w.outcomes
+                                .iter()
+                                .all(|o| matches!(o, JobOutcome::Written { .. })),
                             "crash before action {k} of {jobs} jobs: {:?}",
                             w.outcomes
                         );
@@ -562,7 +575,9 @@ fn count_actions(s: &Schedule) -> u64 {
     // journal's records as a bound (each I/O action follows at least one record or poll).
     let w = run(&Schedule {
         crashes: vec![u64::MAX],
-        ..Schedule { ..clone_schedule(s) }
+        ..Schedule {
+            ..clone_schedule(s)
+        }
     });
     (w.durable.len() as u64) * 3 + 10
 }

@@ -1,0 +1,269 @@
+//! Regressions of issue 13 against the emulator: each of these paid twice, lost a video, hung or
+//! mislabelled a failure on main at 4c50654 (checked by running this file against that code).
+//! The deterministic simulation of the state machine is `src/jobs/simulation.rs`.
+#![cfg(feature = "emulator")]
+
+mod common;
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Route, Scenario};
+use vidu::{
+    BatchEvent, BatchJob, BatchOptions, Client, Config, ErrorKind, Job, JobOutcome, Provider,
+};
+
+fn client(provider: Provider, base_url: &str) -> Client {
+    let mut config = Config::new(provider, "k").base_url(base_url);
+    config.poll.first = Duration::from_millis(20);
+    config.poll.max = Duration::from_millis(100);
+    config.retry.base = Duration::from_millis(10);
+    config.retry.max_delay = Duration::from_millis(50);
+    config.timeouts.receive = Duration::from_secs(2);
+    Client::new(config).unwrap()
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = common::temp_path(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn jobs(n: usize, out: &Path) -> Vec<BatchJob<'static>> {
+    (0..n)
+        .map(|i| {
+            BatchJob::new(
+                Job::new(common::repo_file("examples/sample.png")).prompt(format!("job {i}")),
+                out.join(format!("{i}.mp4")),
+            )
+        })
+        .collect()
+}
+
+/// Defect 1: a 5xx after the submit body was sent may have created the task. It was journaled
+/// `not_created` and reported failed; the rerun submitted again.
+#[test]
+fn a_5xx_after_the_submit_is_uncertain_and_never_submitted_again() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(Fault::on(Route::Submit).nth(1).error(500)),
+    )
+    .unwrap();
+    let client = client(Provider::Vtrix, &emulator.base_url());
+    let out = dir("once-5xx");
+    let journal = out.join("journal.jsonl");
+    let jobs = jobs(1, &out);
+    let outcomes = client
+        .run_batch(&jobs, &mut BatchOptions::default().journal(&journal))
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], JobOutcome::Uncertain(_)),
+        "{outcomes:?}"
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains(r#""t":"uncertain""#), "{text}");
+    assert!(!text.contains(r#""t":"not_created""#), "{text}");
+    let again = client
+        .run_batch(&jobs, &mut BatchOptions::default().journal(&journal))
+        .unwrap();
+    assert!(matches!(again[0], JobOutcome::Uncertain(_)), "{again:?}");
+    assert_eq!(emulator.stats().submit_requests, 1, "never sent twice");
+}
+
+/// Defect 2: a job with its own payload carries no tag; the intent said it did, the rerun
+/// searched for a tag never sent, found nothing and submitted again.
+#[test]
+fn a_job_with_its_own_payload_is_not_searched_for_by_a_tag_it_never_sent() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(Fault::on(Route::Submit).nth(1).effect(Effect::Reset)),
+    )
+    .unwrap();
+    let client = client(Provider::Vidu, &emulator.base_url());
+    let out = dir("once-payload");
+    let journal = out.join("journal.jsonl");
+    let jobs = vec![BatchJob::new(
+        Job::new(common::repo_file("examples/sample.png")).payload("the caller's own"),
+        out.join("0.mp4"),
+    )];
+    for _ in 0..2 {
+        let outcomes = client
+            .run_batch(
+                &jobs,
+                &mut BatchOptions::default()
+                    .journal(&journal)
+                    .search_window(Duration::from_millis(100)),
+            )
+            .unwrap();
+        let JobOutcome::Uncertain(e) = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(e.to_string().contains("no tag"), "{e}");
+    }
+    assert_eq!(emulator.stats().submits, 1, "one task, never a second");
+}
+
+/// Defect 6: task-list calls ignored the deadline and the cancel token (with the list
+/// answering 429, `--timeout 5` returned after 122 s).
+#[test]
+fn a_throttled_task_list_does_not_hold_the_batch_past_its_deadline() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new()
+            .scenario(Scenario::NeverFinishes)
+            .fault(Fault::on(Route::List).error(429).retry_after(60)),
+    )
+    .unwrap();
+    let client = client(Provider::Vidu, &emulator.base_url());
+    let out = dir("once-list-429");
+    let start = Instant::now();
+    let outcomes = client
+        .run_batch(
+            &jobs(3, &out),
+            &mut BatchOptions::default().timeout(Duration::from_secs(2)),
+        )
+        .unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2 + 4), "took {took:?}");
+    for o in &outcomes {
+        assert!(
+            matches!(o, JobOutcome::Unfinished { task_id: Some(_) }),
+            "{o:?}"
+        );
+    }
+}
+
+/// Defect 10: the batch polled for ever on answers it could not read.
+#[test]
+fn unreadable_status_answers_end_a_batch_job_as_failed_with_its_task_id() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(Fault::on(Route::Status).effect(Effect::Malformed)),
+    )
+    .unwrap();
+    let client = client(Provider::Vtrix, &emulator.base_url());
+    let out = dir("once-malformed");
+    let start = Instant::now();
+    let outcomes = client
+        .run_batch(
+            &jobs(2, &out),
+            // A safety net so that the old code fails instead of hanging.
+            &mut BatchOptions::default().timeout(Duration::from_secs(20)),
+        )
+        .unwrap();
+    for o in &outcomes {
+        let JobOutcome::Failed(e) = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+        assert!(e.task_id().is_some(), "{e}");
+    }
+    assert!(start.elapsed() < Duration::from_secs(15));
+}
+
+/// Defect 12: a STOP from the callback still delivered events and downloaded videos.
+#[test]
+fn a_stop_from_the_callback_delivers_nothing_more_and_downloads_nothing() {
+    let emulator = Emulator::start().unwrap();
+    let client = client(Provider::UModelVerse, &emulator.base_url());
+    let out = dir("once-stop");
+    let jobs = jobs(4, &out);
+    let mut after_stop = 0;
+    let mut stopped = false;
+    let mut options = BatchOptions::default().concurrency(4).on_event(|e| {
+        if stopped {
+            after_stop += 1;
+        }
+        if matches!(e, BatchEvent::Written { .. }) {
+            stopped = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    let outcomes = client.run_batch(&jobs, &mut options).unwrap();
+    drop(options);
+    assert_eq!(after_stop, 0, "no event after the stop");
+    let written = jobs.iter().filter(|j| j.output.exists()).count();
+    assert_eq!(
+        written, 1,
+        "nothing downloaded after the stop: {outcomes:?}"
+    );
+    assert_eq!(emulator.stats().video_gets, 1);
+}
+
+/// Defect 7: the journal refused the same command spelled differently (`out/.`), advising to
+/// remove it, which pays for every job again.
+#[test]
+fn the_same_jobs_spelled_differently_keep_their_tasks() {
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let client = client(Provider::Vtrix, &emulator.base_url());
+    let out = dir("once-spelling");
+    let journal = out.join("journal.jsonl");
+    let first = client
+        .run_batch(
+            &jobs(2, &out),
+            &mut BatchOptions::default()
+                .journal(&journal)
+                .timeout(Duration::from_millis(300)),
+        )
+        .unwrap();
+    let spelled = jobs(2, &out.join("."));
+    let second = client
+        .run_batch(
+            &spelled,
+            &mut BatchOptions::default()
+                .journal(&journal)
+                .timeout(Duration::from_millis(300)),
+        )
+        .unwrap();
+    for (a, b) in first.iter().zip(&second) {
+        assert!(a.task_id().is_some());
+        assert_eq!(a.task_id(), b.task_id(), "the same task, not a new one");
+    }
+    assert_eq!(emulator.stats().submits, 2);
+}
+
+/// Defect 9: nothing was sent, yet DNS and TLS failures were reported as "a task may have
+/// been created and billed", and a gateway batch ended with every job uncertain.
+#[test]
+fn dns_and_tls_failures_are_not_sent_and_say_so() {
+    let emulator = Emulator::start().unwrap();
+    // TLS to a plain-HTTP port: the handshake fails before a byte of the request is written.
+    let tls = emulator.base_url().replace("http://", "https://");
+    for base in [tls.as_str(), "https://no-such-host.invalid"] {
+        let client = client(Provider::Vtrix, base);
+        let out = dir("once-not-sent");
+        let outcomes = client
+            .run_batch(&jobs(1, &out), &mut BatchOptions::default())
+            .unwrap();
+        let JobOutcome::Failed(e) = &outcomes[0] else {
+            panic!("{base}: {outcomes:?}")
+        };
+        let text = e.to_string();
+        assert!(text.contains("nothing was sent"), "{base}: {text}");
+        assert!(!text.contains("may have been created"), "{base}: {text}");
+        if base == tls {
+            assert!(text.contains("--ca-file"), "{text}");
+        }
+    }
+    assert_eq!(emulator.stats().submits, 0);
+}
+
+/// The mutant "BatchOptions::timeout ignored" survived the whole suite.
+#[test]
+fn the_batch_deadline_ends_the_run_with_task_ids() {
+    let emulator =
+        Emulator::start_with(EmulatorOptions::new().scenario(Scenario::NeverFinishes)).unwrap();
+    let client = client(Provider::Vtrix, &emulator.base_url());
+    let out = dir("once-deadline");
+    let start = Instant::now();
+    let outcomes = client
+        .run_batch(
+            &jobs(2, &out),
+            &mut BatchOptions::default().timeout(Duration::from_millis(500)),
+        )
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, JobOutcome::Unfinished { task_id: Some(_) })));
+}
