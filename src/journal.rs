@@ -1253,6 +1253,27 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_not_created_line_is_corrupt_not_from_a_newer_vidu() {
+        let path = scratch("damaged-not-created");
+        write_journal(&path, &sample_records());
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str("{\"t\":\"not_created\",\"job\":\"one\"}\n");
+        text.push_str("{\"t\":\"submitted\",\"job\":1,\"task_id\":\"t1\"}\n");
+        fs::write(&path, &text).unwrap();
+        let err = Journal::open(&path, &header(3)).unwrap_err();
+        assert!(reason(&err).contains("line 10 is corrupt"), "{err}");
+        assert!(!reason(&err).contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn a_job_count_too_large_for_memory_is_an_error_not_a_panic() {
+        let path = scratch("huge");
+        let huge = Header::new("f", u64::MAX, "vidu");
+        let err = Journal::open(&path, &huge).unwrap_err();
+        assert!(reason(&err).contains("do not fit in memory"), "{err}");
+    }
+
+    #[test]
     fn a_journal_for_other_jobs_is_refused() {
         let path = scratch("other-jobs");
         write_journal(&path, &sample_records());

@@ -1092,7 +1092,7 @@ impl Scheduler {
         match verdict {
             PollVerdict::Retry(delay) => {
                 let errors = streak.errors.max(streak.malformed);
-                if errors == 3 || errors % 20 == 0 {
+                if errors == 3 || errors.is_multiple_of(20) {
                     log::warn!("job {i}: task {task_id}: {errors} polls failed in a row: {error}");
                 } else {
                     log::debug!(

@@ -71,7 +71,6 @@ struct Provider {
     rng: Rng,
     faults: Faults,
     tasks: Vec<Task>,
-    lists_tasks: bool,
 }
 
 fn reset() -> Error {
@@ -283,7 +282,6 @@ fn run(s: &Schedule) -> World {
         rng: Rng(s.seed.rotate_left(17)),
         faults: s.faults,
         tasks: Vec::new(),
-        lists_tasks: s.lists_tasks,
     };
     let keys: Vec<JobKey> = (0..s.jobs)
         .map(|i| JobKey {
@@ -413,7 +411,8 @@ fn check(s: &Schedule, w: &World) {
             !matches!(outcome, JobOutcome::Unfinished { .. }),
             "seed {seed}: job {j} unfinished"
         );
-        let may_pay_twice = s.resubmit_uncertain && !(s.lists_tasks && !s.caller_payload[j]);
+        // Without a tag to search by, resubmit_uncertain may pay twice, as documented.
+        let may_pay_twice = s.resubmit_uncertain && (!s.lists_tasks || s.caller_payload[j]);
         if !may_pay_twice {
             assert!(
                 tasks.len() <= 1,
