@@ -431,6 +431,7 @@ impl Client {
                 polls: 0,
                 last: None,
                 stopped_by_callback: false,
+                submitted: false,
             }),
             stopped: false,
         };
@@ -573,6 +574,7 @@ struct Single<'p, 'a> {
     polls: u32,
     last: Option<TaskStatus>,
     stopped_by_callback: bool,
+    submitted: bool,
 }
 
 /// The I/O around the state machine: performs its actions, feeds back the answers, keeps the
@@ -597,9 +599,11 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
     }
 
     fn should_stop(&self) -> bool {
-        self.stopped
-            || self.cancel.is_cancelled()
-            || self.deadline.is_some_and(|d| Instant::now() >= d)
+        // `generate`'s token stops the wait, the download and a submit's backoff, not the
+        // first submit itself (as documented on `WaitOptions::cancel`).
+        let cancelled =
+            self.cancel.is_cancelled() && !self.single.as_ref().is_some_and(|s| !s.submitted);
+        self.stopped || cancelled || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     fn run(&mut self, scheduler: &mut Scheduler) -> Result<()> {
@@ -668,6 +672,9 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 }
                 // A batch of one waits out a 429 within the submit (retry policy), then fails.
                 let single = self.single.is_some();
+                if let Some(s) = self.single.as_mut() {
+                    s.submitted = true;
+                }
                 let outcome = match client.prepare(&payloaded) {
                     Ok(submission) => {
                         match client.send_submission(
