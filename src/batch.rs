@@ -602,7 +602,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
         // `generate`'s token stops the wait, the download and a submit's backoff, not the
         // first submit itself (as documented on `WaitOptions::cancel`).
         let cancelled =
-            self.cancel.is_cancelled() && !self.single.as_ref().is_some_and(|s| !s.submitted);
+            self.cancel.is_cancelled() && self.single.as_ref().is_none_or(|s| s.submitted);
         self.stopped || cancelled || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
