@@ -267,3 +267,134 @@ fn the_batch_deadline_ends_the_run_with_task_ids() {
         .iter()
         .all(|o| matches!(o, JobOutcome::Unfinished { task_id: Some(_) })));
 }
+
+/// A fake official API written for this file alone: it loses every submit's answer after
+/// creating the task, pages its task list by `pager.page` only (no `next_page_token`), puts
+/// 100 tasks of others in front, and shows a new task in the list only `lag` after it was
+/// created. Status polls answer success; the video is a few bytes.
+mod number_paged {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    pub const VIDEO: &[u8] = b"not really an mp4";
+
+    #[derive(Default)]
+    pub struct State {
+        pub submits: u32,
+        pub list_pages: Vec<u32>,
+        tasks: Vec<(String, Option<String>, Instant)>,
+    }
+
+    pub fn start(lag: Duration) -> (String, Arc<Mutex<State>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let url = base.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (state, url) = (shared.clone(), url.clone());
+                std::thread::spawn(move || serve(stream, &state, &url, lag));
+            }
+        });
+        (base, state)
+    }
+
+    fn serve(stream: TcpStream, state: &Mutex<State>, base: &str, lag: Duration) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut out = stream;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let target = line.split(' ').nth(1).unwrap_or("").to_owned();
+            let mut length = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                    return;
+                }
+                if h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            let (status, reply): (u16, Vec<u8>) = if target.starts_with("/ent/v2/img2video") {
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let mut s = state.lock().unwrap();
+                s.submits += 1;
+                let id = format!("task-{}", s.submits);
+                let payload = json["payload"].as_str().map(str::to_owned);
+                s.tasks.push((id, payload, Instant::now()));
+                return; // the task exists; its answer is lost
+            } else if target.starts_with("/ent/v2/tasks?") {
+                let page: u32 = target
+                    .split(['?', '&'])
+                    .find_map(|p| p.strip_prefix("pager.page="))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let mut s = state.lock().unwrap();
+                s.list_pages.push(page);
+                let mut all: Vec<serde_json::Value> = (0..100)
+                    .map(|i| serde_json::json!({"id": format!("other-{i}"), "state": "success", "payload": ""}))
+                    .collect();
+                for (id, payload, at) in &s.tasks {
+                    if at.elapsed() >= lag {
+                        all.push(serde_json::json!({"id": id, "state": "processing", "payload": payload}));
+                    }
+                }
+                let from = page as usize * 100;
+                let slice: Vec<_> = all.iter().skip(from).take(100).cloned().collect();
+                (200, serde_json::json!({ "tasks": slice }).to_string().into_bytes())
+            } else if let Some(rest) = target.strip_prefix("/ent/v2/tasks/") {
+                let id = rest.split('/').next().unwrap_or("");
+                let video = format!("{base}/video/{id}");
+                let body = serde_json::json!({"id": id, "state": "success",
+                    "creations": [{"id": "c", "url": video}]});
+                (200, body.to_string().into_bytes())
+            } else if target.starts_with("/video/") {
+                (200, VIDEO.to_vec())
+            } else {
+                (404, b"{}".to_vec())
+            };
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                reply.len()
+            );
+            if out.write_all(head.as_bytes()).and_then(|_| out.write_all(&reply)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Defects 3 and 4: the search followed only `next_page_token`, and gave up after two looks
+/// 3 s apart; a list paged by number, or slower than that, got the job submitted twice.
+#[test]
+fn a_lost_submit_is_found_on_a_list_paged_by_number_that_lags() {
+    let (base, state) = number_paged::start(Duration::from_secs(5));
+    let client = client(Provider::Vidu, &base);
+    let out = dir("once-paged");
+    let output = out.join("found.mp4");
+    let done = client
+        .generate(
+            &Job::new(common::repo_file("examples/sample.png")),
+            &output,
+            &mut vidu::WaitOptions::new().search_window(Duration::from_secs(30)),
+        )
+        .unwrap();
+    let s = state.lock().unwrap();
+    assert_eq!(s.submits, 1, "found, not submitted again");
+    assert_eq!(done.task_id, "task-1");
+    assert!(s.list_pages.contains(&1), "paged by number: {:?}", s.list_pages);
+    assert_eq!(std::fs::read(&output).unwrap(), number_paged::VIDEO);
+}

@@ -592,3 +592,85 @@ fn clone_schedule(s: &Schedule) -> Schedule {
         crashes: s.crashes.clone(),
     }
 }
+
+/// Scale of the machine alone (issue 14): 100,000 jobs, every answer instant and kind, all
+/// submitted at once; prints the CPU time per job and the bytes a job holds. A measurement,
+/// not a timed test: `cargo test --release --lib jobs::simulation::scale -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scale_of_100_000_jobs() {
+    let n = 100_000usize;
+    let s = Schedule {
+        seed: 1,
+        jobs: n,
+        lists_tasks: true,
+        resubmit_uncertain: false,
+        caller_payload: vec![false; n],
+        faults: Faults {
+            lose_before: 0,
+            lose_after: 0,
+            error_after: 0,
+            garble: 0,
+            throttle: 0,
+            fail_task: 0,
+            poll_error: 0,
+            poll_garble: 0,
+            download_error: 0,
+            max_lag_ms: 0,
+        },
+        crashes: Vec::new(),
+    };
+    let keys: Vec<JobKey> = (0..n)
+        .map(|i| JobKey {
+            key: i as u64,
+            caller_payload: false,
+        })
+        .collect();
+    let mut r = rules(&s);
+    r.concurrency = n;
+    let started = std::time::Instant::now();
+    let mut m = Scheduler::new(r, &keys, 0, 1);
+    m.start(Duration::ZERO);
+    let mut provider = Provider {
+        rng: Rng(1),
+        faults: s.faults,
+        tasks: Vec::new(),
+    };
+    let mut now = Duration::ZERO;
+    let (mut actions, mut lists) = (0u64, 0u64);
+    while !m.is_finished() {
+        match m.next_action(now) {
+            Some(Action::Submit { job, tag }) => {
+                let outcome = provider.submit(job, tag, now);
+                m.handle(now, Input::Submitted { job, outcome });
+            }
+            Some(Action::List { polls }) => {
+                lists += 1;
+                // Answered from a map, not the provider's scan, so the machine is measured.
+                let result = Ok(polls
+                    .iter()
+                    .map(|(_, id)| TaskStatus::new(id.clone(), State::Succeeded))
+                    .collect());
+                m.handle(now, Input::Listed { polls, result });
+            }
+            Some(Action::Download { job, .. }) => m.handle(
+                now,
+                Input::Downloaded {
+                    job,
+                    result: Ok((1, PathBuf::from("x.mp4"))),
+                },
+            ),
+            Some(_) => {}
+            None => now = m.next_wake().unwrap(),
+        }
+        actions += 1;
+    }
+    let took = started.elapsed();
+    eprintln!(
+        "scale: {n} jobs, {actions} actions, {lists} list requests, {:?} CPU in all, {:.2} µs \
+         per job; a job's slot is {} bytes plus its task id and tag",
+        took,
+        took.as_secs_f64() * 1e6 / n as f64,
+        std::mem::size_of::<Slot>()
+    );
+}
