@@ -354,7 +354,12 @@ mod number_paged {
                 }
                 let from = page as usize * 100;
                 let slice: Vec<_> = all.iter().skip(from).take(100).cloned().collect();
-                (200, serde_json::json!({ "tasks": slice }).to_string().into_bytes())
+                (
+                    200,
+                    serde_json::json!({ "tasks": slice })
+                        .to_string()
+                        .into_bytes(),
+                )
             } else if let Some(rest) = target.strip_prefix("/ent/v2/tasks/") {
                 let id = rest.split('/').next().unwrap_or("");
                 let video = format!("{base}/video/{id}");
@@ -370,7 +375,11 @@ mod number_paged {
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
                 reply.len()
             );
-            if out.write_all(head.as_bytes()).and_then(|_| out.write_all(&reply)).is_err() {
+            if out
+                .write_all(head.as_bytes())
+                .and_then(|_| out.write_all(&reply))
+                .is_err()
+            {
                 return;
             }
         }
@@ -395,6 +404,51 @@ fn a_lost_submit_is_found_on_a_list_paged_by_number_that_lags() {
     let s = state.lock().unwrap();
     assert_eq!(s.submits, 1, "found, not submitted again");
     assert_eq!(done.task_id, "task-1");
-    assert!(s.list_pages.contains(&1), "paged by number: {:?}", s.list_pages);
+    assert!(
+        s.list_pages.contains(&1),
+        "paged by number: {:?}",
+        s.list_pages
+    );
     assert_eq!(std::fs::read(&output).unwrap(), number_paged::VIDEO);
+}
+
+/// A cancel that arrives while a submit is in flight: the task id it returns is still
+/// journaled (the run stops before the next action, not before writing what it learnt), so
+/// the rerun resumes the task instead of calling it uncertain.
+#[test]
+fn a_cancel_during_a_submit_keeps_its_task_id_in_the_journal() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(
+            Fault::on(Route::Submit)
+                .nth(1)
+                .effect(Effect::Stall(Duration::from_millis(600))),
+        ),
+    )
+    .unwrap();
+    let client = client(Provider::Vtrix, &emulator.base_url());
+    let out = dir("once-cancel-submit");
+    let journal = out.join("journal.jsonl");
+    let jobs = jobs(1, &out);
+    let token = vidu::CancelToken::new();
+    let trigger = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        trigger.cancel();
+    });
+    let first = client
+        .run_batch(
+            &jobs,
+            &mut BatchOptions::default().journal(&journal).cancel(token),
+        )
+        .unwrap();
+    let JobOutcome::Unfinished { task_id: Some(id) } = &first[0] else {
+        panic!("{first:?}")
+    };
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains(&format!(r#""task_id":"{id}""#)), "{text}");
+    let again = client
+        .run_batch(&jobs, &mut BatchOptions::default().journal(&journal))
+        .unwrap();
+    assert!(matches!(again[0], JobOutcome::Written { .. }), "{again:?}");
+    assert_eq!(emulator.stats().submits, 1);
 }

@@ -1165,3 +1165,203 @@ fn terminal_state(name: &str) -> State {
         _ => State::Failed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(concurrency: usize) -> Rules {
+        Rules {
+            lists_tasks: false,
+            list_polls: false,
+            resubmit_uncertain: false,
+            concurrency,
+            search_window: DEFAULT_SEARCH_WINDOW,
+            poll: PollSchedule::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn submits(m: &mut Scheduler, now: Duration) -> Vec<usize> {
+        let mut jobs = Vec::new();
+        while let Some(action) = m.next_action(now) {
+            if let Action::Submit { job, .. } = action {
+                jobs.push(job);
+            }
+        }
+        jobs
+    }
+
+    #[test]
+    fn no_more_than_the_concurrency_is_in_flight() {
+        let keys: Vec<JobKey> = (0..10)
+            .map(|i| JobKey {
+                key: i,
+                caller_payload: false,
+            })
+            .collect();
+        let mut m = Scheduler::new(rules(3), &keys, 0, 1);
+        m.start(Duration::ZERO);
+        let first = submits(&mut m, Duration::ZERO);
+        assert_eq!(first, vec![0, 1, 2]);
+        // A created task stays in flight: nothing more goes.
+        let created = SubmitOutcome::Created("t0".into());
+        m.handle(
+            Duration::ZERO,
+            Input::Submitted {
+                job: 0,
+                outcome: created,
+            },
+        );
+        assert_eq!(submits(&mut m, Duration::ZERO), Vec::<usize>::new());
+        // A refused submit ends its job and frees a slot.
+        let refused = SubmitOutcome::NotCreated {
+            error: Error::invalid("prompt", "x", "y"),
+            throttled: false,
+        };
+        m.handle(
+            Duration::ZERO,
+            Input::Submitted {
+                job: 1,
+                outcome: refused,
+            },
+        );
+        assert_eq!(submits(&mut m, Duration::ZERO), vec![3]);
+        assert!(matches!(m.outcome(1), Some(JobOutcome::Failed(_))));
+    }
+
+    /// A failure read back from the journal is the failure that was recorded, every field.
+    #[test]
+    fn a_replayed_failure_keeps_its_status() {
+        let mut m = Scheduler::new(
+            rules(1),
+            &[JobKey {
+                key: 1,
+                caller_payload: false,
+            }],
+            0,
+            1,
+        );
+        m.replay(
+            0,
+            &Record::Terminal {
+                job: 0,
+                key: None,
+                task_id: "t9".into(),
+                state: "expired".into(),
+                code: Some("C".into()),
+                message: Some("M".into()),
+            },
+        );
+        m.start(Duration::ZERO);
+        assert!(m.is_finished());
+        let Some(JobOutcome::Failed(Error::TaskFailed { status })) = m.outcome(0) else {
+            panic!("{:?}", m.outcome(0))
+        };
+        assert_eq!(status.task_id, "t9");
+        assert_eq!(status.state, State::Expired);
+        assert_eq!(status.raw_state, "expired");
+        assert_eq!(status.error_code.as_deref(), Some("C"));
+        assert_eq!(status.error_message.as_deref(), Some("M"));
+        assert!(
+            m.next_action(Duration::ZERO).is_none(),
+            "nothing submitted again"
+        );
+    }
+
+    /// A format-1 intent does not say whether its tag went out; a job with its own payload
+    /// never sent one, so it is reported uncertain, not searched for.
+    #[test]
+    fn an_old_intent_of_a_job_with_its_own_payload_is_not_searched_for() {
+        let mut r = rules(1);
+        r.lists_tasks = true;
+        for (caller_payload, searched) in [(true, false), (false, true)] {
+            let mut m = Scheduler::new(
+                r.clone(),
+                &[JobKey {
+                    key: 1,
+                    caller_payload,
+                }],
+                0,
+                1,
+            );
+            m.replay(0, &Record::intent(0, "vidu-x"));
+            m.start(Duration::ZERO);
+            let mut search = false;
+            while let Some(a) = m.next_action(Duration::ZERO) {
+                search |= matches!(a, Action::Search { .. });
+            }
+            assert_eq!(search, searched, "caller payload {caller_payload}");
+            assert_eq!(
+                matches!(m.outcome(0), Some(JobOutcome::Uncertain(_))),
+                !searched
+            );
+        }
+    }
+
+    #[test]
+    fn the_poll_rule() {
+        let retry = RetryPolicy::default();
+        let mut streak = PollStreak::default();
+        let protocol = || Error::Protocol {
+            operation: "status",
+            task_id: None,
+            detail: "x".into(),
+        };
+        assert!(matches!(
+            poll_verdict(&protocol(), &mut streak, &retry),
+            PollVerdict::Retry(_)
+        ));
+        assert!(matches!(
+            poll_verdict(&protocol(), &mut streak, &retry),
+            PollVerdict::Retry(_)
+        ));
+        assert_eq!(
+            poll_verdict(&protocol(), &mut streak, &retry),
+            PollVerdict::Fail
+        );
+        let api = |status| Error::Api {
+            operation: "status",
+            http_status: status,
+            provider_code: None,
+            message: String::new(),
+            request_id: None,
+            task_id: None,
+            retry_after_secs: None,
+        };
+        let mut streak = PollStreak::default();
+        for _ in 0..50 {
+            assert!(matches!(
+                poll_verdict(&api(503), &mut streak, &retry),
+                PollVerdict::Retry(_)
+            ));
+        }
+        for status in [401, 403, 404] {
+            assert_eq!(
+                poll_verdict(&api(status), &mut streak, &retry),
+                PollVerdict::Fail
+            );
+        }
+        let reset = Error::Transport {
+            operation: "status",
+            task_id: None,
+            source: TransportError::new(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "x",
+            ))),
+        };
+        assert!(matches!(
+            poll_verdict(&reset, &mut streak, &retry),
+            PollVerdict::Retry(_)
+        ));
+        let bad_url = Error::Transport {
+            operation: "status",
+            task_id: None,
+            source: TransportError::new(ureq::Error::BadUri("x".into())),
+        };
+        assert_eq!(
+            poll_verdict(&bad_url, &mut streak, &retry),
+            PollVerdict::Fail
+        );
+    }
+}
