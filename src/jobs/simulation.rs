@@ -600,7 +600,10 @@ fn clone_schedule(s: &Schedule) -> Schedule {
 #[test]
 #[ignore]
 fn scale_of_100_000_jobs() {
-    let n = 100_000usize;
+    let n: usize = std::env::var("VIDU_SCALE_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let s = Schedule {
         seed: 1,
         jobs: n,
