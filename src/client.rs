@@ -658,6 +658,13 @@ impl Client {
 
     /// Submit, wait and download in one call. On failure the error carries the task id
     /// whenever a task was created ([`Error::task_id`]): pass it to [`Client::resume`].
+    ///
+    /// This is a batch of one: the same job state machine as [`Client::run_batch`] decides
+    /// every step. On the official API a submit whose answer was lost is looked for in the task
+    /// list (by a tag in `payload`, when the job sets none) for
+    /// [`WaitOptions::search_window`]; found, it is used; shown absent for the whole window, the
+    /// job is sent once more. Otherwise an uncertain submit is returned as an error and never
+    /// sent again. The cancel token stops the wait, the download and a submit's backoff.
     pub fn generate(
         &self,
         job: &Job<'_>,
