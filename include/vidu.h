@@ -386,6 +386,12 @@ typedef struct vidu_batch_options {
    * Passed to `on_event`; must stay valid until the call returns.
    */
   void *userdata;
+  /**
+   * Official API: how many seconds the task list is searched for the task of a submit whose
+   * answer was lost before concluding that none was created and submitting again. 0: the
+   * default, 120. (Appended: programs compiled before it leave it out, meaning 0.)
+   */
+  double search_window_secs;
 } vidu_batch_options;
 
 /**

@@ -19,6 +19,9 @@ pub struct TaskQuery {
     /// The page after the one that returned this [`TaskPage::next_page_token`]. Default: the
     /// first page.
     pub page_token: Option<String>,
+    /// The page number, from 0 (`pager.page`), for servers that page by number. Default: the
+    /// first page.
+    pub page: Option<u32>,
 }
 
 impl TaskQuery {
@@ -44,6 +47,11 @@ impl TaskQuery {
     /// Tasks per page, 1 to 100.
     pub fn page_size(mut self, n: u32) -> Self {
         self.page_size = Some(n);
+        self
+    }
+    /// Page number `n` (from 0).
+    pub fn page(mut self, n: u32) -> Self {
+        self.page = Some(n);
         self
     }
     /// The page after the one that gave `token`.

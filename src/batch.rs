@@ -20,20 +20,22 @@
 //! One thread does everything, so a slow download delays the polls behind it; polls are cheap
 //! and a delayed poll is harmless, while threads would cost every user of a small device.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
+use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
-use crate::client::Client;
-use crate::client::WaitOptions;
-use crate::error::{Error, ErrorKind, Result, TransportError};
+use crate::client::{Client, Progress, WaitOptions};
+use crate::error::{Error, Result};
 use crate::image::ImageSource;
 use crate::job::Job;
-use crate::journal::{self, Journal, Phase, Record, Replay};
-use crate::lost_submit::{ADOPTION_LOOKS, ADOPTION_PAUSE, CLOCK_SLACK, TASKS_PER_LIST};
-use crate::status::{State, TaskStatus};
+use crate::jobs::identity;
+use crate::jobs::submit::SubmitOutcome;
+use crate::jobs::{Action, Event, Input, JobKey, Rules, Scheduler, DEFAULT_SEARCH_WINDOW};
+use crate::journal::{self, Header, Journal, Record};
+use crate::status::TaskStatus;
 
 /// One job of a batch: what to generate and where to write it.
 #[derive(Clone, Debug)]
@@ -147,6 +149,11 @@ pub struct BatchOptions<'a> {
     pub resubmit_uncertain: bool,
     /// Called for each event.
     pub on_event: Option<BatchCallback<'a>>,
+    /// How long the official API's task list is searched for the task of a submit whose
+    /// answer was lost (the list may lag behind a submit) before concluding that none was
+    /// created and submitting again. Looks grow apart: 2 s, 4 s, 8 s, 16 s, then every 30 s.
+    /// Default `None`: 120 s.
+    pub search_window: Option<Duration>,
 }
 
 impl std::fmt::Debug for BatchOptions<'_> {
@@ -156,6 +163,7 @@ impl std::fmt::Debug for BatchOptions<'_> {
             .field("timeout", &self.timeout)
             .field("journal", &self.journal)
             .field("resubmit_uncertain", &self.resubmit_uncertain)
+            .field("search_window", &self.search_window)
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +192,11 @@ impl<'a> BatchOptions<'a> {
     /// Allows submitting again a job whose earlier submit is uncertain.
     pub fn resubmit_uncertain(mut self, yes: bool) -> Self {
         self.resubmit_uncertain = yes;
+        self
+    }
+    /// Sets how long an uncertain submit is searched for in the task list (default 120 s).
+    pub fn search_window(mut self, window: Duration) -> Self {
+        self.search_window = Some(window);
         self
     }
     /// Sets the event callback.
@@ -230,54 +243,22 @@ impl JobOutcome {
     }
 }
 
-/// Where one job stands during a run.
-#[derive(Debug)]
-enum Slot {
-    /// Not submitted yet.
-    Pending,
-    /// Submitted; waiting for the task.
-    Running(Running),
-    /// Created before a crash, id unknown: look for it in the task list.
-    Searching {
-        tag: String,
-        since: SystemTime,
-        looks: u32,
-        next: Instant,
-    },
-    Done(JobOutcome),
-}
+/// Tasks in flight at once unless set: the official API's documented default per organisation;
+/// the gateways document none and resell the same service.
+const DEFAULT_CONCURRENCY: usize = 5;
 
-#[derive(Debug)]
-struct Running {
-    task_id: String,
-    polls: u32,
-    next_poll: Instant,
-    last: Option<(State, Option<u32>, String)>,
-}
-
-/// Submits are held back this long after a `429` without `Retry-After`.
-const DEFAULT_THROTTLE: Duration = Duration::from_secs(5);
-
-struct Run<'c, 'j, 'a, 'o> {
-    client: &'c Client,
-    jobs: &'j [BatchJob<'a>],
-    slots: Vec<Slot>,
-    queue: VecDeque<usize>,
-    journal: Option<Journal>,
-    /// Identifies the job list; part of each submit's tag.
-    fingerprint: String,
-    /// Submits recorded per job, so each attempt gets its own tag.
-    attempts: Vec<u32>,
-    options: &'o mut BatchOptions<'a>,
-    cancel: CancelToken,
-    held_until: Option<Instant>,
-    stopped: bool,
+fn label(bj: &BatchJob<'_>, i: usize) -> String {
+    bj.label.clone().unwrap_or_else(|| format!("job {}", i + 1))
 }
 
 impl Client {
     /// Runs many jobs from this thread; see [`crate::batch`]. Every job is checked before the
     /// first submit: an invalid job fails the call naming it, and nothing is sent. Afterwards one
     /// job's failure does not stop the others. Returns one outcome per job, in order.
+    ///
+    /// The money rules (what may be submitted, what counts as created, when to search the task
+    /// list, when a job is done) are the job state machine's (`src/jobs/`); this call does its
+    /// I/O and keeps its journal.
     pub fn run_batch<'a>(
         &self,
         jobs: &[BatchJob<'a>],
@@ -292,47 +273,296 @@ impl Client {
             self.check(&bj.job).map_err(named)?;
             crate::download::check_output_path(&bj.output).map_err(named)?;
         }
-        let identities: Vec<String> = jobs.iter().map(|bj| self.job_identity(bj)).collect();
-        let fingerprint = journal::fingerprint(identities.iter().map(String::as_bytes));
+        // Two jobs writing one file would pay twice for one video.
+        let labels: Vec<String> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, bj)| label(bj, i))
+            .collect();
+        crate::download::check_distinct_outputs(
+            labels
+                .iter()
+                .zip(jobs)
+                .map(|(l, bj)| (l.as_str(), bj.output.as_path())),
+        )?;
+        let keys = job_keys(jobs);
+        let rules = Rules {
+            lists_tasks: self.lists_tasks(),
+            list_polls: self.lists_tasks() && jobs.len() > 1,
+            resubmit_uncertain: options.resubmit_uncertain,
+            concurrency,
+            search_window: options.search_window.unwrap_or(DEFAULT_SEARCH_WINDOW),
+            poll: self.config().poll,
+            retry: self.config().retry,
+        };
+        let mut scheduler = Scheduler::new(rules, &keys, journal::unix_ms_now(), seed());
         let journal = match &options.journal {
-            Some(path) => {
-                let header = journal::Header::new(
-                    fingerprint.clone(),
-                    jobs.len() as u64,
-                    self.provider().name(),
-                );
-                Some(Journal::open(path, &header)?)
-            }
+            Some(path) => Some(self.open_journal(path, jobs, &keys, &mut scheduler)?),
             None => None,
         };
-        let cancel = options.cancel.clone().unwrap_or_default();
-        let mut run = Run {
+        let start = Instant::now();
+        scheduler.start(Duration::ZERO);
+        let mut driver = Driver {
             client: self,
             jobs,
-            slots: jobs.iter().map(|_| Slot::Pending).collect(),
-            queue: VecDeque::new(),
-            journal: None,
-            fingerprint,
-            attempts: vec![0; jobs.len()],
-            options,
-            cancel,
-            held_until: None,
+            journal,
+            pending: Vec::new(),
+            cancel: options.cancel.clone().unwrap_or_default(),
+            start,
+            deadline: options.timeout.and_then(|t| start.checked_add(t)),
+            on_event: options.on_event.as_mut(),
+            single: None,
             stopped: false,
         };
-        if let Some((journal, replay)) = journal {
-            run.journal = Some(journal);
-            run.replay(&replay)?;
-        }
-        run.queue = (0..jobs.len())
-            .filter(|&i| matches!(run.slots[i], Slot::Pending))
-            .collect();
-        run.go(concurrency)?;
-        Ok(run.slots.into_iter().map(Slot::into_outcome).collect())
+        driver.run(&mut scheduler)?;
+        Ok(scheduler.into_outcomes())
     }
 
-    /// The text that identifies a job in the journal's fingerprint: every field, with image
-    /// bytes stood for by their hash (never copied).
-    fn job_identity(&self, bj: &BatchJob<'_>) -> String {
+    /// Opens the journal and replays it into `scheduler`: records are matched to jobs by their
+    /// identity (format 2), or by index when a format-1 journal was written for exactly these
+    /// jobs. Refused, listing the paid tasks it holds, when it holds tasks of jobs that are not
+    /// in this run and have not ended (they would be lost from view), or when nothing matches.
+    fn open_journal(
+        &self,
+        path: &Path,
+        jobs: &[BatchJob<'_>],
+        keys: &[JobKey],
+        scheduler: &mut Scheduler,
+    ) -> Result<Journal> {
+        let by_key: HashMap<String, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (format!("{:016x}", k.key), i))
+            .collect();
+        let list_fingerprint = journal::fingerprint(by_key_sorted(keys));
+        let header = Header::new(list_fingerprint, jobs.len() as u64, self.provider().name());
+        let legacy = legacy_fingerprint(jobs);
+        let mut orphans: BTreeMap<String, Orphan> = BTreeMap::new();
+        let mut matched = 0usize;
+        let (journal, opened) = Journal::open_with(path, &header, |found, _line, record| {
+            let by_index =
+                found.version < 2 && found.fingerprint == legacy && found.jobs == jobs.len() as u64;
+            let target = match record.key() {
+                Some(key) => by_key.get(key).copied(),
+                None if by_index => record.job().and_then(|j| usize::try_from(j).ok()),
+                None => None,
+            };
+            match target {
+                Some(i) if i < jobs.len() => {
+                    matched += 1;
+                    scheduler.replay(i, &record);
+                }
+                _ => {
+                    let name = record
+                        .key()
+                        .map_or_else(|| format!("#{}", record.job().unwrap_or(0)), str::to_owned);
+                    orphans
+                        .entry(name)
+                        .or_insert_with(|| Orphan {
+                            job: record.job().unwrap_or(0),
+                            ..Orphan::default()
+                        })
+                        .see(&record);
+                }
+            }
+            Ok::<(), io::Error>(())
+        })?;
+        let refuse = |detail: String| Error::Io {
+            action: "reading the journal",
+            path: path.to_owned(),
+            source: io::Error::new(io::ErrorKind::InvalidData, detail),
+            task_id: None,
+        };
+        if opened.header.version < 2 && !orphans.is_empty() {
+            return Err(refuse(format!(
+                "this journal, written by an earlier vidu, was made for a different job list \
+                 ({} jobs, fingerprint {}) and cannot be matched to these {} jobs. {}",
+                opened.header.jobs,
+                opened.header.fingerprint,
+                jobs.len(),
+                held_tasks(&orphans)
+            )));
+        }
+        let open_tasks = orphans.values().any(|o| o.open_task.is_some());
+        let any_task = orphans.values().any(|o| !o.tasks.is_empty());
+        if open_tasks || (matched == 0 && any_task) {
+            return Err(refuse(format!(
+                "this journal holds tasks of jobs that are not in this run (changed or removed \
+                 since, or another job list). {}",
+                held_tasks(&orphans)
+            )));
+        }
+        for (key, orphan) in &orphans {
+            if !orphan.tasks.is_empty() {
+                log::warn!(
+                    "journal: job {} of an earlier run ({key}) is not in this run; its tasks: {}",
+                    orphan.job + 1,
+                    orphan.tasks.join(", ")
+                );
+            }
+        }
+        Ok(journal)
+    }
+
+    /// Submit, wait and download in one call, as a batch of one (the same state machine):
+    /// see [`Client::generate`].
+    pub(crate) fn generate_one(
+        &self,
+        job: &Job<'_>,
+        path: &Path,
+        options: &mut WaitOptions<'_>,
+    ) -> Result<crate::client::Generated> {
+        crate::download::check_output_path(path)?;
+        self.check(job)?;
+        let jobs = [BatchJob::new(job.reborrow(), path)];
+        let keys = job_keys(&jobs);
+        let rules = Rules {
+            lists_tasks: self.lists_tasks(),
+            list_polls: false,
+            resubmit_uncertain: false,
+            concurrency: 1,
+            search_window: options.search_window.unwrap_or(DEFAULT_SEARCH_WINDOW),
+            poll: self.config().poll,
+            retry: self.config().retry,
+        };
+        let mut scheduler = Scheduler::new(rules, &keys, journal::unix_ms_now(), seed());
+        scheduler.start(Duration::ZERO);
+        let start = Instant::now();
+        let mut driver = Driver {
+            client: self,
+            jobs: &jobs,
+            journal: None,
+            pending: Vec::new(),
+            cancel: options.cancel.clone().unwrap_or_default(),
+            start,
+            deadline: options.timeout.and_then(|t| start.checked_add(t)),
+            on_event: None,
+            single: Some(Single {
+                on_progress: options.on_progress.as_mut(),
+                polls: 0,
+                last: None,
+                stopped_by_callback: false,
+                submitted: false,
+            }),
+            stopped: false,
+        };
+        driver.run(&mut scheduler)?;
+        let single = driver.single.take().unwrap_or_default();
+        let cancelled = driver.cancel.is_cancelled() || single.stopped_by_callback;
+        let outcome = scheduler.into_outcomes().pop();
+        match outcome {
+            Some(JobOutcome::Written {
+                task_id,
+                path,
+                bytes,
+            }) => Ok(crate::client::Generated {
+                status: single
+                    .last
+                    .unwrap_or_else(|| TaskStatus::new(task_id.clone(), crate::State::Succeeded)),
+                task_id,
+                path,
+                bytes,
+            }),
+            Some(JobOutcome::Failed(e) | JobOutcome::Uncertain(e)) => Err(e),
+            Some(JobOutcome::Unfinished { task_id: Some(id) }) if !cancelled => {
+                Err(Error::Timeout {
+                    task_id: id,
+                    last_status: single.last.map(Box::new),
+                })
+            }
+            Some(JobOutcome::Unfinished { task_id: Some(id) }) => Err(Error::cancelled(&id)),
+            // Stopped (or out of time) before any task was created.
+            _ => Err(Error::Cancelled { task_id: None }),
+        }
+    }
+}
+
+/// What a journal holds about a job that is not in this run.
+#[derive(Default)]
+struct Orphan {
+    job: u64,
+    tasks: Vec<String>,
+    /// A task that has not ended (no terminal or written record after it).
+    open_task: Option<String>,
+}
+
+impl Orphan {
+    fn see(&mut self, record: &Record) {
+        match record {
+            Record::Submitted { task_id, .. } => {
+                self.tasks.push(task_id.clone());
+                self.open_task = Some(task_id.clone());
+            }
+            Record::Terminal { .. } | Record::Written { .. } => self.open_task = None,
+            _ => {}
+        }
+    }
+}
+
+/// The refusal's list of paid tasks and what the user can do.
+fn held_tasks(orphans: &BTreeMap<String, Orphan>) -> String {
+    let mut tasks: Vec<String> = Vec::new();
+    for orphan in orphans.values() {
+        for task in &orphan.tasks {
+            let open = orphan.open_task.as_deref() == Some(task.as_str());
+            tasks.push(format!(
+                "job {}: task {task}{}",
+                orphan.job + 1,
+                if open { " (not finished)" } else { "" }
+            ));
+        }
+    }
+    if tasks.is_empty() {
+        return "It holds no task: use another --journal, or remove it (nothing was paid).".into();
+    }
+    let n = tasks.len();
+    let shown = tasks
+        .iter()
+        .take(20)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    let more = if n > 20 {
+        format!("; and {} more", n - 20)
+    } else {
+        String::new()
+    };
+    format!(
+        "It holds {n} paid task(s): {shown}{more}. Rerun with the job list it was written for to \
+         finish them, or resume a task by itself with `img2video --task-id ID --output FILE`; \
+         another --journal (or removing this one) submits every job of this run again and pays \
+         for each"
+    )
+}
+
+/// The key of each job, made unique (a repeated job gets its occurrence counted in).
+fn job_keys(jobs: &[BatchJob<'_>]) -> Vec<JobKey> {
+    let mut seen: HashMap<u64, u32> = HashMap::with_capacity(jobs.len());
+    jobs.iter()
+        .map(|bj| {
+            let form = identity::canonical(&bj.job, &bj.output);
+            let mut key = identity::key(&form);
+            let n = seen.entry(key).or_insert(0);
+            if *n > 0 {
+                key = identity::key(&format!("{form}#{n}"));
+            }
+            *n += 1;
+            JobKey {
+                key,
+                caller_payload: bj.job.payload.is_some(),
+            }
+        })
+        .collect()
+}
+
+fn by_key_sorted(keys: &[JobKey]) -> Vec<String> {
+    keys.iter().map(|k| format!("{:016x}", k.key)).collect()
+}
+
+/// The fingerprint journals of format 1 were written with: FNV over each job's `Debug` text
+/// with its image stood for by its hash. Only to recognise those journals.
+fn legacy_fingerprint(jobs: &[BatchJob<'_>]) -> String {
+    journal::fingerprint(jobs.iter().map(|bj| {
         let image = match &bj.job.image {
             ImageSource::Url(u) => format!("url {u}"),
             ImageSource::Path(p) => format!("path {}", p.display()),
@@ -341,503 +571,239 @@ impl Client {
         let mut rest = bj.job.reborrow();
         rest.image = ImageSource::Bytes(Default::default());
         format!("{image}\u{0}{rest:?}\u{0}{}", bj.output.display())
+    }))
+}
+
+fn seed() -> u64 {
+    (crate::retry::random_fraction() * 2f64.powi(63)) as u64
+}
+
+/// What a batch of one (`generate`) keeps besides the machine's state.
+#[derive(Default)]
+struct Single<'p, 'a> {
+    on_progress: Option<&'p mut crate::client::ProgressCallback<'a>>,
+    polls: u32,
+    last: Option<TaskStatus>,
+    stopped_by_callback: bool,
+    submitted: bool,
+}
+
+/// The I/O around the state machine: performs its actions, feeds back the answers, keeps the
+/// journal (records of one pass written with one fsync, before the next I/O), and stops on the
+/// cancel token, the deadline or the callback.
+struct Driver<'c, 'j, 'a, 'o, 'p, 'q> {
+    client: &'c Client,
+    jobs: &'j [BatchJob<'a>],
+    journal: Option<Journal>,
+    pending: Vec<Record>,
+    cancel: CancelToken,
+    start: Instant,
+    deadline: Option<Instant>,
+    on_event: Option<&'o mut BatchCallback<'a>>,
+    single: Option<Single<'p, 'q>>,
+    stopped: bool,
+}
+
+impl Driver<'_, '_, '_, '_, '_, '_> {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
     }
-}
 
-/// Tasks in flight at once unless set: the official API's documented default per organisation;
-/// the gateways document none and resell the same service.
-const DEFAULT_CONCURRENCY: usize = 5;
-
-fn label(bj: &BatchJob<'_>, i: usize) -> String {
-    bj.label.clone().unwrap_or_else(|| format!("job {}", i + 1))
-}
-
-impl Slot {
-    fn into_outcome(self) -> JobOutcome {
-        match self {
-            Slot::Done(o) => o,
-            Slot::Running(r) => JobOutcome::Unfinished {
-                task_id: Some(r.task_id),
-            },
-            Slot::Pending | Slot::Searching { .. } => JobOutcome::Unfinished { task_id: None },
-        }
+    fn should_stop(&self) -> bool {
+        // `generate`'s token stops the wait, the download and a submit's backoff, not the
+        // first submit itself (as documented on `WaitOptions::cancel`).
+        let cancelled =
+            self.cancel.is_cancelled() && self.single.as_ref().is_none_or(|s| s.submitted);
+        self.stopped || cancelled || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
-}
 
-impl Run<'_, '_, '_, '_> {
-    fn replay(&mut self, replay: &Replay) -> Result<()> {
-        let now = Instant::now();
-        for (i, record) in replay.jobs.iter().enumerate().take(self.jobs.len()) {
-            self.attempts[i] = record.attempts;
-            self.slots[i] = match (record.phase(), &record.task_id) {
-                (Phase::Done, _) => match &record.written {
-                    Some(w) => JobOutcome::Written {
-                        task_id: w.task_id.clone(),
-                        path: w.path.clone(),
-                        bytes: w.bytes,
-                    }
-                    .into(),
-                    None => Slot::Pending,
-                },
-                (Phase::Failed, _) => match &record.terminal {
-                    Some(t) => JobOutcome::Failed(Error::TaskFailed {
-                        status: Box::new(TaskStatus {
-                            task_id: t.task_id.clone(),
-                            state: State::Failed,
-                            raw_state: t.state.clone(),
-                            error_code: t.code.clone(),
-                            error_message: t.message.clone(),
-                            ..TaskStatus::default()
-                        }),
-                    })
-                    .into(),
-                    None => Slot::Pending,
-                },
-                (Phase::Running, Some(task_id)) => Slot::Running(Running {
-                    task_id: task_id.clone(),
-                    polls: 0,
-                    next_poll: now,
-                    last: None,
-                }),
-                (Phase::Unknown, _) => match &record.intent {
-                    // The official API lists tasks: find the one the tag marks, if any.
-                    Some(intent) if self.client.lists_tasks() => Slot::Searching {
-                        tag: intent.tag.clone(),
-                        since: SystemTime::UNIX_EPOCH
-                            .checked_add(Duration::from_millis(intent.at_unix_ms))
-                            .unwrap_or(SystemTime::UNIX_EPOCH),
-                        looks: 0,
-                        next: now,
-                    },
-                    _ if self.options.resubmit_uncertain => Slot::Pending,
-                    _ => JobOutcome::Uncertain(Error::SubmitUncertain {
-                        source: TransportError::lost_answer(
-                            record.uncertain.clone().unwrap_or_else(|| {
-                                "an earlier run stopped during this job's submit".into()
-                            }),
-                        ),
-                    })
-                    .into(),
-                },
-                _ => Slot::Pending,
-            };
-        }
-        Ok(())
+    fn run(&mut self, scheduler: &mut Scheduler) -> Result<()> {
+        let result = self.pass(scheduler);
+        // Stopping: what is known is still written; nothing new is started.
+        self.pending.extend(scheduler.take_records());
+        let flushed = self.flush();
+        result.and(flushed)
     }
-}
 
-impl From<JobOutcome> for Slot {
-    fn from(o: JobOutcome) -> Self {
-        Slot::Done(o)
-    }
-}
-
-impl Run<'_, '_, '_, '_> {
-    fn go(&mut self, concurrency: usize) -> Result<()> {
-        let deadline = self
-            .options
-            .timeout
-            .and_then(|t| Instant::now().checked_add(t));
-        self.spread_polls();
+    fn pass(&mut self, scheduler: &mut Scheduler) -> Result<()> {
         loop {
-            if self.cancel.is_cancelled() || self.stopped {
+            if self.should_stop() {
                 return Ok(());
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(());
-            }
-            self.search_due()?;
-            self.submit_what_fits(concurrency)?;
-            self.poll_due()?;
-            let Some(wake) = self.next_wake() else {
-                return Ok(()); // every job is done
-            };
-            let wake = deadline.map_or(wake, |d| wake.min(d));
-            let pause = wake.saturating_duration_since(Instant::now());
-            if !pause.is_zero() && self.cancel.sleep(pause) {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Tasks picked up from a journal all start at once; spread their first polls over one
-    /// poll interval rather than bursting.
-    fn spread_polls(&mut self) {
-        let first = self.client.config().poll.first;
-        let running: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
-            .collect();
-        let now = Instant::now();
-        let n = running.len().max(1) as u32;
-        for (k, i) in running.into_iter().enumerate() {
-            if let Slot::Running(r) = &mut self.slots[i] {
-                r.next_poll = now + first / n * k as u32;
-            }
-        }
-    }
-
-    fn in_flight(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| matches!(s, Slot::Running(_) | Slot::Searching { .. }))
-            .count()
-    }
-
-    /// When the loop has something to do next; `None` when every job is done.
-    fn next_wake(&self) -> Option<Instant> {
-        let polls = self.slots.iter().filter_map(|slot| match slot {
-            Slot::Running(r) => Some(r.next_poll),
-            Slot::Searching { next, .. } => Some(*next),
-            _ => None,
-        });
-        let mut wake = polls.min();
-        if !self.queue.is_empty() {
-            let submit = match self.held_until {
-                Some(t) => Some(t),
-                // Waiting for a free slot: a poll will free one.
-                None if wake.is_some() => None,
-                None => Some(Instant::now()),
-            };
-            wake = wake.into_iter().chain(submit).min();
-        }
-        wake
-    }
-
-    fn emit(&mut self, event: BatchEvent<'_>) {
-        if let Some(callback) = self.options.on_event.as_mut() {
-            if callback(&event).is_break() {
-                self.stopped = true;
-            }
-        }
-    }
-
-    fn record(&mut self, record: Record) -> Result<()> {
-        match self.journal.as_mut() {
-            Some(j) => j.append(&record),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(&mut self, i: usize, outcome: JobOutcome) {
-        if let JobOutcome::Failed(e) = &outcome {
-            self.emit(BatchEvent::Failed { job: i, error: e });
-        }
-        if let JobOutcome::Uncertain(e) = &outcome {
-            self.emit(BatchEvent::Uncertain { job: i, error: e });
-        }
-        self.slots[i] = Slot::Done(outcome);
-        // A task ended: a slot is free, so a throttled submit may go now.
-        self.held_until = None;
-    }
-
-    fn submit_what_fits(&mut self, concurrency: usize) -> Result<()> {
-        while self.in_flight() < concurrency && !self.stopped && !self.cancel.is_cancelled() {
-            if self.held_until.is_some_and(|t| Instant::now() < t) {
-                return Ok(());
-            }
-            self.held_until = None;
-            let Some(i) = self.queue.pop_front() else {
-                return Ok(());
-            };
-            self.submit(i)?;
-        }
-        Ok(())
-    }
-
-    fn submit(&mut self, i: usize) -> Result<()> {
-        let bj = &self.jobs[i];
-        // The tag lets a later run find this task in the task list if the process dies before
-        // the answer; it rides in `payload`, which the official API echoes back.
-        let tag = journal::submit_tag(&self.fingerprint, i as u64, self.attempts[i]);
-        self.attempts[i] = self.attempts[i].saturating_add(1);
-        let mut job = bj.job.reborrow();
-        if self.client.lists_tasks() && job.payload.is_none() {
-            job.payload = Some(tag.clone());
-        }
-        let submission = match self.client.prepare(&job) {
-            Ok(s) => s,
-            // The image changed since the batch was checked: this job fails, the others go on.
-            Err(e) => {
-                self.finish(i, JobOutcome::Failed(e));
-                return Ok(());
-            }
-        };
-        let at = SystemTime::now();
-        self.record(Record::intent(i as u64, tag.clone()))?;
-        match self
-            .client
-            .send_submission(&submission, &self.cancel, false)
-        {
-            Ok(task_id) => {
-                self.record(Record::Submitted {
-                    job: i as u64,
-                    task_id: task_id.clone(),
-                })?;
-                self.emit(BatchEvent::Submitted {
-                    job: i,
-                    task_id: &task_id,
-                });
-                self.start_polling(i, task_id);
-            }
-            Err(e) if e.http_status() == Some(429) => {
-                // Refused, so certainly not created: the job waits for its turn again.
-                let retry_after = e.retry_after().unwrap_or(DEFAULT_THROTTLE);
-                self.record(Record::NotCreated {
-                    job: i as u64,
-                    reason: e.to_string(),
-                })?;
-                self.queue.push_front(i);
-                self.held_until = Instant::now().checked_add(retry_after);
-                self.emit(BatchEvent::Throttled {
-                    job: i,
-                    retry_after,
-                });
-            }
-            // Stopped while holding back between attempts: nothing was created.
-            Err(e) if e.kind() == ErrorKind::Cancelled => {
-                self.record(Record::NotCreated {
-                    job: i as u64,
-                    reason: e.to_string(),
-                })?;
-                self.queue.push_front(i);
-            }
-            Err(e) if e.kind() == ErrorKind::SubmitUncertain => {
-                self.record(Record::Uncertain {
-                    job: i as u64,
-                    reason: e.to_string(),
-                })?;
-                if self.client.lists_tasks() && job.payload.as_deref() == Some(&tag) {
-                    self.slots[i] = Slot::Searching {
-                        tag,
-                        since: at,
-                        looks: 0,
-                        next: Instant::now(),
+            match scheduler.next_action(self.now()) {
+                Some(Action::Record(record)) => self.pending.push(record),
+                Some(action) => {
+                    // The records of this pass are durable before the I/O they announce.
+                    self.flush()?;
+                    if let Some(input) = self.perform(scheduler, action) {
+                        scheduler.handle(self.now(), input);
+                    }
+                }
+                None => {
+                    self.flush()?;
+                    if scheduler.is_finished() {
+                        return Ok(());
+                    }
+                    let Some(wake) = scheduler.next_wake() else {
+                        return Ok(());
                     };
-                } else if self.options.resubmit_uncertain {
-                    self.queue.push_back(i);
-                } else {
-                    self.finish(i, JobOutcome::Uncertain(e));
-                }
-            }
-            Err(e) => {
-                self.record(Record::NotCreated {
-                    job: i as u64,
-                    reason: e.to_string(),
-                })?;
-                self.finish(i, JobOutcome::Failed(e));
-            }
-        }
-        Ok(())
-    }
-
-    fn start_polling(&mut self, i: usize, task_id: String) {
-        let first = self.client.config().poll.delay(0);
-        self.slots[i] = Slot::Running(Running {
-            task_id,
-            polls: 0,
-            next_poll: Instant::now() + first,
-            last: None,
-        });
-    }
-
-    /// Looks for tasks whose submit was interrupted, by their tag.
-    fn search_due(&mut self) -> Result<()> {
-        let now = Instant::now();
-        for i in 0..self.slots.len() {
-            let Slot::Searching {
-                tag,
-                since,
-                looks,
-                next,
-            } = &self.slots[i]
-            else {
-                continue;
-            };
-            if *next > now {
-                continue;
-            }
-            let (tag, since, looks) = (tag.clone(), *since, *looks);
-            let from = since.checked_sub(CLOCK_SLACK).unwrap_or(since);
-            match self.client.find_task_by_payload(&tag, from) {
-                Ok(Some(task_id)) => {
-                    self.record(Record::Submitted {
-                        job: i as u64,
-                        task_id: task_id.clone(),
-                    })?;
-                    self.emit(BatchEvent::Adopted {
-                        job: i,
-                        task_id: &task_id,
-                    });
-                    self.start_polling(i, task_id);
-                }
-                Ok(None) if looks + 1 < ADOPTION_LOOKS => {
-                    self.slots[i] = Slot::Searching {
-                        tag,
-                        since,
-                        looks: looks + 1,
-                        next: now + ADOPTION_PAUSE,
-                    };
-                }
-                // Listed twice, a few seconds apart, over the submit's time: no task exists.
-                Ok(None) => {
-                    self.record(Record::NotCreated {
-                        job: i as u64,
-                        reason: "the task list shows no task with this job's tag".into(),
-                    })?;
-                    self.slots[i] = Slot::Pending;
-                    self.queue.push_front(i);
-                }
-                Err(e) if e.kind() == ErrorKind::Cancelled => return Ok(()),
-                Err(e) => self.finish(
-                    i,
-                    JobOutcome::Uncertain(Error::SubmitUncertain {
-                        source: TransportError::lost_answer(format!(
-                            "could not look for the task in the task list: {e}"
-                        )),
-                    }),
-                ),
-            }
-        }
-        Ok(())
-    }
-
-    fn poll_due(&mut self) -> Result<()> {
-        let now = Instant::now();
-        let due: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| matches!(&self.slots[i], Slot::Running(r) if r.next_poll <= now))
-            .collect();
-        if due.is_empty() {
-            return Ok(());
-        }
-        let mut answered: Vec<(usize, Result<TaskStatus>)> = Vec::new();
-        let mut listed = vec![false; self.slots.len()];
-        if self.client.lists_tasks() {
-            // One list request answers up to 100 tasks: poll every running task with the due
-            // ones, so 1,000 tasks cost about 10 requests per interval.
-            let running: Vec<usize> = (0..self.slots.len())
-                .filter(|&i| matches!(self.slots[i], Slot::Running(_)))
-                .collect();
-            for chunk in running.chunks(TASKS_PER_LIST) {
-                let by_id: HashMap<&str, usize> =
-                    chunk.iter().map(|&i| (self.task_id(i), i)).collect();
-                let ids: Vec<&str> = by_id.keys().copied().collect();
-                let Ok(statuses) = self.client.statuses(&ids) else {
-                    continue;
-                };
-                for status in statuses {
-                    match by_id.get(status.task_id.as_str()) {
-                        Some(&i) if !listed[i] => {
-                            listed[i] = true;
-                            answered.push((i, Ok(status)));
-                        }
-                        _ => {}
+                    let mut wake = self.start.checked_add(wake).unwrap_or_else(Instant::now);
+                    if let Some(d) = self.deadline {
+                        wake = wake.min(d);
+                    }
+                    let pause = wake.saturating_duration_since(Instant::now());
+                    if !pause.is_zero() && self.cancel.sleep(pause) {
+                        return Ok(());
                     }
                 }
             }
         }
-        // Whatever the list did not answer is polled one by one.
-        for i in due.into_iter().filter(|&i| !listed[i]) {
-            if self.cancel.is_cancelled() {
-                return Ok(());
-            }
-            let task_id = self.task_id(i).to_owned();
-            answered.push((i, self.client.fetch_status(&task_id, None, &self.cancel)));
-        }
-        for (i, result) in answered {
-            self.update(i, result)?;
-        }
-        Ok(())
     }
 
-    fn task_id(&self, i: usize) -> &str {
-        match &self.slots[i] {
-            Slot::Running(r) => &r.task_id,
-            _ => "",
-        }
-    }
-
-    fn update(&mut self, i: usize, result: Result<TaskStatus>) -> Result<()> {
-        let Slot::Running(r) = &mut self.slots[i] else {
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
             return Ok(());
-        };
-        r.polls = r.polls.saturating_add(1);
-        r.next_poll = Instant::now() + self.client.config().poll.delay(r.polls);
-        let task_id = r.task_id.clone();
-        let status = match result {
-            Ok(status) => status,
-            Err(e) if e.kind() == ErrorKind::Cancelled => return Ok(()),
-            // A failed poll is not a failed task: the next poll tries again, unless the
-            // provider says the task does not exist or the key is refused.
-            Err(e) if matches!(e.http_status(), Some(401 | 403 | 404)) => {
-                self.finish(i, JobOutcome::Failed(e.with_task_id(&task_id)));
-                return Ok(());
-            }
-            Err(_) => return Ok(()),
-        };
-        let seen = (
-            status.state,
-            status.progress.map(|p| (p * 100.0) as u32),
-            status.raw_state.clone(),
-        );
-        if r.last.as_ref() != Some(&seen) {
-            r.last = Some(seen);
-            self.emit(BatchEvent::Progress {
-                job: i,
-                status: &status,
-            });
         }
-        match status.state {
-            State::Succeeded => self.download(i, &status),
-            s if s.is_terminal() => {
-                self.record(Record::Terminal {
-                    job: i as u64,
-                    task_id: status.task_id.clone(),
-                    state: status.state.as_str().to_owned(),
-                    code: status.error_code.clone(),
-                    message: status.error_message.clone(),
-                })?;
-                self.finish(
-                    i,
-                    JobOutcome::Failed(Error::TaskFailed {
-                        status: Box::new(status),
-                    }),
-                );
-                Ok(())
+        if let Some(journal) = self.journal.as_mut() {
+            journal.append_all(&self.pending)?;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Does one action; the answer, if it is one the machine waits for.
+    fn perform(&mut self, scheduler: &Scheduler, action: Action) -> Option<Input> {
+        let client = self.client;
+        match action {
+            Action::Record(_) => None,
+            Action::Submit { job, tag } => {
+                let mut payloaded = self.jobs[job].job.reborrow();
+                if let Some(tag) = tag {
+                    payloaded.payload = Some(tag);
+                }
+                // A batch of one waits out a 429 within the submit (retry policy), then fails.
+                let single = self.single.is_some();
+                if let Some(s) = self.single.as_mut() {
+                    s.submitted = true;
+                }
+                let outcome = match client.prepare(&payloaded) {
+                    Ok(submission) => {
+                        match client.send_submission(
+                            &submission,
+                            &self.cancel,
+                            self.deadline,
+                            single,
+                        ) {
+                            SubmitOutcome::NotCreated { error, .. } if single => {
+                                SubmitOutcome::NotCreated {
+                                    error,
+                                    throttled: false,
+                                }
+                            }
+                            outcome => outcome,
+                        }
+                    }
+                    // The image changed since the batch was checked: nothing was sent.
+                    Err(error) => SubmitOutcome::NotCreated {
+                        error,
+                        throttled: false,
+                    },
+                };
+                Some(Input::Submitted { job, outcome })
             }
-            _ => Ok(()),
+            Action::List { polls } => {
+                let ids: Vec<&str> = polls.iter().map(|(_, id)| id.as_str()).collect();
+                let result = client.statuses(&ids, self.deadline, &self.cancel);
+                Some(Input::Listed { polls, result })
+            }
+            Action::Poll { job, task_id } => {
+                let result = client.fetch_status(&task_id, self.deadline, &self.cancel);
+                if let (Some(single), Ok(status)) = (self.single.as_mut(), &result) {
+                    single.polls = single.polls.saturating_add(1);
+                    single.last = Some(status.clone());
+                    if let Some(callback) = single.on_progress.as_mut() {
+                        let flow = callback(&Progress {
+                            status,
+                            elapsed: self.start.elapsed(),
+                            polls: single.polls,
+                        });
+                        if flow.is_break() && !status.state.is_terminal() {
+                            single.stopped_by_callback = true;
+                            self.stopped = true;
+                        }
+                    }
+                }
+                Some(Input::Polled { job, result })
+            }
+            Action::Search {
+                job,
+                tag,
+                from_unix_ms,
+            } => {
+                log::debug!("job {job}: searching the task list for tag {tag}");
+                let result =
+                    client.find_task_by_payload(&tag, from_unix_ms, self.deadline, &self.cancel);
+                Some(Input::Searched { job, result })
+            }
+            Action::Download { job, status } => {
+                let output = &self.jobs[job].output;
+                let options = WaitOptions::new().cancel(self.cancel.clone());
+                let result = client
+                    .download(&status, output, &options)
+                    .map(|bytes| (bytes, output.clone()));
+                if let Some(single) = self.single.as_mut() {
+                    single.last = Some(status);
+                }
+                Some(Input::Downloaded { job, result })
+            }
+            Action::Emit(event) => {
+                self.emit(scheduler, &event);
+                None
+            }
         }
     }
 
-    fn download(&mut self, i: usize, status: &TaskStatus) -> Result<()> {
-        let output = &self.jobs[i].output;
-        let options = WaitOptions::new().cancel(self.cancel.clone());
-        match self.client.download(status, output, &options) {
-            Ok(bytes) => {
-                self.record(Record::Written {
-                    job: i as u64,
-                    task_id: status.task_id.clone(),
-                    path: output.clone(),
-                    bytes,
-                })?;
-                self.emit(BatchEvent::Written {
-                    job: i,
-                    task_id: &status.task_id,
-                    path: output,
-                    bytes,
-                });
-                self.finish(
-                    i,
-                    JobOutcome::Written {
-                        task_id: status.task_id.clone(),
-                        path: output.clone(),
-                        bytes,
-                    },
-                );
+    fn emit(&mut self, scheduler: &Scheduler, event: &Event) {
+        let Some(callback) = self.on_event.as_mut() else {
+            return;
+        };
+        let flow = match event {
+            Event::Submitted { job, task_id } => {
+                callback(&BatchEvent::Submitted { job: *job, task_id })
             }
-            // Stopped mid-download: the task stays running for the next run.
-            Err(e) if e.kind() == ErrorKind::Cancelled => {}
-            Err(e) => self.finish(i, JobOutcome::Failed(e.with_task_id(&status.task_id))),
+            Event::Adopted { job, task_id } => {
+                callback(&BatchEvent::Adopted { job: *job, task_id })
+            }
+            Event::Progress { job, status } => {
+                callback(&BatchEvent::Progress { job: *job, status })
+            }
+            Event::Throttled { job, retry_after } => callback(&BatchEvent::Throttled {
+                job: *job,
+                retry_after: *retry_after,
+            }),
+            Event::Ended { job } => match scheduler.outcome(*job) {
+                Some(JobOutcome::Written {
+                    task_id,
+                    path,
+                    bytes,
+                }) => callback(&BatchEvent::Written {
+                    job: *job,
+                    task_id,
+                    path,
+                    bytes: *bytes,
+                }),
+                Some(JobOutcome::Failed(error)) => {
+                    callback(&BatchEvent::Failed { job: *job, error })
+                }
+                Some(JobOutcome::Uncertain(error)) => {
+                    callback(&BatchEvent::Uncertain { job: *job, error })
+                }
+                _ => ControlFlow::Continue(()),
+            },
+        };
+        if flow.is_break() {
+            // Nothing more is delivered, downloaded or submitted in this run.
+            self.stopped = true;
         }
-        Ok(())
     }
 }

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use crate::account::{Credits, TaskPage, TaskQuery};
 use crate::cancel::CancelToken;
 use crate::config::Config;
-use crate::error::{Error, Result, TransportError};
+use crate::error::{Error, ErrorKind, Result, TransportError};
 use crate::job::Job;
+use crate::jobs::submit::{failure_class, status_class, FailureClass, StatusClass, SubmitOutcome};
+use crate::jobs::{poll_verdict, PollStreak, PollVerdict};
 use crate::provider::{check_task_id, Method, Provider, Spec, WireRequest};
 use crate::retry::{Backoff, Next};
 use crate::status::{State, TaskStatus};
@@ -54,6 +56,10 @@ pub struct WaitOptions<'a> {
     pub cancel: Option<CancelToken>,
     /// Called on the waiting thread after each poll. Default none.
     pub on_progress: Option<ProgressCallback<'a>>,
+    /// [`Client::generate`] on the official API: how long the task list is searched for the
+    /// task of a submit whose answer was lost before concluding that none was created and
+    /// submitting again. Default `None`: 120 s.
+    pub search_window: Option<Duration>,
 }
 
 impl Default for WaitOptions<'_> {
@@ -62,6 +68,7 @@ impl Default for WaitOptions<'_> {
             timeout: Some(Duration::from_secs(30 * 60)),
             cancel: None,
             on_progress: None,
+            search_window: None,
         }
     }
 }
@@ -90,6 +97,12 @@ impl<'a> WaitOptions<'a> {
         self
     }
 
+    /// Sets how long an uncertain submit is searched for in the task list (default 120 s).
+    pub fn search_window(mut self, window: Duration) -> Self {
+        self.search_window = Some(window);
+        self
+    }
+
     fn token(&self) -> CancelToken {
         self.cancel.clone().unwrap_or_default()
     }
@@ -101,6 +114,7 @@ impl std::fmt::Debug for WaitOptions<'_> {
             .field("timeout", &self.timeout)
             .field("cancel", &self.cancel)
             .field("on_progress", &self.on_progress.is_some())
+            .field("search_window", &self.search_window)
             .finish()
     }
 }
@@ -126,9 +140,6 @@ impl std::fmt::Debug for Client {
             .finish_non_exhaustive()
     }
 }
-
-/// Consecutive unreadable status answers tolerated before giving up.
-const MAX_MALFORMED_POLLS: u32 = 3;
 
 fn transport_error(operation: &'static str, task_id: Option<&str>, e: ureq::Error) -> Error {
     Error::Transport {
@@ -290,7 +301,18 @@ impl Client {
 
     /// A GET of an account query, retried like a status poll; the 2xx body.
     fn query(&self, operation: &'static str, request: &WireRequest) -> Result<Vec<u8>> {
-        let reply = self.send_idempotent(operation, None, request, None, &CancelToken::new())?;
+        self.query_until(operation, request, None, &CancelToken::new())
+    }
+
+    /// [`query`](Self::query) within `deadline`, stopped by `cancel`.
+    pub(crate) fn query_until(
+        &self,
+        operation: &'static str,
+        request: &WireRequest,
+        deadline: Option<Instant>,
+        cancel: &CancelToken,
+    ) -> Result<Vec<u8>> {
+        let reply = self.send_idempotent(operation, None, request, deadline, cancel)?;
         if !reply.is_success() {
             return Err(self.api_error(operation, &reply, None));
         }
@@ -309,43 +331,57 @@ impl Client {
     ///
     /// Submit costs money and no provider documents an idempotency key, so it is retried only
     /// when it certainly was not processed: the connection could not be made, or the provider
-    /// answered `429`. Any other failure after the body was sent is [`Error::SubmitUncertain`]
-    /// (network) or [`Error::Api`] (an HTTP error, never retried). A final `429` keeps the
-    /// server's `Retry-After` ([`Error::retry_after`]).
+    /// answered `429`. How every other answer and failure is read (created, not created,
+    /// uncertain) is one table, in `src/jobs/submit.rs`: a failure after the body was sent is
+    /// [`Error::SubmitUncertain`] (network), [`Error::Api`] (an HTTP error that may have created
+    /// the task, such as a `5xx`, or a documented refusal) or [`Error::Protocol`] (a `2xx` whose
+    /// task id cannot be read or used); none is ever retried. A final `429` keeps the server's
+    /// `Retry-After` ([`Error::retry_after`]).
     pub fn submit_prepared(
         &self,
         submission: &Submission<'_>,
         cancel: &CancelToken,
     ) -> Result<String> {
-        self.send_submission(submission, cancel, true)
+        self.send_submission(submission, cancel, None, true)
+            .into_result()
     }
 
-    /// [`submit_prepared`](Self::submit_prepared); with `wait_out_throttling` false a `429`
-    /// returns at once, so that a batch can go on polling while it holds back.
+    /// Sends a submission and reads what came of it through the table of submit outcomes. With
+    /// `wait_out_throttling` false a `429` returns at once, so that a batch can go on polling
+    /// while it holds back. Retries (only of what was certainly not sent) stop at `deadline`.
     pub(crate) fn send_submission(
         &self,
         submission: &Submission<'_>,
         cancel: &CancelToken,
+        deadline: Option<Instant>,
         wait_out_throttling: bool,
-    ) -> Result<String> {
+    ) -> SubmitOutcome {
+        let not_created = |error: Error| SubmitOutcome::NotCreated {
+            error,
+            throttled: false,
+        };
         if submission.provider() != self.provider() {
-            return Err(Error::invalid(
+            return not_created(Error::invalid(
                 "submission",
                 submission.provider(),
                 format!("a submission prepared for {}", self.provider()),
             ));
         }
-        let mut backoff = Backoff::new(&self.config.retry, None);
+        let mut backoff = Backoff::new(&self.config.retry, deadline);
         loop {
             let image_error = ImageErrorSlot::default();
-            let mut body = submission.open_body(&image_error)?;
+            let mut body = match submission.open_body(&image_error) {
+                Ok(body) => body,
+                Err(e) => return not_created(e),
+            };
             let result = self.send(
                 submission.request(),
                 Some((&mut body, submission.content_length())),
             );
             drop(body);
             if let Some(source) = image_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                return Err(Error::Io {
+                // The body was cut short: the provider cannot have parsed it.
+                return not_created(Error::Io {
                     action: "reading the image while sending it",
                     path: submission.image_path(),
                     source,
@@ -353,43 +389,85 @@ impl Client {
                 });
             }
             let (retry_after, failure) = match result {
-                Ok(reply) if reply.is_success() => {
-                    let task_id = (self.spec().parse_submit)(&reply.body)?.task_id;
-                    // The task exists and is billed even if its id is unusable here: say so,
-                    // with the id, rather than "invalid input".
-                    if check_task_id(&task_id).is_err() {
-                        return Err(Error::Protocol {
-                            operation: "submit",
-                            task_id: Some(task_id),
-                            detail: "the provider created a task whose id is not safe in a URL \
-                                     (allowed: 1 to 256 of A-Z a-z 0-9 - _ . :, not only dots); \
-                                     look it up in the provider's console"
-                                .into(),
-                        });
+                Ok(reply) => match status_class(reply.status) {
+                    StatusClass::Accepted => return self.accepted(&reply),
+                    StatusClass::Throttled if !wait_out_throttling => {
+                        return SubmitOutcome::NotCreated {
+                            error: self.api_error("submit", &reply, None),
+                            throttled: true,
+                        }
                     }
-                    return Ok(task_id);
-                }
-                // A 429 is a refusal before any processing: no task exists, sending again is safe.
-                Ok(reply) if reply.status == 429 && !wait_out_throttling => {
-                    return Err(self.api_error("submit", &reply, None))
-                }
-                Ok(reply) if reply.status == 429 => {
-                    (reply.retry_after, self.api_error("submit", &reply, None))
-                }
-                Ok(reply) => return Err(self.api_error("submit", &reply, None)),
-                Err(e) if transport::never_sent(&e) => (None, transport_error("submit", None, e)),
-                Err(e) => {
-                    return Err(Error::SubmitUncertain {
-                        source: TransportError::new(e),
-                    })
-                }
+                    StatusClass::Throttled => {
+                        (reply.retry_after, self.api_error("submit", &reply, None))
+                    }
+                    StatusClass::Refused => {
+                        return not_created(self.api_error("submit", &reply, None))
+                    }
+                    StatusClass::Uncertain => {
+                        return SubmitOutcome::Uncertain(self.api_error("submit", &reply, None))
+                    }
+                },
+                Err(e) => match failure_class(&e) {
+                    FailureClass::NotSentRetry => (None, transport_error("submit", None, e)),
+                    FailureClass::NotSent => {
+                        return not_created(transport_error("submit", None, e))
+                    }
+                    FailureClass::Uncertain => {
+                        return SubmitOutcome::Uncertain(Error::SubmitUncertain {
+                            source: TransportError::new(e),
+                        })
+                    }
+                },
             };
             match backoff.after_failure(retry_after, cancel) {
                 Next::Retry => {}
-                Next::GiveUp => return Err(failure),
-                Next::Cancelled => return Err(Error::Cancelled { task_id: None }),
+                Next::GiveUp => {
+                    let throttled = failure.http_status() == Some(429);
+                    return SubmitOutcome::NotCreated {
+                        error: failure,
+                        throttled,
+                    };
+                }
+                Next::Cancelled => return not_created(Error::Cancelled { task_id: None }),
             }
         }
+    }
+
+    /// A 2xx answer to a submit: created when its task id is read and usable; otherwise the
+    /// task may well exist (the provider accepted the request), so uncertain.
+    fn accepted(&self, reply: &Reply) -> SubmitOutcome {
+        let task_id = match (self.spec().parse_submit)(&reply.body) {
+            Ok(parsed) => parsed.task_id,
+            Err(e) => {
+                let detail = match e {
+                    Error::Protocol { detail, .. } => detail,
+                    other => other.to_string(),
+                };
+                return SubmitOutcome::Uncertain(Error::Protocol {
+                    operation: "submit",
+                    task_id: None,
+                    detail: format!(
+                        "{detail}; the provider accepted the submit (HTTP {}), so a task may have \
+                         been created and billed: look for it in the provider's task list or \
+                         console before submitting again",
+                        reply.status
+                    ),
+                });
+            }
+        };
+        // The task exists and is billed even if its id is unusable here: say so, with the id,
+        // rather than "invalid input".
+        if check_task_id(&task_id).is_err() {
+            return SubmitOutcome::Uncertain(Error::Protocol {
+                operation: "submit",
+                task_id: Some(task_id),
+                detail: "the provider created a task whose id is not safe in a URL \
+                         (allowed: 1 to 256 of A-Z a-z 0-9 - _ . :, not only dots); \
+                         look it up in the provider's console"
+                    .into(),
+            });
+        }
+        SubmitOutcome::Created(task_id)
     }
 
     /// Polls the status of `task_id` once, retrying transient failures.
@@ -429,9 +507,9 @@ impl Client {
         let cancel = options.token();
         let mut last: Option<TaskStatus> = None;
         let mut polls = 0u32;
-        let mut malformed = 0u32;
+        let mut streak = PollStreak::default();
+        let mut delay = self.config.poll.delay(0);
         loop {
-            let mut delay = self.config.poll.delay(polls);
             if let Some(d) = deadline {
                 delay = delay.min(d.saturating_duration_since(Instant::now()));
             }
@@ -441,7 +519,7 @@ impl Client {
             polls = polls.saturating_add(1);
             match self.fetch_status(task_id, deadline, &cancel) {
                 Ok(status) => {
-                    malformed = 0;
+                    streak = PollStreak::default();
                     let flow = match options.on_progress.as_mut() {
                         Some(callback) => callback(&Progress {
                             status: &status,
@@ -463,12 +541,21 @@ impl Client {
                     if flow.is_break() {
                         return Err(Error::cancelled(task_id));
                     }
+                    delay = self.config.poll.delay(polls);
                 }
-                // A proxy glitch may garble one answer; a server that keeps doing it is an error.
-                Err(Error::Protocol { .. }) if malformed + 1 < MAX_MALFORMED_POLLS => {
-                    malformed += 1
-                }
-                Err(e) => return Err(e.with_task_id(task_id)),
+                Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e.with_task_id(task_id)),
+                // The one poll rule (src/jobs): transient trouble is retried within the
+                // deadline, a few unreadable answers in a row are tolerated.
+                Err(e) => match poll_verdict(&e, &mut streak, &self.config.retry) {
+                    PollVerdict::Retry(pause) => {
+                        log::debug!("task {task_id}: poll failed ({e}); again in {pause:?}");
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Err(e.with_task_id(task_id));
+                        }
+                        delay = pause;
+                    }
+                    PollVerdict::Fail => return Err(e.with_task_id(task_id)),
+                },
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(Error::Timeout {
@@ -552,56 +639,20 @@ impl Client {
 
     /// Submit, wait and download in one call. On failure the error carries the task id
     /// whenever a task was created ([`Error::task_id`]): pass it to [`Client::resume`].
+    ///
+    /// This is a batch of one: the same job state machine as [`Client::run_batch`] decides
+    /// every step. On the official API a submit whose answer was lost is looked for in the task
+    /// list (by a tag in `payload`, when the job sets none) for
+    /// [`WaitOptions::search_window`]; found, it is used; shown absent for the whole window, the
+    /// job is sent once more. Otherwise an uncertain submit is returned as an error and never
+    /// sent again. The cancel token stops the wait, the download and a submit's backoff.
     pub fn generate(
         &self,
         job: &Job<'_>,
         path: impl AsRef<Path>,
         options: &mut WaitOptions<'_>,
     ) -> Result<Generated> {
-        let path = path.as_ref();
-        crate::download::check_output_path(path)?;
-        // On the official API a tag in the payload finds the task again if the answer to the
-        // submit is lost (the task list shows payloads).
-        let mut tagged = job.reborrow();
-        if self.lists_tasks() && tagged.payload.is_none() {
-            tagged.payload = Some(format!(
-                "vidu-{:016x}",
-                (crate::retry::random_fraction() * 2f64.powi(63)) as u64
-            ));
-        }
-        let tag = tagged.payload.clone().filter(|_| job.payload.is_none());
-        let submission = self.prepare(&tagged)?;
-        let task_id = self.submit_or_find(&submission, tag.as_deref(), &options.token())?;
-        // From here on a task exists: `resume` names it in every error.
-        self.resume(&task_id, path, options)
-    }
-
-    /// Submits; when the outcome is uncertain and the submission carries our `tag` in its
-    /// payload (official API), finds the task instead of leaving the caller to check by hand,
-    /// or, when the list shows that none was created, submits once more.
-    fn submit_or_find(
-        &self,
-        submission: &Submission<'_>,
-        tag: Option<&str>,
-        cancel: &CancelToken,
-    ) -> Result<String> {
-        let mut sent_again = false;
-        loop {
-            let sent_at = std::time::SystemTime::now();
-            let uncertain = match self.submit_prepared(submission, cancel) {
-                Err(e) if e.kind() == crate::ErrorKind::SubmitUncertain => e,
-                other => return other,
-            };
-            let Some(tag) = tag else {
-                return Err(uncertain);
-            };
-            match self.find_uncertain_task(tag, sent_at, cancel) {
-                Ok(Some(task_id)) => return Ok(task_id),
-                Ok(None) if !sent_again => sent_again = true,
-                // Still uncertain (the list could not be read, or a second loss).
-                _ => return Err(uncertain),
-            }
-        }
+        self.generate_one(job, path.as_ref(), options)
     }
 
     /// Waits for a task submitted earlier and downloads its video: how to pick up a task

@@ -166,7 +166,6 @@ fn create_and_remove_a_file(dir: &Path) -> io::Result<()> {
 /// hard links, or a symlink and its target, are different outputs: the download renames its
 /// file over the name, replacing the link, never writing through it. Hashed: O(n), and one
 /// `canonicalize` per distinct directory spelling.
-#[allow(dead_code)] // until run_batch and the CLI call it (issue 13, item 5)
 pub(crate) fn check_distinct_outputs<'a>(
     outputs: impl IntoIterator<Item = (&'a str, &'a Path)>,
 ) -> Result<()> {

@@ -324,11 +324,20 @@ impl fmt::Display for Error {
             Error::Io { action, path, source, task_id } => {
                 write!(f, "error {action} {}{}: {source}", path.display(), task_suffix(task_id))
             }
-            Error::Transport { operation, task_id, source } => write!(
-                f,
-                "network error during {operation}{}: {source}; check the base URL and your connection",
-                task_suffix(task_id)
-            ),
+            Error::Transport { operation, task_id, source } => {
+                write!(f, "network error during {operation}{}: {source}", task_suffix(task_id))?;
+                if *operation == "submit" && source.never_sent() {
+                    f.write_str("; nothing was sent, so no task was created")?;
+                }
+                if source.is_tls() {
+                    f.write_str(
+                        "; the TLS handshake failed: check the CA certificate (--ca-file), the \
+                         system certificate store and the clock",
+                    )
+                } else {
+                    f.write_str("; check the base URL and your connection")
+                }
+            }
             Error::Api { operation, http_status, provider_code, message, request_id, task_id, .. } => {
                 write!(f, "{operation} failed{}: HTTP {http_status}", task_suffix(task_id))?;
                 if let Some(code) = provider_code {
@@ -343,6 +352,13 @@ impl fmt::Display for Error {
                     403 => "; check the key's permissions and balance",
                     404 => "; check the task id and the base URL",
                     429 => "; slow down or raise your quota",
+                    _ if *operation == "submit"
+                        && crate::jobs::submit::status_class(*http_status)
+                            == crate::jobs::submit::StatusClass::Uncertain =>
+                    {
+                        "; the submit was sent in full, so a task may have been created and \
+                         billed: check the provider's task list before submitting again"
+                    }
                     500..=599 => "; the provider is failing, try again later",
                     _ => "",
                 };
@@ -419,6 +435,21 @@ impl TransportError {
     /// A submit whose answer was lost with the process that sent it (found in a journal).
     pub(crate) fn lost_answer(detail: impl Into<String>) -> Self {
         TransportError::new(ureq::Error::Io(std::io::Error::other(detail.into())))
+    }
+
+    /// True when trying again may help (no connection, a reset, a timeout).
+    pub(crate) fn is_transient(&self) -> bool {
+        crate::transport::is_transient_error(&self.0)
+    }
+
+    /// True when nothing reached the server (a submit that failed so created nothing).
+    pub(crate) fn never_sent(&self) -> bool {
+        crate::transport::never_sent(&self.0)
+    }
+
+    /// True when the TLS handshake failed.
+    pub(crate) fn is_tls(&self) -> bool {
+        crate::transport::is_tls_handshake(&self.0)
     }
 
     /// True when the failure was a timeout (connect, send or receive).

@@ -52,8 +52,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The line format version this crate writes, and the newest it reads.
-pub const JOURNAL_VERSION: u32 = 1;
+/// The line format version this crate writes, and the newest it reads. Format 2 adds the job
+/// identity (`key`) to every job record and `tag_sent` to intents; format 1 is still read.
+pub const JOURNAL_VERSION: u32 = 2;
 
 /// The first line of a journal: which jobs it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,16 +95,27 @@ pub enum Record {
     Intent {
         /// The job's index.
         job: u64,
+        /// The job's identity (16 hex digits of its canonical form's hash, see the module doc);
+        /// records are matched to jobs by it (format 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
         /// A tag unique to this attempt, put in the submit so the task can be found again
         /// ([`submit_tag`]).
         tag: String,
         /// When the submit was about to be sent, in Unix milliseconds.
         at_unix_ms: u64,
+        /// Whether the tag was actually sent in the submit's `payload` (not when the job sets
+        /// its own payload, nor on providers that cannot list tasks). Absent in format 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag_sent: Option<bool>,
     },
     /// The task id is known.
     Submitted {
         /// The job's index.
         job: u64,
+        /// The job's identity (format 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
         /// The provider's task id.
         task_id: String,
     },
@@ -112,6 +124,9 @@ pub enum Record {
     NotCreated {
         /// The job's index.
         job: u64,
+        /// The job's identity (format 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
         /// Why, for the record.
         reason: String,
     },
@@ -119,6 +134,9 @@ pub enum Record {
     Uncertain {
         /// The job's index.
         job: u64,
+        /// The job's identity (format 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
         /// Why, for the person who has to check.
         reason: String,
     },
@@ -126,6 +144,9 @@ pub enum Record {
     Terminal {
         /// The job's index.
         job: u64,
+        /// The job's identity (format 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
         /// The provider's task id.
         task_id: String,
         /// `failed`, `cancelled` or `expired` (as [`crate::State::as_str`]).
@@ -139,6 +160,9 @@ pub enum Record {
     Written {
         /// The job's index.
         job: u64,
+        /// The job's identity (format 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
         /// The provider's task id.
         task_id: String,
         /// Where the video was written.
@@ -153,8 +177,23 @@ impl Record {
     pub fn intent(job: u64, tag: impl Into<String>) -> Record {
         Record::Intent {
             job,
+            key: None,
             tag: tag.into(),
             at_unix_ms: unix_ms_now(),
+            tag_sent: None,
+        }
+    }
+
+    /// The job identity this record carries (format 2).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Record::Header(_) => None,
+            Record::Intent { key, .. }
+            | Record::Submitted { key, .. }
+            | Record::NotCreated { key, .. }
+            | Record::Uncertain { key, .. }
+            | Record::Terminal { key, .. }
+            | Record::Written { key, .. } => key.as_deref(),
         }
     }
 
@@ -171,7 +210,8 @@ impl Record {
         }
     }
 
-    fn task_id(&self) -> Option<&str> {
+    /// The task this record names, if any.
+    pub fn task_id(&self) -> Option<&str> {
         match self {
             Record::Submitted { task_id, .. }
             | Record::Terminal { task_id, .. }
@@ -363,6 +403,17 @@ impl Replay {
     }
 }
 
+/// What [`Journal::open_with`] found besides the records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The header as found in the file (or as written, for a new journal).
+    pub header: Header,
+    /// True when the file was new (or empty) and the header was just written.
+    pub created: bool,
+    /// Bytes of a torn last line that were cut away (0 when the file ended cleanly).
+    pub truncated_bytes: u64,
+}
+
 /// An open journal, locked against other openers for as long as it lives.
 #[derive(Debug)]
 pub struct Journal {
@@ -387,6 +438,62 @@ impl Journal {
     /// this process or another), is not a journal, has a corrupt line (named by number), was
     /// written for a different job list or provider, or by a newer format version.
     pub fn open(path: impl AsRef<Path>, expected: &Header) -> Result<(Journal, Replay)> {
+        let path = path.as_ref();
+        let mut jobs: Vec<JobRecord> = Vec::new();
+        let mut checked = false;
+        let mut records = 0u64;
+        let (journal, opened) = Journal::open_with(path, expected, |header, number, record| {
+            if !checked {
+                check_jobs(header, expected)?;
+                jobs = job_records(header.jobs)?;
+                checked = true;
+            }
+            let index = record
+                .job()
+                .and_then(|j| usize::try_from(j).ok())
+                .filter(|&j| j < jobs.len())
+                .ok_or_else(|| {
+                    invalid_data(format!(
+                        "line {number} is about job {}, but the journal has {} jobs",
+                        record.job().unwrap_or_default(),
+                        header.jobs
+                    ))
+                })?;
+            records += 1;
+            jobs[index].apply(record);
+            Ok(())
+        })?;
+        let io_err = |source| Error::Io {
+            action: "reading the journal",
+            path: path.to_owned(),
+            source,
+            task_id: None,
+        };
+        if !checked {
+            check_jobs(&opened.header, expected).map_err(io_err)?;
+            jobs = job_records(opened.header.jobs).map_err(io_err)?;
+        }
+        Ok((
+            journal,
+            Replay {
+                header: opened.header,
+                jobs,
+                records,
+                created: opened.created,
+                truncated_bytes: opened.truncated_bytes,
+            },
+        ))
+    }
+
+    /// Opens the journal at `path` like [`open`](Self::open), but hands each record to
+    /// `visit` (with the header found and the record's line number) instead of folding them
+    /// by job index, and checks only the format version and the provider: matching records to
+    /// jobs is the caller's (by [`Record::key`]). An error from `visit` stops the reading.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        expected: &Header,
+        mut visit: impl FnMut(&Header, usize, Record) -> io::Result<()>,
+    ) -> Result<(Journal, Opened)> {
         let path = path.as_ref();
         let io_err = |action: &'static str| {
             let path = path.to_owned();
@@ -432,19 +539,18 @@ impl Journal {
             len: 0,
             broken: false,
         };
-        let parsed = parse(&data, expected).map_err(io_err("reading the journal"))?;
+        let parsed = parse(&data, expected, &mut visit).map_err(io_err("reading the journal"))?;
         let replay = match parsed {
-            Some(mut replay) => {
-                journal.header = replay.header.clone();
-                journal.len = (data.len() as u64).saturating_sub(replay.truncated_bytes);
-                if replay.truncated_bytes > 0 {
+            Some(opened) => {
+                journal.header = opened.header.clone();
+                journal.len = (data.len() as u64).saturating_sub(opened.truncated_bytes);
+                if opened.truncated_bytes > 0 {
                     journal
                         .file
                         .set_len(journal.len)
                         .map_err(io_err("cutting the torn last line of the journal"))?;
                 }
-                replay.created = false;
-                replay
+                opened
             }
             None => {
                 // New, or empty (a crash right after creation), or only a torn header.
@@ -454,13 +560,8 @@ impl Journal {
                     .map_err(io_err("creating the journal"))?;
                 journal.append_line(&Record::Header(expected.clone()))?;
                 sync_parent(path).map_err(io_err("syncing the journal's folder"))?;
-                Replay {
+                Opened {
                     header: expected.clone(),
-                    jobs: vec![
-                        JobRecord::default();
-                        job_count(expected.jobs).map_err(io_err("creating the journal"))?
-                    ],
-                    records: 0,
                     created: true,
                     truncated_bytes: data.len() as u64,
                 }
@@ -474,27 +575,37 @@ impl Journal {
     /// After an error the journal accepts nothing more (what reached the disk is unknown);
     /// reopen it to go on. Errors about records with a task id carry that id.
     pub fn append(&mut self, record: &Record) -> Result<()> {
-        let invalid = |detail: String| Error::Io {
-            action: "appending to the journal",
-            path: self.path.clone(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, detail),
-            task_id: record.task_id().map(str::to_owned),
-        };
-        match record.job() {
-            None => {
-                return Err(invalid(
-                    "the header is written by Journal::open only".into(),
-                ))
+        self.append_all(std::slice::from_ref(record))
+    }
+
+    /// Writes `records` as lines with one `write` and one `fsync` (group commit): all are on
+    /// disk when this returns. A crash part-way leaves a prefix of them and at most one torn
+    /// line, which a reopen cuts.
+    pub fn append_all(&mut self, records: &[Record]) -> Result<()> {
+        for record in records {
+            let invalid = |detail: String| Error::Io {
+                action: "appending to the journal",
+                path: self.path.clone(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, detail),
+                task_id: record.task_id().map(str::to_owned),
+            };
+            match record.job() {
+                None => {
+                    return Err(invalid(
+                        "the header is written by Journal::open only".into(),
+                    ))
+                }
+                // Format 2 records name their job by key; the index is this run's.
+                Some(job) if job >= self.header.jobs && record.key().is_none() => {
+                    return Err(invalid(format!(
+                        "job {job} is out of range: the journal has {} jobs",
+                        self.header.jobs
+                    )))
+                }
+                Some(_) => {}
             }
-            Some(job) if job >= self.header.jobs => {
-                return Err(invalid(format!(
-                    "job {job} is out of range: the journal has {} jobs",
-                    self.header.jobs
-                )))
-            }
-            Some(_) => {}
         }
-        self.append_line(record)
+        self.append_lines(records)
     }
 
     /// The journal's file.
@@ -508,22 +619,33 @@ impl Journal {
     }
 
     fn append_line(&mut self, record: &Record) -> Result<()> {
+        self.append_lines(std::slice::from_ref(record))
+    }
+
+    fn append_lines(&mut self, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let task_id = records.iter().find_map(Record::task_id).map(str::to_owned);
         let fail = |source: io::Error| Error::Io {
             action: "appending to the journal",
             path: self.path.clone(),
             source,
-            task_id: record.task_id().map(str::to_owned),
+            task_id: task_id.clone(),
         };
         if self.broken {
             return Err(fail(io::Error::other(
                 "an earlier write to the journal failed; reopen it to go on",
             )));
         }
-        let mut line = serde_json::to_vec(record).map_err(|e| fail(io::Error::other(e)))?;
-        line.push(b'\n');
+        let mut lines = Vec::with_capacity(records.len() * 128);
+        for record in records {
+            serde_json::to_writer(&mut lines, record).map_err(|e| fail(io::Error::other(e)))?;
+            lines.push(b'\n');
+        }
         let written = self
             .file
-            .write_all(&line)
+            .write_all(&lines)
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Cut a partial line so a later reader does not find garbage mid-file. Whether or
@@ -532,14 +654,18 @@ impl Journal {
             self.broken = true;
             return Err(fail(e));
         }
-        self.len = self.len.saturating_add(line.len() as u64);
+        self.len = self.len.saturating_add(lines.len() as u64);
         Ok(())
     }
 }
 
 /// Reads the whole journal text. `None` means there is nothing usable yet (empty file or a torn
 /// header): the caller writes a fresh header.
-fn parse(data: &[u8], expected: &Header) -> io::Result<Option<Replay>> {
+fn parse(
+    data: &[u8],
+    expected: &Header,
+    visit: &mut dyn FnMut(&Header, usize, Record) -> io::Result<()>,
+) -> io::Result<Option<Opened>> {
     // A last line without its '\n' was never acknowledged: cut it whatever it holds.
     let complete = match data.iter().rposition(|&b| b == b'\n') {
         Some(i) => i + 1,
@@ -572,32 +698,26 @@ fn parse(data: &[u8], expected: &Header) -> io::Result<Option<Replay>> {
     let header = parse_header(first)?;
     check_header(&header, expected)?;
 
-    let mut jobs = vec![JobRecord::default(); job_count(header.jobs)?];
     for (i, line) in rest.iter().enumerate() {
         let number = i + 2;
         let record = parse_record(line, number)?;
-        let index = match record.job() {
+        match record.job() {
             None => {
                 return Err(invalid_data(format!(
                     "line {number} is a second header; a journal has one, on its first line"
                 )))
             }
-            Some(job) => usize::try_from(job)
-                .ok()
-                .filter(|&j| j < jobs.len())
-                .ok_or_else(|| {
-                    invalid_data(format!(
-                        "line {number} is about job {job}, but the journal has {} jobs",
-                        header.jobs
-                    ))
-                })?,
-        };
-        jobs[index].apply(record);
+            Some(job) if job >= header.jobs && record.key().is_none() => {
+                return Err(invalid_data(format!(
+                    "line {number} is about job {job}, but the journal has {} jobs",
+                    header.jobs
+                )))
+            }
+            Some(_) => visit(&header, number, record)?,
+        }
     }
-    Ok(Some(Replay {
+    Ok(Some(Opened {
         header,
-        jobs,
-        records: rest.len() as u64,
         created: false,
         truncated_bytes: torn as u64,
     }))
@@ -631,7 +751,8 @@ fn parse_header(line: &[u8]) -> io::Result<Header> {
     }
 }
 
-fn check_header(found: &Header, expected: &Header) -> io::Result<()> {
+/// The whole-list check of [`Journal::open`]: the same number of jobs and fingerprint.
+fn check_jobs(found: &Header, expected: &Header) -> io::Result<()> {
     if found.fingerprint != expected.fingerprint || found.jobs != expected.jobs {
         return Err(invalid_data(format!(
             "this journal was written for different jobs: it has {} jobs with fingerprint {}, \
@@ -639,6 +760,10 @@ fn check_header(found: &Header, expected: &Header) -> io::Result<()> {
             found.jobs, found.fingerprint, expected.jobs, expected.fingerprint
         )));
     }
+    Ok(())
+}
+
+fn check_header(found: &Header, expected: &Header) -> io::Result<()> {
     if found.provider != expected.provider {
         return Err(invalid_data(format!(
             "this journal was written for provider {}, this run uses {}; its task ids mean \
@@ -673,6 +798,7 @@ const KNOWN_TYPES: &[&str] = &[
     "header",
     "intent",
     "submitted",
+    "not_created",
     "uncertain",
     "terminal",
     "written",
@@ -689,8 +815,14 @@ fn is_prefix_either_way(a: &[u8], b: &[u8]) -> bool {
     a[..n] == b[..n]
 }
 
-fn job_count(jobs: u64) -> io::Result<usize> {
-    usize::try_from(jobs).map_err(|_| invalid_data(format!("{jobs} jobs do not fit in memory")))
+/// One empty record per job; a count too large for memory is an error, not a panic.
+fn job_records(jobs: u64) -> io::Result<Vec<JobRecord>> {
+    let too_many = || invalid_data(format!("{jobs} jobs do not fit in memory"));
+    let n = usize::try_from(jobs).map_err(|_| too_many())?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| too_many())?;
+    v.resize(n, JobRecord::default());
+    Ok(v)
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
@@ -812,20 +944,24 @@ mod tests {
             Record::intent(0, "tag-0"),
             Record::Submitted {
                 job: 0,
+                key: None,
                 task_id: "t0".into(),
             },
             Record::intent(1, "tag-1"),
             Record::Uncertain {
                 job: 1,
+                key: None,
                 reason: "connection reset".into(),
             },
             Record::intent(2, "tag-2"),
             Record::Submitted {
                 job: 2,
+                key: None,
                 task_id: "t2".into(),
             },
             Record::Terminal {
                 job: 2,
+                key: None,
                 task_id: "t2".into(),
                 state: "failed".into(),
                 code: Some("ContentModeration".into()),
@@ -833,6 +969,7 @@ mod tests {
             },
             Record::Written {
                 job: 0,
+                key: None,
                 task_id: "t0".into(),
                 path: "out/é cat.mp4".into(),
                 bytes: 1234,
@@ -889,7 +1026,7 @@ mod tests {
         // The first line is the documented header.
         let text = fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("{\"t\":\"header\",\"version\":1,"),
+            text.starts_with("{\"t\":\"header\",\"version\":2,"),
             "{text}"
         );
         assert_eq!(text.lines().count(), 9);
@@ -904,11 +1041,13 @@ mod tests {
                 Record::intent(1, "first"),
                 Record::Uncertain {
                     job: 1,
+                    key: None,
                     reason: "reset".into(),
                 },
                 Record::intent(1, "second"),
                 Record::Submitted {
                     job: 1,
+                    key: None,
                     task_id: "t".into(),
                 },
             ],
@@ -931,11 +1070,13 @@ mod tests {
                 Record::intent(0, "first"),
                 Record::NotCreated {
                     job: 0,
+                    key: None,
                     reason: "429".into(),
                 },
                 Record::intent(0, "second"),
                 Record::NotCreated {
                     job: 0,
+                    key: None,
                     reason: "429".into(),
                 },
             ],
@@ -976,6 +1117,7 @@ mod tests {
             // Appending after that continues on a clean line.
             j.append(&Record::Submitted {
                 job: 1,
+                key: None,
                 task_id: "y".into(),
             })
             .unwrap();
@@ -1027,7 +1169,7 @@ mod tests {
         let path = scratch("version-zero");
         write_journal(&path, &sample_records());
         let text = fs::read_to_string(&path).unwrap();
-        let edited = text.replacen("\"version\":1", "\"version\":0", 1);
+        let edited = text.replacen("\"version\":2", "\"version\":0", 1);
         assert_ne!(edited, text);
         fs::write(&path, &edited).unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
@@ -1103,11 +1245,32 @@ mod tests {
         let path = scratch("newer-header");
         fs::write(
             &path,
-            "{\"t\":\"header\",\"version\":2,\"shape\":\"new\"}\n",
+            "{\"t\":\"header\",\"version\":3,\"shape\":\"new\"}\n",
         )
         .unwrap();
         let err = Journal::open(&path, &header(3)).unwrap_err();
-        assert!(reason(&err).contains("format version 2"), "{err}");
+        assert!(reason(&err).contains("format version 3"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_not_created_line_is_corrupt_not_from_a_newer_vidu() {
+        let path = scratch("damaged-not-created");
+        write_journal(&path, &sample_records());
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str("{\"t\":\"not_created\",\"job\":\"one\"}\n");
+        text.push_str("{\"t\":\"submitted\",\"job\":1,\"task_id\":\"t1\"}\n");
+        fs::write(&path, &text).unwrap();
+        let err = Journal::open(&path, &header(3)).unwrap_err();
+        assert!(reason(&err).contains("line 10 is corrupt"), "{err}");
+        assert!(!reason(&err).contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn a_job_count_too_large_for_memory_is_an_error_not_a_panic() {
+        let path = scratch("huge");
+        let huge = Header::new("f", u64::MAX, "vidu");
+        let err = Journal::open(&path, &huge).unwrap_err();
+        assert!(reason(&err).contains("do not fit in memory"), "{err}");
     }
 
     #[test]
@@ -1202,6 +1365,7 @@ mod tests {
         let err = j
             .append(&Record::Submitted {
                 job: 3,
+                key: None,
                 task_id: "t9".into(),
             })
             .unwrap_err();
@@ -1279,17 +1443,24 @@ mod tests {
                 Record::intent(job, tag),
                 Record::Submitted {
                     job,
+                    key: None,
                     task_id: task_id.clone(),
                 },
                 Record::Written {
                     job,
+                    key: None,
                     task_id: task_id.clone(),
                     path: format!("out/product-{job:05}.mp4").into(),
                     bytes: 3_456_789,
                 },
-                Record::Submitted { job, task_id },
+                Record::Submitted {
+                    job,
+                    key: None,
+                    task_id,
+                },
                 Record::Uncertain {
                     job,
+                    key: None,
                     reason: "none".into(),
                 },
             ] {

@@ -209,6 +209,7 @@ mod download;
 mod error;
 pub mod image;
 mod job;
+mod jobs;
 pub mod journal;
 mod lost_submit;
 pub mod model;

@@ -1,48 +1,78 @@
-//! Finding the task of a submit whose answer was lost (a crash, a reset after the body was
-//! sent), so that it is used rather than paid for twice. Only the official API lists tasks:
-//! the submit carries a tag in its `payload`, which the task list shows. Used by
-//! [`Client::generate`] (blocking) and by the batch runner (which looks on its own schedule).
+//! The task-list I/O the job state machine asks for: statuses of many tasks in one request,
+//! and the search for the task of a submit whose answer was lost, by the tag its `payload`
+//! carries (official API only). When to search and what a result means is the machine's
+//! (`src/jobs/`); every request here honours the cancel token and the deadline.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use crate::account::TaskQuery;
+use crate::account::{TaskPage, TaskQuery};
 use crate::cancel::CancelToken;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::jobs::TASKS_PER_LIST;
 use crate::status::TaskStatus;
 
-/// Looks at the task list before concluding that no task was created (the list may lag
-/// behind a submit), and the pause between looks.
-pub(crate) const ADOPTION_LOOKS: u32 = 2;
-pub(crate) const ADOPTION_PAUSE: Duration = Duration::from_secs(3);
-/// How far before the submit the task list is searched, for clock differences.
-pub(crate) const CLOCK_SLACK: Duration = Duration::from_secs(300);
+/// Pages read in one search at most: 10,000 tasks created since the submit.
+const MAX_SEARCH_PAGES: u32 = 100;
 
 impl Client {
     pub(crate) fn lists_tasks(&self) -> bool {
         self.provider().spec().task_list.is_some()
     }
 
+    /// One page of the task list, retried like a status poll within `deadline`.
+    pub(crate) fn task_page(
+        &self,
+        query: &TaskQuery,
+        deadline: Option<Instant>,
+        cancel: &CancelToken,
+    ) -> Result<TaskPage> {
+        let call = (self.provider().spec().task_list.as_ref())
+            .ok_or_else(|| self.provider().unsupported("task list"))?;
+        let body = self.query_until("task list", &(call.request)(query)?, deadline, cancel)?;
+        (call.parse)(&body)
+    }
+
     /// Statuses of up to [`TASKS_PER_LIST`] tasks in one request (official API).
-    pub(crate) fn statuses(&self, task_ids: &[&str]) -> Result<Vec<TaskStatus>> {
+    pub(crate) fn statuses(
+        &self,
+        task_ids: &[&str],
+        deadline: Option<Instant>,
+        cancel: &CancelToken,
+    ) -> Result<Vec<TaskStatus>> {
         let query = TaskQuery::new()
             .task_ids(task_ids.iter().copied())
             .page_size(TASKS_PER_LIST as u32);
-        Ok(self.tasks(&query)?.tasks)
+        Ok(self.task_page(&query, deadline, cancel)?.tasks)
     }
 
-    /// The task created since `from` whose payload is `tag`, if the task list shows one.
+    /// The task created since `from_unix_ms` whose payload is `tag`: `Ok(None)` only when the
+    /// whole list was read and none has it. Pages by `next_page_token` when the server gives
+    /// one, else by `pager.page` until a short or empty page (PROTOCOLS.md documents both);
+    /// a list longer than [`MAX_SEARCH_PAGES`] pages, or one that ignores the page number, is
+    /// an error, never "not found".
     pub(crate) fn find_task_by_payload(
         &self,
         tag: &str,
-        from: SystemTime,
+        from_unix_ms: u64,
+        deadline: Option<Instant>,
+        cancel: &CancelToken,
     ) -> Result<Option<String>> {
-        let mut query = TaskQuery::new()
+        let from = SystemTime::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_millis(from_unix_ms))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let base = TaskQuery::new()
             .created_from(rfc3339(from))
             .page_size(TASKS_PER_LIST as u32);
-        // Bounded: a listing of more than 100 pages since one submit is not a search any more.
-        for _ in 0..100 {
-            let page = self.tasks(&query)?;
+        let mut query = base.clone();
+        let mut number = 0u32;
+        let mut previous_first: Option<String> = None;
+        for page_read in 1..=MAX_SEARCH_PAGES {
+            let page = self.task_page(&query, deadline, cancel)?;
+            log::debug!(
+                "task list search for {tag}: page {page_read}, {} tasks",
+                page.tasks.len()
+            );
             if let Some(task) = page
                 .tasks
                 .iter()
@@ -50,40 +80,39 @@ impl Client {
             {
                 return Ok(Some(task.task_id.clone()));
             }
+            let first = page.tasks.first().map(|t| t.task_id.clone());
+            if first.is_none() {
+                return Ok(None);
+            }
             match page.next_page_token {
-                Some(token) if !page.tasks.is_empty() => query = query.page_token(token),
-                _ => return Ok(None),
+                Some(token) => query = base.clone().page_token(token),
+                None if page.tasks.len() < TASKS_PER_LIST => return Ok(None),
+                None => {
+                    if number > 0 && first == previous_first {
+                        return Err(not_searchable(
+                            "the task list answers the same page for every page number",
+                        ));
+                    }
+                    number += 1;
+                    query = base.clone().page(number);
+                }
             }
+            previous_first = first;
         }
-        Ok(None)
+        Err(not_searchable(&format!(
+            "more than {} tasks were created since the submit",
+            MAX_SEARCH_PAGES as usize * TASKS_PER_LIST
+        )))
     }
 }
 
-impl Client {
-    /// After an uncertain submit tagged with `tag` in its payload: the task it created, if
-    /// the task list shows one. Looks [`ADOPTION_LOOKS`] times, [`ADOPTION_PAUSE`] apart, in
-    /// case the list lags; `Ok(None)` then means no task was created.
-    pub(crate) fn find_uncertain_task(
-        &self,
-        tag: &str,
-        sent_at: SystemTime,
-        cancel: &CancelToken,
-    ) -> Result<Option<String>> {
-        let from = sent_at.checked_sub(CLOCK_SLACK).unwrap_or(sent_at);
-        for look in 0..ADOPTION_LOOKS {
-            if look > 0 && cancel.sleep(ADOPTION_PAUSE) {
-                return Err(Error::Cancelled { task_id: None });
-            }
-            if let Some(task_id) = self.find_task_by_payload(tag, from)? {
-                return Ok(Some(task_id));
-            }
-        }
-        Ok(None)
+fn not_searchable(why: &str) -> Error {
+    Error::Protocol {
+        operation: "task list",
+        task_id: None,
+        detail: format!("could not search the whole task list: {why}"),
     }
 }
-
-/// The most tasks one task-list request answers.
-pub(crate) const TASKS_PER_LIST: usize = 100;
 
 /// `time` as RFC 3339 in UTC, as the task list's `created_at` filters take it.
 fn rfc3339(time: SystemTime) -> String {

@@ -265,15 +265,22 @@ fn parse_http_date(s: &str) -> Option<u64> {
         .checked_add(h * 3600 + m * 60 + sec)
 }
 
+thread_local! {
+    static STATE: Cell<u64> = Cell::new({
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(0x9e37_79b9_7f4a_7c15);
+        h.finish() | 1
+    });
+}
+
+/// Makes this thread's jitter repeatable (the simulation replays a seed exactly).
+#[cfg(test)]
+pub(crate) fn seed_random(seed: u64) {
+    STATE.with(|s| s.set(seed | 1));
+}
+
 /// A random number in `[0, 1)`, from a per-thread xorshift seeded by the OS-random `RandomState`.
 pub(crate) fn random_fraction() -> f64 {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new({
-            let mut h = RandomState::new().build_hasher();
-            h.write_u64(0x9e37_79b9_7f4a_7c15);
-            h.finish() | 1
-        });
-    }
     STATE.with(|s| {
         let mut x = s.get();
         x ^= x << 13;

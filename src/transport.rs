@@ -272,24 +272,84 @@ pub(crate) fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500..=599)
 }
 
-/// True when the request certainly never reached the server (so even a submit may be retried).
+/// True when the request certainly never reached the server (so even a submit may be retried,
+/// and a submit that failed so created nothing): the name did not resolve, no connection could
+/// be made, or the TLS handshake failed (ureq completes it while connecting, before a byte of
+/// the request is written), or the request could not even be built.
 pub(crate) fn never_sent(err: &ureq::Error) -> bool {
+    could_not_connect(err)
+        || is_tls_handshake(err)
+        || matches!(
+            err,
+            ureq::Error::BadUri(_)
+                | ureq::Error::Http(_)
+                | ureq::Error::InvalidProxyUrl
+                | ureq::Error::ConnectProxyFailed(_)
+                | ureq::Error::RequireHttpsOnly(_)
+                | ureq::Error::TlsRequired
+        )
+}
+
+/// No connection could be made: worth trying again, even for a submit.
+pub(crate) fn could_not_connect(err: &ureq::Error) -> bool {
     use std::io::ErrorKind as K;
     match err {
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
         ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
         _ if certificate_error(err).is_some() => true,
-        ureq::Error::Io(e) => matches!(
-            e.kind(),
-            K::ConnectionRefused | K::NotFound | K::AddrNotAvailable
-        ),
+        ureq::Error::Io(e) => {
+            matches!(
+                e.kind(),
+                K::ConnectionRefused
+                    | K::NotFound
+                    | K::AddrNotAvailable
+                    | K::NetworkUnreachable
+                    | K::HostUnreachable
+                    | K::NetworkDown
+            ) || is_name_lookup_failure(e)
+        }
         _ => false,
     }
 }
 
+/// A TLS failure: with ureq's rustls connector these come only from the handshake, which is
+/// completed while connecting (errors on an established TLS stream surface as `Io`).
+pub(crate) fn is_tls_handshake(err: &ureq::Error) -> bool {
+    match err {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        // ureq completes the handshake with rustls's `complete_io`, whose errors arrive as I/O
+        // errors wrapping rustls's own. These kinds only arise in a handshake (certificates,
+        // alerts, version or cipher mismatch) or when the peer does not speak TLS at all (a
+        // record that is no TLS record: an HTTP answer on a TLS connection).
+        ureq::Error::Io(e) => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|tls| {
+                matches!(
+                    tls,
+                    rustls::Error::InvalidCertificate(_)
+                        | rustls::Error::NoCertificatesPresented
+                        | rustls::Error::UnsupportedNameType
+                        | rustls::Error::PeerIncompatible(_)
+                        | rustls::Error::InappropriateHandshakeMessage { .. }
+                        | rustls::Error::AlertReceived(_)
+                        | rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+                )
+            }),
+        _ => false,
+    }
+}
+
+/// std reports a failed `getaddrinfo` (unknown host, no network) as an uncategorised I/O error
+/// with this text; nothing else carries it.
+fn is_name_lookup_failure(e: &std::io::Error) -> bool {
+    e.to_string()
+        .starts_with("failed to lookup address information")
+}
+
 /// True for network failures worth retrying on idempotent requests.
 pub(crate) fn is_transient_error(err: &ureq::Error) -> bool {
-    never_sent(err)
+    could_not_connect(err)
         || matches!(
             err,
             ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::Protocol(_)
@@ -569,7 +629,9 @@ mod tests {
             ureq::Error::TooManyRedirects,
         ] {
             assert!(!is_transient_error(&permanent), "{permanent}");
-            assert!(!never_sent(&permanent), "{permanent}");
         }
+        // A URL that cannot be built was never sent; an answer too large was.
+        assert!(never_sent(&ureq::Error::BadUri("x".into())));
+        assert!(!never_sent(&ureq::Error::BodyExceedsLimit(1)));
     }
 }

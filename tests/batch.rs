@@ -125,6 +125,30 @@ fn an_invalid_job_fails_the_batch_before_anything_is_sent_naming_it() {
 }
 
 #[test]
+fn two_jobs_naming_one_output_in_two_spellings_fail_before_anything_is_sent() {
+    let emulator = Emulator::start().unwrap();
+    let out = dir("batch-duplicate-output");
+    let mut jobs = jobs(3, &out);
+    jobs[2].output = out.join(".").join("0.mp4");
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .enumerate()
+        .map(|(i, j)| j.label(format!("line {}", i + 1)))
+        .collect();
+    let err = client(Provider::Vidu, &emulator)
+        .run_batch(&jobs, &mut BatchOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let text = err.to_string();
+    assert!(
+        text.contains("line 1") && text.contains("line 3"),
+        "names both jobs: {text}"
+    );
+    assert_eq!(emulator.stats().api_connections, 0, "nothing was sent");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
 fn the_official_api_polls_many_tasks_through_the_task_list() {
     let emulator = Emulator::start_with(
         EmulatorOptions::new()
@@ -257,19 +281,57 @@ fn a_journal_resumes_a_stopped_run_without_paying_twice() {
 }
 
 #[test]
-fn a_journal_for_other_jobs_is_refused() {
+fn a_journal_is_matched_job_by_job_and_one_for_other_jobs_is_refused_listing_its_tasks() {
     let emulator = Emulator::start().unwrap();
     let client = client(Provider::Vtrix, &emulator);
     let out = dir("batch-other-jobs");
     let journal = out.join("journal.jsonl");
     run_until_first_submit(&client, &jobs(2, &out), &journal);
-    let err = client
+    let first_task = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .find(|l| l.contains(r#""t":"submitted""#))
+        .map(|l| {
+            l.split(r#""task_id":""#)
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    // A job added to the list: the known job keeps its task, the new one is submitted.
+    let outcomes = client
         .run_batch(
             &jobs(3, &out),
             &mut BatchOptions::default().journal(&journal),
         )
+        .unwrap();
+    assert!(outcomes.iter().all(written), "{outcomes:?}");
+    assert_eq!(outcomes[0].task_id(), Some(first_task.as_str()));
+    assert_eq!(
+        emulator.stats().submits,
+        3,
+        "one task per job, none paid twice"
+    );
+
+    // Another job list entirely (other outputs): refused, naming the paid tasks it holds.
+    let other = dir("batch-other-jobs-2");
+    let err = client
+        .run_batch(
+            &jobs(3, &other),
+            &mut BatchOptions::default().journal(&journal),
+        )
         .unwrap_err();
-    assert!(err.to_string().contains("different jobs"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("not in this run"), "{text}");
+    assert!(text.contains(&first_task), "{text}");
+    assert!(
+        text.contains("pays for each"),
+        "never advises paying again silently: {text}"
+    );
+    assert_eq!(emulator.stats().submits, 3);
 }
 
 /// Simulates a crash between the submit and the journal's record of its task id.

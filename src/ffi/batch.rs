@@ -116,6 +116,10 @@ pub struct vidu_batch_options {
     pub on_event: vidu_batch_callback,
     /// Passed to `on_event`; must stay valid until the call returns.
     pub userdata: *mut c_void,
+    /// Official API: how many seconds the task list is searched for the task of a submit whose
+    /// answer was lost before concluding that none was created and submitting again. 0: the
+    /// default, 120. (Appended: programs compiled before it leave it out, meaning 0.)
+    pub search_window_secs: f64,
 }
 
 // SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
@@ -131,7 +135,7 @@ unsafe impl SizedStruct for vidu_batch_options {
     const NAME: &'static str = "vidu_batch_options";
     fn fields() -> Vec<(usize, usize)> {
         fields!(vidu_batch_options: struct_size, concurrency, timeout_secs, journal_path,
-            resubmit_uncertain, cancel, on_event, userdata)
+            resubmit_uncertain, cancel, on_event, userdata, search_window_secs)
     }
 }
 
@@ -364,6 +368,9 @@ pub unsafe extern "C" fn vidu_client_run_batch(
             options = options.journal(path);
         }
         options = options.resubmit_uncertain(o.resubmit_uncertain != 0);
+        if let Some(w) = secs(o.search_window_secs, "options->search_window_secs")? {
+            options = options.search_window(w);
+        }
         if let Some(token) = opt_ref(o.cancel) {
             options = options.cancel(token.token.clone());
         }

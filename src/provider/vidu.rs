@@ -231,6 +231,11 @@ pub(crate) fn tasks_request(q: &TaskQuery) -> Result<WireRequest> {
         size = n.to_string();
         query.push(("pager.pagesz", &size));
     }
+    let page;
+    if let Some(n) = q.page {
+        page = n.to_string();
+        query.push(("pager.page", &page));
+    }
     if let Some(token) = &q.page_token {
         query.push(("pager.page_token", token));
     }
