@@ -287,7 +287,7 @@ impl Client {
                 }
                 Err(e) => return Err(transport_error(operation, task_id, e)),
             };
-            match backoff.after_failure(retry_after, cancel) {
+            match backoff.after_logged_failure(&failure, retry_after, cancel) {
                 Next::Retry => {}
                 Next::GiveUp => return Err(failure),
                 Next::Cancelled => {
@@ -419,7 +419,7 @@ impl Client {
                     }
                 },
             };
-            match backoff.after_failure(retry_after, cancel) {
+            match backoff.after_logged_failure(&failure, retry_after, cancel) {
                 Next::Retry => {}
                 Next::GiveUp => {
                     let throttled = failure.http_status() == Some(429);
@@ -626,7 +626,14 @@ impl Client {
         options: &WaitOptions<'_>,
     ) -> Result<u64> {
         let cancel = options.token();
-        let mut refresh = || self.fetch_status(&status.task_id, None, &cancel);
+        // Called only when the video URL expired (download.rs).
+        let mut refresh = || {
+            log::warn!(
+                "task {}: the video URL expired; fetching a fresh one",
+                status.task_id
+            );
+            self.fetch_status(&status.task_id, None, &cancel)
+        };
         crate::download::download(
             &self.agent,
             &self.config,
