@@ -300,6 +300,14 @@ impl Client {
         };
         let start = Instant::now();
         scheduler.start(Duration::ZERO);
+        if let Some(journal) = &journal {
+            let (done, running, searching, to_submit) = scheduler.counts();
+            log::info!(
+                "journal {} replayed: {done} done, {running} running, {searching} searching, \
+                 {to_submit} to submit",
+                journal.path().display()
+            );
+        }
         let mut driver = Driver {
             client: self,
             jobs,

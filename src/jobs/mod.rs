@@ -366,19 +366,11 @@ impl Scheduler {
                 Phase::Searching | Phase::Downloading | Phase::Ended => {}
             }
         }
-        let counts = self.counts();
-        log::info!(
-            "journal replayed: {} done, {} running, {} searching, {} to submit",
-            counts.0,
-            counts.1,
-            counts.2,
-            self.queue.len()
-        );
     }
 
-    /// (ended, running, searching): for the log line after replay.
-    fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
+    /// (ended, running, searching, to submit): for the log line after replay.
+    pub(crate) fn counts(&self) -> (usize, usize, usize, usize) {
+        let mut c = (0, 0, 0, self.queue.len());
         for s in &self.slots {
             match s.phase {
                 Phase::Ended => c.0 += 1,
