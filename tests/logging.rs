@@ -293,6 +293,23 @@ fn a_poll_error_streak_and_an_expired_url_are_warnings_and_retries_are_debug() {
     );
     find(&records, Level::Debug, &["poll failed", "503", "again in"]);
 
+    // The same rule in `resume`'s wait, which logs its task's end and its file.
+    let emu = emulator(EmulatorOptions::new().scenario(Scenario::Unavailable { times: 3 }));
+    let mut config = fast_config(Provider::Vtrix, emu.base_url(), KEY);
+    config.retry.max_attempts = 1;
+    let c = Client::new(config).unwrap();
+    let task = c.submit(&job("resumed")).unwrap();
+    let out = dir.join("r.mp4");
+    c.resume(&task, &out, &mut wait()).unwrap();
+    let records = take();
+    find(&records, Level::Warn, &[&task, "3 polls failed in a row"]);
+    find(&records, Level::Info, &[&task, "succeeded"]);
+    find(
+        &records,
+        Level::Info,
+        &[&task, "written", out.to_str().unwrap()],
+    );
+
     // Retries within a request: the reason and the delay, Retry-After's when given.
     let emu = emulator(EmulatorOptions::new().scenario(Scenario::Throttled {
         times: 1,
