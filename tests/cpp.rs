@@ -142,6 +142,7 @@ const LOG_CASES: &[&str] = &[
     "ok records arrive\n",
     "ok a throwing callback does not escape\n",
     "ok off, and a bad level refused\n",
+    "ok trust setters reach the C struct\n",
 ];
 
 /// Runs logging.cpp (under `wrapper` when given); asserts that every case passed.

@@ -115,6 +115,30 @@ void off_and_bad_level(const vidu::emulator &emu) {
     passed(name, before);
 }
 
+/* The setters of the trust fields reach the C struct: a bad CA is refused naming its field. */
+void trust_setters(const vidu::emulator &emu) {
+    const std::string name = "trust setters reach the C struct";
+    int before = failures;
+    auto refused = [&](const vidu::config &cfg, const std::string &field) {
+        try {
+            vidu::client client(cfg);
+            expect(false, name, field + ": no error");
+        } catch (const vidu::error &e) {
+            expect(e.code() == VIDU_ERROR_INVALID_INPUT &&
+                       std::string(e.what()).find(field) != std::string::npos,
+                   name, field + ": " + e.what());
+        }
+    };
+    auto base = [&] {
+        return vidu::config(VIDU_PROVIDER_VIDU).api_key(KEY).base_url(emu.base_url());
+    };
+    refused(base().ca_file(workdir + "/no-such-ca.pem"), "ca_file");
+    refused(base().ca_pem("not a certificate"), "ca_pem");
+    refused(base().trust_store(VIDU_TRUST_CA_ONLY), "ca-only");
+    refused(base().request_timeout_secs(-1), "request_timeout");
+    passed(name, before);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -129,6 +153,7 @@ int main(int argc, char **argv) {
         records_arrive(emu);
         a_throwing_callback_does_not_escape(emu);
         off_and_bad_level(emu);
+        trust_setters(emu);
         // Left set: turned off before the function is destroyed at exit.
         vidu::set_log_callback([](vidu_log_level, std::string_view, std::string_view) {});
     } catch (const std::exception &e) {
