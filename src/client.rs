@@ -534,7 +534,7 @@ impl Client {
                             return Ok(status);
                         }
                         s if s.is_terminal() => {
-                            log::info!("task {task_id}: ended {}", status.raw_state);
+                            log::info!("task {task_id}: {}", status.state.as_str());
                             return Err(Error::TaskFailed {
                                 status: Box::new(status),
                             });

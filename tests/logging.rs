@@ -152,9 +152,8 @@ fn a_failed_task_and_a_labelled_job_log_their_terminal_state() {
     let emu = emulator(EmulatorOptions::new().scenario(Scenario::TaskFails));
     let dir = scratch_dir();
     let jobs = [BatchJob::new(job("x"), dir.join("a.mp4")).label("the-cat")];
-    let outcomes = client(Provider::Vtrix, &emu)
-        .run_batch(&jobs, &mut BatchOptions::default())
-        .unwrap();
+    let c = client(Provider::Vtrix, &emu);
+    let outcomes = c.run_batch(&jobs, &mut BatchOptions::default()).unwrap();
     let JobOutcome::Failed(e) = &outcomes[0] else {
         panic!("{outcomes:?}")
     };
@@ -162,6 +161,10 @@ fn a_failed_task_and_a_labelled_job_log_their_terminal_state() {
     let records = take();
     find(&records, Level::Info, &["job 1 (the-cat): submitted", id]);
     find(&records, Level::Info, &["job 1 (the-cat): failed", id]);
+    // A wait of its own (resume) logs the end too.
+    let e = c.resume(id, dir.join("b.mp4"), &mut wait()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TaskFailed);
+    find(&take(), Level::Info, &[&format!("task {id}: failed")]);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

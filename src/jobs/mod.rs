@@ -879,7 +879,8 @@ impl Scheduler {
                     next
                 };
                 log::debug!(
-                    "job {}: task list shows no task yet; looking again in {:?} ({:?} of {:?} looked)", i + 1,
+                    "job {}: task list shows no task yet; looking again in {:?} ({:?} of {:?} looked)",
+                    i + 1,
                     next - now,
                     looked,
                     window
