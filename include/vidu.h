@@ -637,6 +637,24 @@ typedef struct vidu_credits {
 } vidu_credits;
 
 /**
+ * A log level: `VIDU_LOG_*`. A record is passed on when its level is at most the level set.
+ */
+typedef uint32_t vidu_log_level;
+
+/**
+ * Receives one log record: its level (`VIDU_LOG_*`), its target (`"vidu"`, `"vidu::download"`,
+ * or the HTTP library's `"ureq…"`) and its message, one line without a newline. Both strings
+ * are NUL-terminated and valid only during the call. It runs on the thread that emitted the
+ * record (the thread that called the library, or a batch's download worker), possibly on
+ * several threads at once, so it must be thread-safe; it must not call back into the library's
+ * logging functions.
+ */
+typedef void (*vidu_log_fn)(void *userdata,
+                            vidu_log_level level,
+                            const char *target,
+                            const char *message);
+
+/**
  * Success.
  */
 #define VIDU_OK 0
@@ -859,6 +877,36 @@ typedef struct vidu_credits {
  * The job's submit is uncertain (`error`).
  */
 #define VIDU_BATCH_EVENT_UNCERTAIN 7
+
+/**
+ * Nothing is logged.
+ */
+#define VIDU_LOG_OFF 0
+
+/**
+ * Something failed.
+ */
+#define VIDU_LOG_ERROR 1
+
+/**
+ * Something the user may need to act on (a job uncertain, a poll error streak, a URL refreshed).
+ */
+#define VIDU_LOG_WARN 2
+
+/**
+ * A decision worth knowing: submitted, terminal state, written, journal replayed.
+ */
+#define VIDU_LOG_INFO 3
+
+/**
+ * Every retry, backoff, submit classification, task-list search and download resume.
+ */
+#define VIDU_LOG_DEBUG 4
+
+/**
+ * Also the HTTP library's own records (request heads, with the key replaced by a placeholder).
+ */
+#define VIDU_LOG_TRACE 5
 
 /**
  * Mozilla's roots, compiled into the library, plus `ca_file` or `ca_pem` if set. The default.
@@ -1184,6 +1232,24 @@ const char *vidu_error_name(const struct vidu_error *err);
  * Frees an error. NULL is a no-op.
  */
 void vidu_error_free(struct vidu_error *err);
+
+/**
+ * Sends the library's log records up to `max_level` (`VIDU_LOG_*`) to `callback`, for the whole
+ * process; off until this is called. Calling it again replaces the callback and the level;
+ * `callback` NULL (or `VIDU_LOG_OFF`) turns logging off. `userdata` is passed back on every
+ * call and must stay valid until the callback is replaced or turned off.
+ *
+ * No record contains the API key. Nothing is logged per status poll at `VIDU_LOG_INFO` or
+ * above, so a large batch does not flood the log.
+ *
+ * Fails with `VIDU_ERROR_INVALID_INPUT` for a level that is not a `VIDU_LOG_*` value, and when
+ * another logger of the Rust `log` crate already owns the process (a Rust program that links
+ * this library and installed its own logger: use that one).
+ */
+vidu_result vidu_log_set_callback(vidu_log_fn callback,
+                                  void *userdata,
+                                  vidu_log_level max_level,
+                                  struct vidu_error **err);
 
 /**
  * The unified state, `VIDU_STATE_*`; 0 when `status` is NULL.

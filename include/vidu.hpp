@@ -18,9 +18,11 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vidu.h"
@@ -185,6 +187,14 @@ public:
     }
     config &max_status_body(std::uint64_t v) { return number(c_.max_status_body, v); }
     config &proxy_from_env(bool v) { return number(c_.proxy_from_env, detail::tristate(v)); }
+    config &max_video_bytes(std::uint64_t v) { return number(c_.max_video_bytes, v); }
+    config &max_download_stalls(std::uint32_t v) { return number(c_.max_download_stalls, v); }
+    config &request_timeout_secs(double v) { return number(c_.request_timeout_secs, v); }
+    /* VIDU_TRUST_*. */
+    config &trust_store(vidu_trust_store v) { return number(c_.trust_store, v); }
+    config &ca_file(std::string v) { return text(ca_file_, std::move(v)); }
+    /* PEM text of CA certificates (vidu_config.ca_pem and ca_pem_len), copied. */
+    config &ca_pem(std::string v) { return text(ca_pem_, std::move(v)); }
     /* The C struct; its strings point into this object. */
     vidu_config c() const {
         vidu_config c = c_;
@@ -192,6 +202,11 @@ public:
         c.api_key = detail::c_str(api_key_);
         c.base_url = detail::c_str(base_url_);
         c.user_agent = detail::c_str(user_agent_);
+        c.ca_file = detail::c_str(ca_file_);
+        if (ca_pem_) {
+            c.ca_pem = reinterpret_cast<const std::uint8_t *>(ca_pem_->data());
+            c.ca_pem_len = ca_pem_->size();
+        }
         return c;
     }
 
@@ -205,7 +220,7 @@ private:
         return *this;
     }
     vidu_config c_{};
-    std::optional<std::string> api_key_, base_url_, user_agent_;
+    std::optional<std::string> api_key_, base_url_, user_agent_, ca_file_, ca_pem_;
 };
 
 /* A vidu_job built by chained setters, each named after its vidu_job field, from one image:
@@ -314,6 +329,57 @@ struct waiter {
     std::exception_ptr caught;
 };
 }  // namespace detail
+
+/* Receives one log record of the library (see vidu_log_fn): its level (VIDU_LOG_*), its
+ * target ("vidu", "vidu::jobs", ..., or the HTTP library's "ureq...") and its message, one
+ * line. The views are valid only during the call. It runs on the thread that logged, possibly
+ * on several at once; it must not call set_log_callback. What it throws is dropped: an
+ * exception cannot cross the library's C frames, and a log record is no reason to stop a job. */
+using log_fn =
+    std::function<void(vidu_log_level level, std::string_view target, std::string_view message)>;
+
+namespace detail {
+inline void log_record(void *userdata, vidu_log_level level, const char *target,
+                       const char *message) noexcept {
+    try {
+        (*static_cast<const log_fn *>(userdata))(level, std::string_view(target ? target : ""),
+                                                 std::string_view(message ? message : ""));
+    } catch (...) {
+    }
+}
+/* The function set, kept alive while the library may call it; logging is turned off before
+ * it is destroyed at exit. */
+struct log_slot {
+    std::mutex lock;
+    std::unique_ptr<log_fn> fn;
+    ~log_slot() {
+        if (fn) {
+            vidu_error *err = nullptr;
+            vidu_log_set_callback(nullptr, nullptr, VIDU_LOG_OFF, &err);
+            vidu_error_free(err);
+        }
+    }
+};
+inline log_slot &current_log() {
+    static log_slot slot;
+    return slot;
+}
+}  // namespace detail
+
+/* Sends the library's log records up to `max_level` (VIDU_LOG_*) to `fn`, for the whole
+ * process (vidu_log_set_callback); an empty `fn` or VIDU_LOG_OFF turns logging off. Throws
+ * vidu::error for a level that is not one, or when a Rust logger already owns the process. */
+inline void set_log_callback(log_fn fn, vidu_log_level max_level = VIDU_LOG_INFO) {
+    detail::log_slot &slot = detail::current_log();
+    std::lock_guard<std::mutex> guard(slot.lock);
+    auto next = fn ? std::make_unique<log_fn>(std::move(fn)) : nullptr;
+    detail::call([&](vidu_error **err) {
+        return vidu_log_set_callback(next ? &detail::log_record : nullptr, next.get(), max_level,
+                                     err);
+    });
+    // The library returns once no call of the previous function is running: it may go.
+    slot.fn = std::move(next);
+}
 
 /* What generate() or resume() made. */
 struct generated {

@@ -251,6 +251,15 @@ fn label(bj: &BatchJob<'_>, i: usize) -> String {
     bj.label.clone().unwrap_or_else(|| format!("job {}", i + 1))
 }
 
+/// How log records name a job: "job N" (as the state machine's own records do), and its label
+/// when it has one.
+fn log_name(bj: &BatchJob<'_>, i: usize) -> String {
+    match &bj.label {
+        Some(label) => format!("job {} ({label})", i + 1),
+        None => format!("job {}", i + 1),
+    }
+}
+
 impl Client {
     /// Runs many jobs from this thread; see [`crate::batch`]. Every job is checked before the
     /// first submit: an invalid job fails the call naming it, and nothing is sent. Afterwards one
@@ -302,6 +311,14 @@ impl Client {
         };
         let start = Instant::now();
         scheduler.start(Duration::ZERO);
+        if let Some(journal) = &journal {
+            let (done, running, searching, to_submit) = scheduler.counts();
+            log::info!(
+                "journal {} replayed: {done} done, {running} running, {searching} searching, \
+                 {to_submit} to submit",
+                journal.path().display()
+            );
+        }
         let mut driver = Driver {
             client: self,
             jobs,
@@ -740,12 +757,20 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 tag,
                 from_unix_ms,
             } => {
-                log::debug!("job {job}: searching the task list for tag {tag}");
+                log::debug!(
+                    "{}: searching the task list for tag {tag}",
+                    log_name(&self.jobs[job], job)
+                );
                 let result =
                     client.find_task_by_payload(&tag, from_unix_ms, self.deadline, &self.cancel);
                 Some(Input::Searched { job, result })
             }
             Action::Download { job, status } => {
+                log::info!(
+                    "{}: task {}: succeeded; downloading",
+                    log_name(&self.jobs[job], job),
+                    status.task_id
+                );
                 let output = &self.jobs[job].output;
                 let options = WaitOptions::new().cancel(self.cancel.clone());
                 let result = client
@@ -763,7 +788,39 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
         }
     }
 
+    /// The info and warn records of a job's milestones (the machine logs its own decisions).
+    fn log(&self, scheduler: &Scheduler, event: &Event) {
+        let name = |job: usize| log_name(&self.jobs[job], job);
+        match event {
+            Event::Submitted { job, task_id } => {
+                let provider = self.client.provider();
+                let model = self.jobs[*job].job.model.as_deref();
+                log::info!(
+                    "{}: submitted, task {task_id} ({provider}, model {})",
+                    name(*job),
+                    model.unwrap_or(provider.default_model())
+                );
+            }
+            Event::Ended { job } => match scheduler.outcome(*job) {
+                Some(JobOutcome::Written {
+                    task_id,
+                    path,
+                    bytes,
+                }) => log::info!(
+                    "{}: task {task_id}: written {} ({bytes} bytes)",
+                    name(*job),
+                    path.display()
+                ),
+                Some(JobOutcome::Failed(e)) => log::info!("{}: failed: {e}", name(*job)),
+                Some(JobOutcome::Uncertain(e)) => log::warn!("{}: uncertain: {e}", name(*job)),
+                _ => {}
+            },
+            Event::Adopted { .. } | Event::Progress { .. } | Event::Throttled { .. } => {}
+        }
+    }
+
     fn emit(&mut self, scheduler: &Scheduler, event: &Event) {
+        self.log(scheduler, event);
         let Some(callback) = self.on_event.as_mut() else {
             return;
         };

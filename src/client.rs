@@ -287,7 +287,7 @@ impl Client {
                 }
                 Err(e) => return Err(transport_error(operation, task_id, e)),
             };
-            match backoff.after_failure(retry_after, cancel) {
+            match backoff.after_logged_failure(&failure, retry_after, cancel) {
                 Next::Retry => {}
                 Next::GiveUp => return Err(failure),
                 Next::Cancelled => {
@@ -419,7 +419,7 @@ impl Client {
                     }
                 },
             };
-            match backoff.after_failure(retry_after, cancel) {
+            match backoff.after_logged_failure(&failure, retry_after, cancel) {
                 Next::Retry => {}
                 Next::GiveUp => {
                     let throttled = failure.http_status() == Some(429);
@@ -529,11 +529,15 @@ impl Client {
                         None => ControlFlow::Continue(()),
                     };
                     match status.state {
-                        State::Succeeded => return Ok(status),
+                        State::Succeeded => {
+                            log::info!("task {task_id}: succeeded");
+                            return Ok(status);
+                        }
                         s if s.is_terminal() => {
+                            log::info!("task {task_id}: {}", status.state.as_str());
                             return Err(Error::TaskFailed {
                                 status: Box::new(status),
-                            })
+                            });
                         }
                         _ => {}
                     }
@@ -548,7 +552,14 @@ impl Client {
                 // deadline, a few unreadable answers in a row are tolerated.
                 Err(e) => match poll_verdict(&e, &mut streak, &self.config.retry) {
                     PollVerdict::Retry(pause) => {
-                        log::debug!("task {task_id}: poll failed ({e}); again in {pause:?}");
+                        // As the batch: a warning at the third failure in a row, then every
+                        // twentieth; the others are debug.
+                        let errors = streak.errors.max(streak.malformed);
+                        if errors == 3 || errors.is_multiple_of(20) {
+                            log::warn!("task {task_id}: {errors} polls failed in a row: {e}");
+                        } else {
+                            log::debug!("task {task_id}: poll failed ({e}); again in {pause:?}");
+                        }
                         if deadline.is_some_and(|d| Instant::now() >= d) {
                             return Err(e.with_task_id(task_id));
                         }
@@ -626,7 +637,14 @@ impl Client {
         options: &WaitOptions<'_>,
     ) -> Result<u64> {
         let cancel = options.token();
-        let mut refresh = || self.fetch_status(&status.task_id, None, &cancel);
+        // Called only when the video URL expired (download.rs).
+        let mut refresh = || {
+            log::warn!(
+                "task {}: the video URL expired; fetching a fresh one",
+                status.task_id
+            );
+            self.fetch_status(&status.task_id, None, &cancel)
+        };
         crate::download::download(
             &self.agent,
             &self.config,
@@ -669,6 +687,7 @@ impl Client {
         crate::download::check_output_path(path).map_err(named)?;
         let status = self.wait(task_id, options).map_err(named)?;
         let bytes = self.download(&status, path, options).map_err(named)?;
+        log::info!("task {task_id}: written {} ({bytes} bytes)", path.display());
         Ok(Generated {
             task_id: task_id.to_owned(),
             path: path.to_owned(),

@@ -549,7 +549,8 @@ impl Partial {
         }
         let _ = fs::remove_file(&sidecar);
         drop(file);
-        log::info!(
+        // Debug: the caller (generate, resume, the batch) says "written" at info, with the job.
+        log::debug!(
             target: LOG,
             "task {task_id}: video written to {} ({len} bytes)",
             target.display()

@@ -70,7 +70,7 @@ impl Client {
         for page_read in 1..=MAX_SEARCH_PAGES {
             let page = self.task_page(&query, deadline, cancel)?;
             log::debug!(
-                "task list search for {tag}: page {page_read}, {} tasks",
+                "task list search for {tag}: page {page_read} of at most {MAX_SEARCH_PAGES}, {} tasks",
                 page.tasks.len()
             );
             if let Some(task) = page

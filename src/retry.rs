@@ -188,6 +188,35 @@ impl<'p> Backoff<'p> {
         }
     }
 
+    /// [`after_failure`](Self::after_failure), with a debug record of the failure and of the
+    /// delay chosen (the server's `Retry-After`, or the computed backoff), or of giving up.
+    pub(crate) fn after_logged_failure(
+        &mut self,
+        failure: &dyn std::fmt::Display,
+        retry_after: Option<Duration>,
+        cancel: &CancelToken,
+    ) -> Next {
+        let attempt = self.failures.saturating_add(1);
+        match self.next_delay(retry_after) {
+            None => {
+                log::debug!("{failure}; giving up after {attempt} attempts");
+                Next::GiveUp
+            }
+            Some(delay) => {
+                let from = match retry_after {
+                    Some(_) => "Retry-After",
+                    None => "backoff",
+                };
+                log::debug!("{failure}; attempt {attempt} failed, again in {delay:?} ({from})");
+                if cancel.sleep(delay) {
+                    Next::Cancelled
+                } else {
+                    Next::Retry
+                }
+            }
+        }
+    }
+
     /// Records a failed attempt and sleeps before the next one, through `cancel`.
     pub(crate) fn after_failure(
         &mut self,

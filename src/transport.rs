@@ -296,7 +296,6 @@ pub(crate) fn could_not_connect(err: &ureq::Error) -> bool {
     match err {
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
         ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
-        _ if certificate_error(err).is_some() => true,
         ureq::Error::Io(e) => {
             matches!(
                 e.kind(),

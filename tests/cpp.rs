@@ -126,3 +126,82 @@ fn cpp_errors_are_clean_under_valgrind() {
         "valgrind:\n{stderr}"
     );
 }
+
+/// Compiles tests/cpp/logging.cpp once per run, like errors.cpp.
+fn logging_program() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        common::c_library::build_program(
+            "c++",
+            &[
+                "-std=c++17",
+                "-g",
+                "-O1",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+                "-pthread",
+            ],
+            "tests/cpp/logging.cpp",
+            "cpp-logging-program",
+        )
+    })
+}
+
+const LOG_CASES: &[&str] = &[
+    "ok records arrive\n",
+    "ok a throwing callback does not escape\n",
+    "ok off, and a bad level refused\n",
+    "ok trust setters reach the C struct\n",
+];
+
+/// Runs logging.cpp (under `wrapper` when given); asserts that every case passed.
+fn run_logging_program(wrapper: &[&str], workdir: &str) -> String {
+    let workdir = common::temp_path(workdir);
+    std::fs::create_dir_all(&workdir).unwrap();
+    let out = run_to_end(
+        wrapped(wrapper, logging_program())
+            .arg(common::repo_file("examples/sample.png"))
+            .arg(&workdir),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for case in LOG_CASES {
+        assert!(
+            stdout.contains(case),
+            "missing {case:?}:\n{stdout}\n{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&workdir).unwrap();
+    stderr
+}
+
+#[test]
+fn cpp_log_callback_gets_records_and_its_exceptions_stay_inside() {
+    if !require("c++", "the C++ logging test") {
+        return;
+    }
+    run_logging_program(&[], "cpp-logging");
+}
+
+#[test]
+fn cpp_log_callback_is_clean_under_valgrind() {
+    if !require("c++", "the C++ logging test") || !require("valgrind", "the valgrind run of it") {
+        return;
+    }
+    let stderr = run_logging_program(
+        &[
+            "valgrind",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99",
+        ],
+        "cpp-logging-valgrind",
+    );
+    assert!(
+        stderr.contains("ERROR SUMMARY: 0 errors"),
+        "valgrind:\n{stderr}"
+    );
+}

@@ -1037,7 +1037,7 @@ fn records_of(task_id: &str) -> Vec<(log::Level, String)> {
 
 #[test]
 fn a_resume_a_restart_and_the_written_video_are_logged() {
-    use log::Level::{Debug, Info};
+    use log::Level::Debug;
     records_of("task-logged"); // installs the logger
     let old = version(100_000, 7, Some("\"v1\""), None);
     let new = version(100_000, 13, Some("\"v2\""), None);
@@ -1059,7 +1059,7 @@ fn a_resume_a_restart_and_the_written_video_are_logged() {
                     .into()
             ),
             (
-                Info,
+                Debug,
                 format!(
                     "task task-logged: video written to {} (100000 bytes)",
                     out.display()

@@ -59,6 +59,7 @@ mod client;
 #[cfg(feature = "emulator")]
 mod emulator;
 mod error;
+mod logging;
 mod status;
 mod types;
 
@@ -69,6 +70,7 @@ pub use client::*;
 #[cfg(feature = "emulator")]
 pub use emulator::*;
 pub use error::*;
+pub use logging::*;
 pub use status::*;
 pub use types::*;
 

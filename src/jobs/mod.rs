@@ -366,19 +366,11 @@ impl Scheduler {
                 Phase::Searching | Phase::Downloading | Phase::Ended => {}
             }
         }
-        let counts = self.counts();
-        log::info!(
-            "journal replayed: {} done, {} running, {} searching, {} to submit",
-            counts.0,
-            counts.1,
-            counts.2,
-            self.queue.len()
-        );
     }
 
-    /// (ended, running, searching): for the log line after replay.
-    fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
+    /// (ended, running, searching, to submit): for the log line after replay.
+    pub(crate) fn counts(&self) -> (usize, usize, usize, usize) {
+        let mut c = (0, 0, 0, self.queue.len());
         for s in &self.slots {
             match s.phase {
                 Phase::Ended => c.0 += 1,
@@ -582,19 +574,6 @@ impl Scheduler {
 
     /// Ends a job live: the same as [`end`](Self::end), and the caller is told.
     fn finish(&mut self, i: usize, outcome: JobOutcome) {
-        match &outcome {
-            JobOutcome::Written {
-                task_id,
-                path,
-                bytes,
-            } => log::info!(
-                "job {i}: task {task_id}: written {} ({bytes} bytes)",
-                path.display()
-            ),
-            JobOutcome::Failed(e) => log::info!("job {i}: failed: {e}"),
-            JobOutcome::Uncertain(e) => log::warn!("job {i}: uncertain: {e}"),
-            JobOutcome::Unfinished { .. } => {}
-        }
         self.end(i, outcome);
         self.actions
             .push_back(Action::Emit(Event::Ended { job: i }));
@@ -668,11 +647,15 @@ impl Scheduler {
         if self.slots[i].phase != Phase::Submitting {
             return;
         }
-        log::debug!("job {i}: submit {}", outcome.class());
+        log::debug!(
+            "job {}: submit {}: {}",
+            i + 1,
+            outcome.class(),
+            outcome.why()
+        );
         let key = Some(self.key_text(i));
         match outcome {
             SubmitOutcome::Created(task_id) => {
-                log::info!("job {i}: submitted, task {task_id}");
                 self.record(
                     i,
                     Record::Submitted {
@@ -697,7 +680,10 @@ impl Scheduler {
                 );
                 if throttled {
                     let retry_after = error.retry_after().unwrap_or(DEFAULT_THROTTLE);
-                    log::debug!("job {i}: throttled, submits held back {retry_after:?}");
+                    log::debug!(
+                        "job {}: throttled, submits held back {retry_after:?}",
+                        i + 1
+                    );
                     self.queue.push_front(i as u32);
                     self.held_until = now.checked_add(retry_after);
                     self.actions.push_back(Action::Emit(Event::Throttled {
@@ -737,7 +723,10 @@ impl Scheduler {
             self.set_phase(i, Phase::Unknown);
             self.finish(i, JobOutcome::Uncertain(error));
         } else if s.tag_sent && self.rules.lists_tasks && s.tag.is_some() {
-            log::debug!("job {i}: submit uncertain, searching the task list for its tag");
+            log::debug!(
+                "job {}: submit uncertain, searching the task list for its tag",
+                i + 1
+            );
             self.slots[i].searches = 0;
             self.slots[i].search_started = now;
             self.set_phase(i, Phase::Searching);
@@ -747,7 +736,7 @@ impl Scheduler {
                 "submitted again as asked (resubmit uncertain): the earlier submit's outcome is \
                  unknown and cannot be looked up ({error})"
             );
-            log::warn!("job {i}: {reason}");
+            log::warn!("job {}: {reason}", i + 1);
             self.record(
                 i,
                 Record::NotCreated {
@@ -807,7 +796,10 @@ impl Scheduler {
         let key = Some(self.key_text(i));
         match result {
             Ok(Some(task_id)) if check_task_id(&task_id).is_ok() => {
-                log::info!("job {i}: uncertain submit resolved: found task {task_id}");
+                log::info!(
+                    "job {}: uncertain submit resolved: found task {task_id}",
+                    i + 1
+                );
                 self.record(
                     i,
                     Record::Submitted {
@@ -866,7 +858,7 @@ impl Scheduler {
                      created; submitting again",
                     looked.as_secs()
                 );
-                log::info!("job {i}: uncertain submit resolved: {reason}");
+                log::info!("job {}: uncertain submit resolved: {reason}", i + 1);
                 self.record(
                     i,
                     Record::NotCreated {
@@ -887,7 +879,8 @@ impl Scheduler {
                     next
                 };
                 log::debug!(
-                    "job {i}: task list shows no task yet; looking again in {:?} ({:?} of {:?} looked)",
+                    "job {}: task list shows no task yet; looking again in {:?} ({:?} of {:?} looked)",
+                    i + 1,
                     next - now,
                     looked,
                     window
@@ -906,7 +899,7 @@ impl Scheduler {
             }
             Err(e) => {
                 let n = self.slots[i].searches;
-                log::debug!("job {i}: task list search failed ({e}); trying again");
+                log::debug!("job {}: task list search failed ({e}); trying again", i + 1);
                 self.set_timer(i, now + Self::search_gap(n - 1));
             }
         }
@@ -1013,7 +1006,7 @@ impl Scheduler {
         let s = &mut self.slots[i];
         s.polls = s.polls.saturating_add(1);
         if s.poll_errors > 0 || s.malformed > 0 {
-            log::debug!("job {i}: task {}: polls answer again", status.task_id);
+            log::debug!("job {}: task {}: polls answer again", i + 1, status.task_id);
         }
         s.poll_errors = 0;
         s.malformed = 0;
@@ -1032,7 +1025,6 @@ impl Scheduler {
                 if changed {
                     self.emit_progress(i, &status);
                 }
-                log::info!("job {i}: task {}: succeeded", status.task_id);
                 self.set_phase(i, Phase::Downloading);
                 self.actions.push_back(Action::Download { job: i, status });
             }
@@ -1093,10 +1085,14 @@ impl Scheduler {
             PollVerdict::Retry(delay) => {
                 let errors = streak.errors.max(streak.malformed);
                 if errors == 3 || errors.is_multiple_of(20) {
-                    log::warn!("job {i}: task {task_id}: {errors} polls failed in a row: {error}");
+                    log::warn!(
+                        "job {}: task {task_id}: {errors} polls failed in a row: {error}",
+                        i + 1
+                    );
                 } else {
                     log::debug!(
-                        "job {i}: task {task_id}: poll failed ({error}); again in {delay:?}"
+                        "job {}: task {task_id}: poll failed ({error}); again in {delay:?}",
+                        i + 1
                     );
                 }
                 self.set_timer(i, now + delay);
@@ -1125,10 +1121,6 @@ impl Scheduler {
                         path: path.clone(),
                         bytes,
                     },
-                );
-                log::info!(
-                    "job {i}: task {task_id}: written {} ({bytes} bytes)",
-                    path.display()
                 );
                 self.actions
                     .push_back(Action::Emit(Event::Ended { job: i }));

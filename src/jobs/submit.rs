@@ -53,6 +53,16 @@ impl SubmitOutcome {
             SubmitOutcome::Uncertain(_) => "uncertain",
         }
     }
+
+    /// Why, for logs: the task id, or the error.
+    pub(crate) fn why(&self) -> String {
+        match self {
+            SubmitOutcome::Created(task_id) => format!("task {task_id}"),
+            SubmitOutcome::NotCreated { error, .. } | SubmitOutcome::Uncertain(error) => {
+                error.to_string()
+            }
+        }
+    }
 }
 
 /// How the HTTP status of a submit's answer is read, before its body.
