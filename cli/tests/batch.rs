@@ -157,29 +157,28 @@ fn a_bad_line_exits_2_naming_the_line_and_the_key_once_without_the_usage() {
 #[test]
 fn two_lines_writing_one_output_exit_2_naming_both_and_send_nothing() {
     let emulator = Emulator::start().unwrap();
-    for second in ["a.mp4"] {
-        let (dir, _) = jobs_dir(0);
-        let jobs = dir.join("dup.jsonl");
-        std::fs::write(
-            &jobs,
-            format!(
-                "{{\"image\": \"cat.png\", \"output\": \"a.mp4\"}}\n\
-                 {{\"image\": \"cat.png\", \"output\": \"b.mp4\"}}\n\
-                 {{\"image\": \"cat.png\", \"output\": \"{second}\", \"prompt\": \"other\"}}\n"
-            ),
-        )
-        .unwrap();
-        let out = dir.join("out");
-        let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
-        let stderr = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{second}: {stderr}");
-        let last = last_line(&stderr);
-        assert!(
-            last.contains("line 1") && last.contains("line 3"),
-            "{second}: names both lines: {stderr}"
-        );
-        assert!(!out.join("a.mp4").exists());
-    }
+    let second = "a.mp4"; // the CLI refuses other spellings ("./a.mp4") as not a plain name
+    let (dir, _) = jobs_dir(0);
+    let jobs = dir.join("dup.jsonl");
+    std::fs::write(
+        &jobs,
+        format!(
+            "{{\"image\": \"cat.png\", \"output\": \"a.mp4\"}}\n\
+             {{\"image\": \"cat.png\", \"output\": \"b.mp4\"}}\n\
+             {{\"image\": \"cat.png\", \"output\": \"{second}\", \"prompt\": \"other\"}}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = run(&mut against(batch(&jobs, &out, "vidu"), &emulator));
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{second}: {stderr}");
+    let last = last_line(&stderr);
+    assert!(
+        last.contains("line 1") && last.contains("line 3"),
+        "{second}: names both lines: {stderr}"
+    );
+    assert!(!out.join("a.mp4").exists());
     assert_eq!(emulator.stats().api_connections, 0, "nothing was sent");
 }
 
