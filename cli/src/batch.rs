@@ -56,6 +56,10 @@ pub struct Args {
     /// (gateways): risks paying twice
     #[arg(long)]
     pub resubmit_uncertain: bool,
+    /// How long to look for the task of a submit whose answer was lost (official API), in
+    /// seconds; the task list may lag behind a submit [default: 120]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub search_window: Option<Duration>,
     /// Check every job and print the requests that would be sent; send nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -329,6 +333,9 @@ fn go(args: &Args) -> Result<u8, Exit> {
         });
     if let Some(n) = args.concurrency {
         options = options.concurrency(n as usize);
+    }
+    if let Some(window) = args.search_window {
+        options = options.search_window(window);
     }
     if let Some(t) = args.timeout {
         options = options.timeout(t);

@@ -66,6 +66,10 @@ pub struct Args {
     /// Record the job in this crash-safe journal: rerunning the same command picks up the task
     #[arg(long, value_name = "FILE")]
     pub journal: Option<String>,
+    /// How long to look for the task of a submit whose answer was lost (official API), in
+    /// seconds; the task list may lag behind a submit [default: 120]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub search_window: Option<Duration>,
     /// Check everything and print the request that would be sent (the key shown as
     /// <redacted>, the image as its type and size); send nothing
     #[arg(long)]
@@ -198,6 +202,7 @@ fn go(args: &Args) -> Result<(), Exit> {
             output,
             journal,
             args.timeout,
+            args.search_window,
             cancel,
         );
     }
@@ -208,6 +213,9 @@ fn go(args: &Args) -> Result<(), Exit> {
             spinner.update(p.status);
             ControlFlow::Continue(())
         });
+    if let Some(window) = args.search_window {
+        wait = wait.search_window(window);
+    }
     if args.timeout.is_some() {
         wait.timeout = args.timeout;
     }
@@ -261,6 +269,7 @@ fn journaled(
     output: &str,
     journal: &str,
     timeout: Option<Duration>,
+    search_window: Option<Duration>,
     cancel: CancelToken,
 ) -> Result<(), Exit> {
     let mut spinner = progress::Spinner::new();
@@ -275,6 +284,9 @@ fn journaled(
             }
             ControlFlow::Continue(())
         });
+    if let Some(window) = search_window {
+        options = options.search_window(window);
+    }
     if let Some(t) = timeout {
         options = options.timeout(t);
     }

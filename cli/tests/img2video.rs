@@ -505,3 +505,22 @@ fn with_a_journal_ctrl_c_exits_130_naming_the_real_task_id() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_search_window_is_a_flag_of_both_commands_and_a_bad_value_exits_2() {
+    for command in ["img2video", "batch"] {
+        let help = run(vidu().args([command, "--help"]));
+        assert!(
+            text(&help.stdout).contains("--search-window <SECS>"),
+            "{command} --help: {}",
+            text(&help.stdout)
+        );
+        let bad = run(vidu().args([command, "--provider", "vidu", "--search-window", "0"]));
+        assert_eq!(bad.status.code(), Some(2), "{command}");
+        assert!(
+            text(&bad.stderr).contains("--search-window"),
+            "{}",
+            text(&bad.stderr)
+        );
+    }
+}
