@@ -20,7 +20,9 @@ use crate::submission::{self, ImageErrorSlot, Submission};
 use crate::transport::{self, Reply};
 
 /// A client for one provider. `Send + Sync`: share it between threads; all calls go through
-/// one `ureq::Agent`, so consecutive polls reuse one connection.
+/// one `ureq::Agent`, so consecutive polls reuse one connection. Cloning is cheap and the clone
+/// shares that agent (its connection pool).
+#[derive(Clone)]
 pub struct Client {
     config: Config,
     agent: ureq::Agent,

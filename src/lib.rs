@@ -193,8 +193,8 @@
 //!
 //! ## Threads
 //!
-//! A [`Client`] is `Send + Sync`: share one (behind an `Arc`) between threads; its calls go
-//! through one connection pool. A [`CancelToken`] may be triggered from any thread.
+//! A [`Client`] is `Send + Sync` and `Clone` (a clone shares the connection pool): share one
+//! between threads; its calls go through one connection pool. A [`CancelToken`] may be triggered from any thread.
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -251,7 +251,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // What the docs promise about threads, checked at compile time.
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
-    send_sync::<Client>();
+    const fn clone_send_sync<T: Clone + Send + Sync>() {}
+    clone_send_sync::<Client>();
     send_sync::<Config>();
     send_sync::<CancelToken>();
     send_sync::<Error>();

@@ -249,3 +249,21 @@ fn cancel_during_a_stalled_status_poll_takes_effect_within_the_receive_timeout()
     assert_eq!(err.task_id(), Some(expected.as_str()));
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
+
+#[test]
+fn a_cloned_client_shares_its_connection_pool() {
+    let emu = Emulator::start().unwrap();
+    let client = Client::new(fast_config(Provider::Vidu, emu.base_url(), "k")).unwrap();
+    let clone = client.clone();
+    let first = client.submit(&job()).unwrap();
+    let second = clone.submit(&job()).unwrap();
+    assert_ne!(first, second);
+    client.status(&second).unwrap();
+    clone.status(&first).unwrap();
+    assert_eq!(emu.stats().submit_requests, 2);
+    assert_eq!(
+        emu.stats().api_connections,
+        1,
+        "the clone reuses the original's pooled connection"
+    );
+}
