@@ -39,25 +39,82 @@ fn emulator(options: EmulatorOptions) -> Emulator {
     Emulator::start_with(options).unwrap()
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 #[test]
-fn io_an_output_that_cannot_be_written_names_the_task() {
-    // /proc exists, but no file can be created in it, even by root.
+fn io_an_image_that_cannot_be_read_names_the_file_and_sends_nothing() {
     let emu = Emulator::start().unwrap();
-    let err = generate_fails(
-        VIDU_ERROR_IO,
-        VIDU_PROVIDER_VTRIX,
-        &emu,
-        "/proc/vidu-test.mp4",
-    );
+    let c = c_client(VIDU_PROVIDER_VIDU, &emu.base_url(), 0.01);
+    let dir = common::TempDir::new();
+    // A FIFO passes as a path but is no file to read: reading it would block, so the library
+    // must fail on it; a directory named like an image is the portable case.
+    let image = dir.join("frame.png");
+    std::fs::create_dir(&image).unwrap();
+    let image_c = CString::new(image.to_str().unwrap()).unwrap();
+    let mut job = zeroed_job();
+    job.image_path = image_c.as_ptr();
+    let out = CString::new(dir.join("v.mp4").to_str().unwrap()).unwrap();
+    let err = failure(VIDU_ERROR_IO, |err| unsafe {
+        vidu_client_generate(
+            c.0,
+            &job,
+            out.as_ptr(),
+            ptr::null(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            err,
+        )
+    });
+    assert_eq!(err.task_id(), None, "nothing was sent, so no task");
+    assert!(err.message().contains("frame.png"), "{}", err.message());
+    assert_eq!(emu.stats().submits, 0);
+}
+
+/// Removes the directory `userdata` points at (a NUL-terminated path) at the first poll: the
+/// output was checked before the submit, and its directory is gone when the video arrives.
+unsafe extern "C" fn remove_output_dir(
+    userdata: *mut std::ffi::c_void,
+    _: *const vidu_progress,
+) -> std::ffi::c_int {
+    let dir = unsafe { std::ffi::CStr::from_ptr(userdata.cast()) };
+    let _ = std::fs::remove_dir_all(dir.to_str().unwrap());
+    VIDU_PROGRESS_CONTINUE
+}
+
+#[test]
+fn download_an_output_whose_directory_vanished_names_the_task() {
+    let emu = Emulator::start().unwrap();
+    let c = c_client(VIDU_PROVIDER_VTRIX, &emu.base_url(), 0.01);
+    let dir = common::TempDir::new();
+    let gone = dir.join("gone");
+    std::fs::create_dir(&gone).unwrap();
+    let gone_c = CString::new(gone.to_str().unwrap()).unwrap();
+    let out = CString::new(gone.join("v.mp4").to_str().unwrap()).unwrap();
+    let options = vidu_wait_options {
+        on_progress: Some(remove_output_dir),
+        userdata: gone_c.as_ptr() as *mut std::ffi::c_void,
+        ..sized()
+    };
+    let png = sample_png();
+    let err = failure(VIDU_ERROR_DOWNLOAD, |err| unsafe {
+        vidu_client_generate(
+            c.0,
+            &png_job(&png),
+            out.as_ptr(),
+            &options,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            err,
+        )
+    });
     let id = first_task_ids(Provider::Vtrix, 1).remove(0);
     assert_eq!(err.task_id(), Some(id.clone()));
     assert!(
-        err.message().contains(&id) && err.message().contains("/proc/.vidu-test.mp4"),
+        err.message().contains(&id) && err.message().contains("gone does not exist"),
         "{}",
         err.message()
     );
     assert_eq!(emu.stats().submits, 1);
+    assert!(!gone.exists(), "nothing was written where the directory was");
 }
 
 #[test]
