@@ -466,6 +466,7 @@ impl Client {
         driver.run(&mut scheduler)?;
         let single = driver.single.take().unwrap_or_default();
         let cancelled = driver.cancel.is_cancelled() || single.stopped_by_callback;
+        let poll_error = scheduler.take_poll_error(0);
         let outcome = scheduler.into_outcomes().pop();
         match outcome {
             Some(JobOutcome::Written {
@@ -481,12 +482,12 @@ impl Client {
                 bytes,
             }),
             Some(JobOutcome::Failed(e) | JobOutcome::Uncertain(e)) => Err(e),
-            Some(JobOutcome::Unfinished { task_id: Some(id) }) if !cancelled => {
-                Err(Error::Timeout {
+            // Out of time while polls were failing: their error says more than a timeout.
+            Some(JobOutcome::Unfinished { task_id: Some(id) }) if !cancelled => Err(poll_error
+                .unwrap_or(Error::Timeout {
                     task_id: id,
                     last_status: single.last.map(Box::new),
-                })
-            }
+                })),
             Some(JobOutcome::Unfinished { task_id: Some(id) }) => Err(Error::cancelled(&id)),
             // Stopped (or out of time) before any task was created.
             _ => Err(Error::Cancelled { task_id: None }),

@@ -500,7 +500,9 @@ impl Client {
     ///
     /// Returns the final status when the task succeeded, [`Error::TaskFailed`] when it failed,
     /// was cancelled or expired, and [`Error::Timeout`] (with the task id and the last status)
-    /// when the deadline passed: the task goes on and can be waited for again.
+    /// when the deadline passed: the task goes on and can be waited for again. Failed polls
+    /// (network, 5xx) are retried until the deadline; when it passes during such a streak, the
+    /// last poll's error (with the task id) is returned instead of the timeout.
     pub fn wait(&self, task_id: &str, options: &mut WaitOptions<'_>) -> Result<TaskStatus> {
         check_task_id(task_id)?;
         let start = Instant::now();
@@ -510,6 +512,7 @@ impl Client {
         let mut last: Option<TaskStatus> = None;
         let mut polls = 0u32;
         let mut streak = PollStreak::default();
+        let mut failing: Option<Error> = None;
         let mut delay = self.config.poll.delay(0);
         loop {
             if let Some(d) = deadline {
@@ -522,6 +525,7 @@ impl Client {
             match self.fetch_status(task_id, deadline, &cancel) {
                 Ok(status) => {
                     streak = PollStreak::default();
+                    failing = None;
                     let flow = match options.on_progress.as_mut() {
                         Some(callback) => callback(&Progress {
                             status: &status,
@@ -562,15 +566,17 @@ impl Client {
                         } else {
                             log::debug!("task {task_id}: poll failed ({e}); again in {pause:?}");
                         }
-                        if deadline.is_some_and(|d| Instant::now() >= d) {
-                            return Err(e.with_task_id(task_id));
-                        }
                         delay = pause;
+                        failing = Some(e);
                     }
                     PollVerdict::Fail => return Err(e.with_task_id(task_id)),
                 },
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                // Polls were failing when time ran out: their error says more than a timeout.
+                if let Some(e) = failing {
+                    return Err(e.with_task_id(task_id));
+                }
                 return Err(Error::Timeout {
                     task_id: task_id.to_owned(),
                     last_status: last.map(Box::new),

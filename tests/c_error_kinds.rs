@@ -114,21 +114,38 @@ fn download_an_output_whose_directory_vanished_names_the_task() {
         err.message()
     );
     assert_eq!(emu.stats().submits, 1);
-    assert!(!gone.exists(), "nothing was written where the directory was");
+    assert!(
+        !gone.exists(),
+        "nothing was written where the directory was"
+    );
 }
 
 #[test]
 fn transport_a_status_poll_that_never_gets_an_answer_names_the_task() {
+    // Transient poll failures are retried within the wait's deadline (the one poll rule), so
+    // the wait ends at its timeout with the last network error and the task id.
     let emu =
         emulator(EmulatorOptions::new().fault(Fault::on(Route::Status).effect(Effect::Reset)));
+    let c = c_client(VIDU_PROVIDER_UMODELVERSE, &emu.base_url(), 0.01);
     let dir = common::TempDir::new();
     let out = dir.join("v.mp4");
-    let err = generate_fails(
-        VIDU_ERROR_TRANSPORT,
-        VIDU_PROVIDER_UMODELVERSE,
-        &emu,
-        out.to_str().unwrap(),
-    );
+    let out_c = CString::new(out.to_str().unwrap()).unwrap();
+    let options = vidu_wait_options {
+        timeout_secs: 2.0,
+        ..sized()
+    };
+    let png = sample_png();
+    let err = failure(VIDU_ERROR_TRANSPORT, |err| unsafe {
+        vidu_client_generate(
+            c.0,
+            &png_job(&png),
+            out_c.as_ptr(),
+            &options,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            err,
+        )
+    });
     let id = first_task_ids(Provider::UModelVerse, 1).remove(0);
     assert_eq!(err.task_id(), Some(id.clone()));
     assert!(

@@ -389,7 +389,21 @@ impl Scheduler {
 
     /// How job `job` ended, if it did.
     pub(crate) fn outcome(&self, job: usize) -> Option<&JobOutcome> {
-        self.slots.get(job)?.outcome.as_deref()
+        let s = self.slots.get(job)?;
+        s.outcome.as_deref().filter(|_| s.phase == Phase::Ended)
+    }
+
+    /// The error of job `job`'s latest poll while its polls are failing (retried until the
+    /// deadline): what a single wait that runs out of time reports instead of a bare timeout.
+    pub(crate) fn take_poll_error(&mut self, job: usize) -> Option<Error> {
+        let s = self.slots.get_mut(job)?;
+        if s.phase == Phase::Ended {
+            return None;
+        }
+        match s.outcome.take().map(|o| *o) {
+            Some(JobOutcome::Failed(e)) => Some(e),
+            _ => None,
+        }
     }
 
     /// One outcome per job: ended jobs as they ended, the others unfinished with their task.
@@ -1010,6 +1024,9 @@ impl Scheduler {
         }
         s.poll_errors = 0;
         s.malformed = 0;
+        if s.phase != Phase::Ended {
+            s.outcome = None;
+        }
         let seen = Seen {
             state: status.state,
             permille: status
@@ -1096,6 +1113,9 @@ impl Scheduler {
                     );
                 }
                 self.set_timer(i, now + delay);
+                // Kept (the job is not ended) for a wait that runs out of time meanwhile.
+                self.slots[i].outcome =
+                    Some(Box::new(JobOutcome::Failed(error.with_task_id(&task_id))));
             }
             PollVerdict::Fail => {
                 self.finish(i, JobOutcome::Failed(error.with_task_id(&task_id)));
