@@ -8,7 +8,8 @@ use std::io::Read;
 use base64::Engine;
 use divan::counter::BytesCount;
 use divan::Bencher;
-use vidu::image::{DataUriReader, ImageFormat};
+use vidu::fuzzing::data_uri_reader;
+use vidu::ImageFormat;
 
 /// The size of the inline-image row of BENCHMARKS.md (and larger than the caches).
 const IMAGE: usize = 40 * 1000 * 1000;
@@ -59,7 +60,7 @@ fn data_uri_streamed(b: Bencher) {
     let data = image();
     let mut sink = vec![0u8; SINK];
     b.counter(BytesCount::new(IMAGE))
-        .bench_local(|| drain(DataUriReader::new(ImageFormat::Png, &data[..]), &mut sink));
+        .bench_local(|| drain(data_uri_reader(ImageFormat::Png, &data[..]), &mut sink));
 }
 
 /// The base64 crate's scalar engine encoding the whole image into a buffer made beforehand.

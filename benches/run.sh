@@ -9,7 +9,8 @@
 # Peers run in the same run as this project, alternating with it (A B ... B A in turn), for
 # several rounds; the document gives medians with min and max, and ratios of medians.
 # Needs: cargo, python3 (a venv with `requests` is made in target/bench-venv), curl,
-# /usr/bin/time, valgrind (optional: instructions per poll), make and cc (the C example).
+# /usr/bin/time, valgrind (optional: instructions per poll), make and cc (the C example), gcc
+# (benches/scale.sh's fsync shim). The last section comes from benches/scale.sh (issue 14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -284,19 +285,16 @@ for r in $(seq "$rounds"); do
 done
 
 # --- 7. 1,000 tasks from one thread (the batch runner) ----------------------------------------
+# Client::run_batch from benches/src/bin/batch_scale.rs (a journal, as the batch CLI keeps
+# one), so the figure does not depend on where the batch CLI lives.
 log "batch"
-if [ ! -f examples/batch.rs ]; then
-  record batch.error "not measured: batch runner not built yet"
-elif ! $NICE cargo build --release --quiet --example batch; then
-  record batch.error "not measured: the batch example does not build"
+if ! $NICE cargo build --release --quiet -p vidu-benches --bin batch_scale; then
+  record batch.error "not measured: benches/src/bin/batch_scale.rs does not build"
 else
   start_emulator batch --state-duration 5
-  for i in $(seq 1000); do
-    printf '{"image":"https://example.com/%d.png","output":"%d.mp4"}\n' "$i" "$i"
-  done >"$work/jobs.jsonl"
   interval=1
-  if measure target/release/examples/batch --provider vidu --base-url "$URL" --api-key bench \
-       --jobs "$work/jobs.jsonl" --out-dir "$work/batch-out" --concurrency 1000 \
+  if measure target/release/batch_scale --base-url "$URL" --jobs 1000 \
+       --out-dir "$work/batch-out" --journal "$work/batch-out/.vidu-journal.jsonl" \
        --poll-interval $interval; then
     requests=$(( $(emu_stat batch list_calls) + $(emu_stat batch status_polls) ))
     record batch.list_calls "$(emu_stat batch list_calls)"
@@ -306,7 +304,7 @@ else
     record batch.rss "$RSS"
     record batch.secs "$WALL"
   else
-    record batch.error "the batch example failed: $(tail -1 "$work/stderr")"
+    record batch.error "the batch run failed: $(tail -1 "$work/stderr")"
   fi
   rm -rf "$work/batch-out"
 fi
@@ -328,4 +326,10 @@ fi
 
 record info.load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 python3 benches/report.py "$results" benches/NOTES.md >"$out"
+# --- 8. Many videos from one process (issue 14): its own script, its own section -------------
+log "scale (benches/scale.sh)"
+scale_flags=(); [ "$quick" = 1 ] && scale_flags=(--quick)
+if ! benches/scale.sh "${scale_flags[@]}" >>"$out"; then
+  printf '\n## Many videos from one process (issue 14)\n\nNot measured: benches/scale.sh failed.\n' >>"$out"
+fi
 log "wrote $out"

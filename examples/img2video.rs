@@ -251,13 +251,34 @@ fn journaled(
             ExitCode::SUCCESS
         }
         JobOutcome::Failed(e) | JobOutcome::Uncertain(e) => report(&e),
-        JobOutcome::Unfinished {
-            task_id: Some(task_id),
-        } if !interrupt::interrupted() => report(&vidu::Error::Timeout {
-            task_id,
-            last_status: None,
-        }),
-        JobOutcome::Unfinished { task_id } => report(&vidu::Error::Cancelled { task_id }),
+        // (The same words as vidu::Error's Timeout and Cancelled, which only the library makes.)
+        JobOutcome::Unfinished { task_id: Some(id) } if !interrupt::interrupted() => fail(
+            4,
+            &format!(
+                "timed out waiting for task {id}; the task goes on: wait for {id} again later; \
+                 to resume: --task-id {id}"
+            ),
+        ),
+        JobOutcome::Unfinished { task_id } => {
+            let code = if interrupt::interrupted() {
+                interrupt::EXIT_INTERRUPTED
+            } else {
+                1
+            };
+            match task_id {
+                Some(id) => fail(
+                    code,
+                    &format!(
+                        "stopped waiting for task {id}; the task goes on, wait for it again to \
+                         get the video; to resume: --task-id {id}"
+                    ),
+                ),
+                None => fail(
+                    code,
+                    "stopped while holding back between submit attempts; no task was created",
+                ),
+            }
+        }
         _ => fail(1, "unexpected outcome"),
     }
 }

@@ -5,7 +5,7 @@
  *
  * Conventions:
  *  - Names are <type>_<verb>: vidu_client_submit, vidu_task_status_state, vidu_error_message,
- *    vidu_cancel_token_cancel, vidu_emulator_start. vidu_client_cancel_task asks the provider
+ *    vidu_cancel_token_cancel, vidu_emulator_start. vidu_client_cancel asks the provider
  *    to cancel a task; a vidu_cancel_token only stops a local wait.
  *  - Fallible functions return VIDU_OK (0) or a VIDU_ERROR_* code. When their last argument
  *    `vidu_error **err` is not NULL, a failure also hands back an error object there, owned by
@@ -43,9 +43,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The library as built with its default features includes the built-in emulator. Define
- * VIDU_NO_EMULATOR when compiling against a library built without it (cargo
- * --no-default-features): the vidu_emulator_* declarations then disappear. */
+/* The library as `make -C examples/c` builds it includes the built-in emulator. Define
+ * VIDU_NO_EMULATOR when compiling against a library built without it (`FEATURES=capi`, or
+ * cargo-c without `--features emulator`): the vidu_emulator_* declarations then disappear. */
 #if !defined(VIDU_NO_EMULATOR) && !defined(VIDU_HAS_EMULATOR)
 #define VIDU_HAS_EMULATOR 1
 #endif
@@ -81,7 +81,7 @@ typedef struct vidu_batch_result vidu_batch_result;
 
 /**
  * Stops a wait (`vidu_wait_options.cancel`) or a download at once, from any thread. Cancelling
- * only stops the local wait: the task goes on at the provider (see `vidu_client_cancel_task`).
+ * only stops the local wait: the task goes on at the provider (see `vidu_client_cancel`).
  *
  * Thread safety: `vidu_cancel_token_cancel` and `vidu_cancel_token_is_cancelled` may be called
  * from any thread at any time, also while a wait uses the token. Free it only once no call that
@@ -406,6 +406,11 @@ typedef uint32_t vidu_outcome;
 typedef uint32_t vidu_auth_scheme;
 
 /**
+ * Which certificate authorities servers must chain to: `VIDU_TRUST_*`.
+ */
+typedef uint32_t vidu_trust_store;
+
+/**
  * Everything a client needs. Zero (or NULL) in any field but `struct_size` means its default,
  * so `vidu_config cfg = {.struct_size = sizeof cfg, .provider = VIDU_PROVIDER_VIDU,
  * .api_key = key};` is complete. Durations are in seconds and may be fractional. Read only
@@ -500,6 +505,32 @@ typedef struct vidu_config {
    * up, keeping its partial file for a later resume. Default 3.
    */
   uint32_t max_download_stalls;
+  /**
+   * The longest an API answer may take, from the end of sending the request to its last
+   * byte, however steadily it trickles in. Default 60 s. Not for uploads (`send_timeout_secs`)
+   * nor video downloads (`max_download_stalls`).
+   */
+  double request_timeout_secs;
+  /**
+   * `VIDU_TRUST_*`: which certificate authorities servers must chain to. Default
+   * `VIDU_TRUST_BUNDLED`.
+   */
+  vidu_trust_store trust_store;
+  /**
+   * A PEM file of CA certificates trusted too (only these, with `VIDU_TRUST_CA_ONLY`): the
+   * CA of a proxy that inspects TLS, or of a gateway on a private CA. Read and checked by
+   * `vidu_client_new`. Not with `ca_pem`.
+   */
+  const char *ca_file;
+  /**
+   * PEM text of CA certificates trusted too, as `ca_file`: `ca_pem_len` bytes at `ca_pem`,
+   * copied by `vidu_client_new`. Not with `ca_file`.
+   */
+  const uint8_t *ca_pem;
+  /**
+   * The length of `ca_pem` in bytes.
+   */
+  size_t ca_pem_len;
 } vidu_config;
 
 /**
@@ -829,6 +860,23 @@ typedef struct vidu_credits {
  */
 #define VIDU_BATCH_EVENT_UNCERTAIN 7
 
+/**
+ * Mozilla's roots, compiled into the library, plus `ca_file` or `ca_pem` if set. The default.
+ */
+#define VIDU_TRUST_BUNDLED 0
+
+/**
+ * Only the certificates of `ca_file` or `ca_pem`, which must be set.
+ */
+#define VIDU_TRUST_CA_ONLY 1
+
+/**
+ * The operating system's trust store; needs a library built with the `platform-verifier`
+ * feature (else `vidu_client_new` fails with `VIDU_ERROR_INVALID_INPUT`). Not with `ca_file`
+ * or `ca_pem`.
+ */
+#define VIDU_TRUST_SYSTEM 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -998,9 +1046,9 @@ vidu_result vidu_client_wait(const struct vidu_client *client,
  * Asks the provider to cancel the task. Only the official API offers this; UModelVerse and
  * Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
  */
-vidu_result vidu_client_cancel_task(const struct vidu_client *client,
-                                    const char *task_id,
-                                    struct vidu_error **err);
+vidu_result vidu_client_cancel(const struct vidu_client *client,
+                               const char *task_id,
+                               struct vidu_error **err);
 
 /**
  * Asks the official API for the account's credits and concurrency and writes them to `*out`.

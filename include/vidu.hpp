@@ -360,9 +360,9 @@ public:
         return task_status(s);
     }
     /* Asks the provider to cancel the task (official API only); a cancel_token stops a wait. */
-    void cancel_task(const std::string &task_id) const {
+    void cancel(const std::string &task_id) const {
         detail::call(
-            [&](vidu_error **err) { return vidu_client_cancel_task(h_.get(), task_id.c_str(), err); });
+            [&](vidu_error **err) { return vidu_client_cancel(h_.get(), task_id.c_str(), err); });
     }
     std::uint64_t download(const task_status &status, const std::string &path,
                            const cancel_token *cancel = nullptr) const {

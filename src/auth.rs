@@ -45,6 +45,7 @@ impl<S: Into<String>> From<S> for ApiKey {
 
 /// How the key goes into the `Authorization` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 #[repr(u32)]
 pub enum AuthScheme {
     /// `Authorization: <key>` (UModelVerse's Vidu page).

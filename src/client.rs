@@ -141,26 +141,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The one agent of a client, from its configuration, inserting the key on the way out
-/// ([`transport::KeyInserter`]). Per-phase timeouts, not a global one: ureq spawns a DNS
-/// thread per call for a global timeout, even on a pooled connection.
-fn agent(config: &Config, inserter: transport::KeyInserter) -> ureq::Agent {
-    let t = config.timeouts;
-    let mut builder = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(config.user_agent.as_str())
-        .timeout_connect(Some(t.connect))
-        .timeout_send_request(Some(t.send))
-        .timeout_send_body(Some(t.send))
-        .timeout_recv_response(Some(t.receive))
-        .timeout_per_read(Some(t.receive))
-        .timeout_per_write(Some(t.receive));
-    if !config.proxy_from_env {
-        builder = builder.proxy(None);
-    }
-    inserter.agent(builder.build())
-}
 
 fn transport_error(operation: &'static str, task_id: Option<&str>, e: ureq::Error) -> Error {
     Error::Transport {
@@ -175,9 +155,11 @@ impl Client {
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
         // Requests carry a placeholder; the key itself is put in on the way to the socket.
-        let (inserter, authorization) =
-            transport::KeyInserter::new(&config.auth_scheme.header_value(&config.api_key));
-        let agent = agent(&config, inserter);
+        let (inserter, authorization) = transport::KeyInserter::new(
+            &config.auth_scheme.header_value(&config.api_key),
+            config.timeouts.request,
+        );
+        let agent = transport::agent(&config, inserter)?;
         Ok(Client {
             config,
             agent,

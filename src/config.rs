@@ -1,5 +1,6 @@
 //! Client configuration. Every field states its default.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::{ApiKey, AuthScheme};
@@ -26,6 +27,11 @@ pub struct Timeouts {
     /// Waiting for the response headers, and the longest stall of any single read or write.
     /// Default 30 s.
     pub receive: Duration,
+    /// The longest an API answer may take, from the end of sending the request to the last
+    /// byte of the answer, however steadily it trickles in. Default 60 s. Not for uploading the
+    /// request body (`send` bounds it) nor for the video download (its stall rule,
+    /// [`Config::max_download_stalls`], applies instead).
+    pub request: Duration,
 }
 
 impl Default for Timeouts {
@@ -34,12 +40,13 @@ impl Default for Timeouts {
             connect: Duration::from_secs(10),
             send: Duration::from_secs(600),
             receive: Duration::from_secs(30),
+            request: Duration::from_secs(60),
         }
     }
 }
 
 impl Timeouts {
-    /// The defaults: connect 10 s, send 600 s, receive 30 s.
+    /// The defaults: connect 10 s, send 600 s, receive 30 s, request 60 s.
     pub fn new() -> Self {
         Self::default()
     }
@@ -58,10 +65,80 @@ impl Timeouts {
         self.receive = d;
         self
     }
+    /// Sets [`request`](Self::request) (default 60 s).
+    pub fn request(mut self, d: Duration) -> Self {
+        self.request = d;
+        self
+    }
+}
+
+/// Which certificate authorities a server's certificate must chain to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrustStore {
+    /// Mozilla's roots, compiled into the library, plus [`Config::ca_certificates`] if set.
+    /// The default: the same on every machine, no system files read.
+    #[default]
+    Bundled,
+    /// Only [`Config::ca_certificates`], which must then be set: a private gateway whose CA is
+    /// the only one to trust.
+    CaOnly,
+    /// The operating system's trust store (where a company installs the CA of a proxy that
+    /// inspects TLS). Needs the crate feature `platform-verifier`; not with
+    /// [`Config::ca_certificates`] (add the CA to the system store instead).
+    System,
+}
+
+impl std::fmt::Display for TrustStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TrustStore::Bundled => "bundled",
+            TrustStore::CaOnly => "ca-only",
+            TrustStore::System => "system",
+        })
+    }
+}
+
+/// CA certificates to trust, in PEM (`-----BEGIN CERTIFICATE-----` blocks; anything else in
+/// the text, such as comments, is skipped).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaCertificates {
+    /// A PEM file, read when the client is made (`Client::new`) and by
+    /// [`Config::validate`].
+    File(PathBuf),
+    /// PEM text in memory.
+    Pem(Vec<u8>),
+}
+
+impl std::fmt::Debug for CaCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaCertificates::File(path) => f.debug_tuple("File").field(path).finish(),
+            CaCertificates::Pem(pem) => write!(f, "Pem(<{} bytes>)", pem.len()),
+        }
+    }
 }
 
 /// Everything a [`crate::Client`] needs. Build with [`Config::new`], then the setters (or set
 /// fields).
+///
+/// ```
+/// use std::time::Duration;
+/// use vidu::{Config, PollSchedule, Provider, RetryPolicy, Timeouts};
+///
+/// let config = Config::new(Provider::Vidu, "my-api-key")
+///     .timeouts(Timeouts::new().connect(Duration::from_secs(5)))
+///     .poll(PollSchedule::new().first(Duration::from_secs(5)).max(Duration::from_secs(30)))
+///     .retry(RetryPolicy::new().max_attempts(3));
+/// assert_eq!(config.base_url, "https://api.vidu.com");
+/// config.validate()?; // `Client::new` does this too
+///
+/// // A bad value is refused before anything is sent, naming the field.
+/// let err = config.base_url("http://api.example.com").validate().unwrap_err();
+/// assert!(err.to_string().starts_with("invalid base_url \"http://api.example.com\""));
+/// # Ok::<(), vidu::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
@@ -70,7 +147,7 @@ pub struct Config {
     /// The API key. Must not be empty.
     pub api_key: ApiKey,
     /// Base URL, scheme and host with an optional path prefix. Default
-    /// [`Provider::default_base_url`]. Point it at [`crate::emulator`] to test offline.
+    /// [`Provider::default_base_url`]. Point it at `vidu::emulator` to test offline.
     pub base_url: String,
     /// Default [`Provider::default_auth_scheme`]. UModelVerse documents both bare and Bearer.
     pub auth_scheme: AuthScheme,
@@ -90,6 +167,13 @@ pub struct Config {
     /// that grows past it (an endless chunked answer) is stopped, and its partial file
     /// removed. Default 2 GiB.
     pub max_video_bytes: u64,
+    /// Which certificate authorities servers must chain to. Default [`TrustStore::Bundled`].
+    pub trust_store: TrustStore,
+    /// CA certificates trusted besides [`trust_store`](Self::trust_store)'s (or instead of
+    /// them, with [`TrustStore::CaOnly`]). Default none. An unreadable file, or one without a
+    /// valid certificate, is [`Error::InvalidInput`] from [`Config::validate`] and
+    /// `Client::new`, before anything is sent.
+    pub ca_certificates: Option<CaCertificates>,
     /// Stalls in a row (no data for [`Timeouts::receive`], before or within the body) after
     /// which a download gives up, keeping its partial file for a later resume. Default 3: at
     /// the default 30 s receive timeout, a host that stalls on every connection ends the
@@ -113,6 +197,8 @@ impl Config {
             proxy_from_env: true,
             max_video_bytes: 2 << 30,
             max_download_stalls: 3,
+            trust_store: TrustStore::Bundled,
+            ca_certificates: None,
         }
     }
 
@@ -172,7 +258,26 @@ impl Config {
         self
     }
 
-    /// Checks every field; the error names the field, the value and what is allowed.
+    /// Sets which certificate authorities servers must chain to (default
+    /// [`TrustStore::Bundled`]).
+    pub fn trust_store(mut self, store: TrustStore) -> Self {
+        self.trust_store = store;
+        self
+    }
+    /// Trusts the CA certificates of this PEM file too (default none): the CA of a proxy that
+    /// inspects TLS, or of a gateway on a private CA. The CLI's `--ca-file`.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_certificates = Some(CaCertificates::File(path.into()));
+        self
+    }
+    /// Trusts the CA certificates of this PEM text too (default none).
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certificates = Some(CaCertificates::Pem(pem.into()));
+        self
+    }
+
+    /// Checks every field; the error names the field, the value and what is allowed. Reads
+    /// the CA file, if one is set.
     pub fn validate(&self) -> Result<()> {
         if self.api_key.is_empty() {
             return Err(Error::invalid("api_key", "", "a non-empty API key"));
@@ -218,6 +323,7 @@ impl Config {
         d("timeouts.connect", self.timeouts.connect, false)?;
         d("timeouts.send", self.timeouts.send, false)?;
         d("timeouts.receive", self.timeouts.receive, false)?;
+        d("timeouts.request", self.timeouts.request, false)?;
         d("poll.first", self.poll.first, false)?;
         d("poll.max", self.poll.max, false)?;
         d("retry.base", self.retry.base, true)?;
@@ -260,7 +366,7 @@ impl Config {
                 "no control characters",
             ));
         }
-        Ok(())
+        crate::transport::root_certificates(self).map(drop)
     }
 }
 
@@ -346,6 +452,22 @@ mod tests {
                 "timeouts.receive",
                 Box::new(|c| c.timeouts.receive = Duration::MAX),
             ),
+            (
+                "timeouts.request",
+                Box::new(|c| c.timeouts.request = Duration::ZERO),
+            ),
+            (
+                "timeouts.request",
+                Box::new(|c| c.timeouts.request = Duration::MAX),
+            ),
+            (
+                "ca_certificates",
+                Box::new(|c| c.trust_store = TrustStore::CaOnly),
+            ),
+            (
+                "ca_pem",
+                Box::new(|c| c.ca_certificates = Some(CaCertificates::Pem(b"x".to_vec()))),
+            ),
             ("poll.max", Box::new(|c| c.poll.max = Duration::MAX)),
             ("poll.first", Box::new(|c| c.poll.first = Duration::MAX)),
             ("retry.base", Box::new(|c| c.retry.base = Duration::MAX)),
@@ -388,6 +510,15 @@ mod tests {
         assert_eq!(c.auth_scheme, AuthScheme::Bare);
         assert_eq!(c.timeouts, Timeouts::new());
         assert_eq!(c.timeouts.send, Duration::from_secs(600));
+        assert_eq!(c.timeouts.request, Duration::from_secs(60));
+        assert_eq!(
+            (c.trust_store, c.ca_certificates.clone()),
+            (TrustStore::Bundled, None)
+        );
+        // The names errors show (and the README uses).
+        let names =
+            [TrustStore::Bundled, TrustStore::CaOnly, TrustStore::System].map(|t| t.to_string());
+        assert_eq!(names, ["bundled", "ca-only", "system"]);
         assert_eq!(c.poll, PollSchedule::new());
         assert_eq!(c.retry.max_attempts, 5);
         assert_eq!((c.max_status_body, c.proxy_from_env), (1 << 20, true));
@@ -403,7 +534,9 @@ mod tests {
             .max_status_body(7)
             .proxy_from_env(false)
             .max_video_bytes(9)
-            .max_download_stalls(2);
+            .max_download_stalls(2)
+            .trust_store(TrustStore::CaOnly)
+            .ca_file("/etc/corp-ca.pem");
         assert_eq!(c.api_key.expose(), "k2");
         assert_eq!(c.base_url, "https://gw.example.com");
         assert_eq!(c.auth_scheme, AuthScheme::Bearer);
@@ -413,6 +546,22 @@ mod tests {
         assert_eq!((c.user_agent.as_str(), c.max_status_body), ("ua", 7));
         assert!(!c.proxy_from_env);
         assert_eq!((c.max_video_bytes, c.max_download_stalls), (9, 2));
+        assert_eq!(c.trust_store, TrustStore::CaOnly);
+        assert_eq!(
+            c.ca_certificates,
+            Some(CaCertificates::File("/etc/corp-ca.pem".into()))
+        );
+        assert_eq!(
+            c.clone().ca_pem("pem").ca_certificates,
+            Some(CaCertificates::Pem(b"pem".to_vec()))
+        );
+        assert_eq!(
+            Timeouts::new().request(Duration::from_secs(5)).request,
+            Duration::from_secs(5)
+        );
+        // The file does not exist: back to the defaults to validate the rest.
+        let mut c = c;
+        (c.trust_store, c.ca_certificates) = (TrustStore::Bundled, None);
         assert!(c.validate().is_ok());
     }
 }

@@ -40,12 +40,35 @@ pub enum ErrorKind {
 
 /// Everything that can go wrong. Messages say what to do next; the task id is kept whenever a
 /// task exists ([`Error::task_id`]), so nothing paid for is lost. The API key never appears here.
+///
+/// Decide with [`Error::kind`], a stable category, and read the details from the accessors
+/// ([`Error::task_id`], [`Error::http_status`], [`Error::provider_code`],
+/// [`Error::retry_after`]) or the variant's fields. Variants and fields may be added in minor
+/// versions: match with `..` and a `_` arm.
+///
+/// ```
+/// use vidu::{Client, Config, Error, ErrorKind, Provider};
+///
+/// let client = Client::new(Config::new(Provider::Vtrix, "my-api-key"))?;
+/// // Vtrix has no remote cancel: refused before anything is sent.
+/// let err = client.cancel("task-1").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Unsupported);
+/// assert_eq!(err.to_string(), "remote cancel is not supported by vtrix");
+/// match &err {
+///     Error::Unsupported { provider, .. } => assert_eq!(*provider, "vtrix"),
+///     _ => unreachable!(),
+/// }
+/// // Where a task exists (a timeout, a failed task, a failed download), its id is kept.
+/// assert_eq!(err.task_id(), None);
+/// # Ok::<(), vidu::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A field is not allowed. Nothing was sent, unless `task_id` is set: the check failed
     /// after the submit (the output directory vanished during the upload, say), and the task
     /// goes on.
+    #[non_exhaustive]
     InvalidInput {
         /// The field, as named in [`crate::Job`] or [`crate::Config`] (`"duration"`, `"image"`).
         field: &'static str,
@@ -57,6 +80,7 @@ pub enum Error {
         task_id: Option<String>,
     },
     /// One job of a batch is invalid; nothing was sent for any job.
+    #[non_exhaustive]
     InvalidJob {
         /// How the batch names the job, e.g. `"jobs.jsonl line 734"`.
         label: String,
@@ -64,6 +88,7 @@ pub enum Error {
         source: Box<Error>,
     },
     /// A local file could not be read or written.
+    #[non_exhaustive]
     Io {
         /// What was being done, e.g. `"reading the image"`.
         action: &'static str,
@@ -75,6 +100,7 @@ pub enum Error {
         task_id: Option<String>,
     },
     /// The network failed and retries (where allowed) did not help.
+    #[non_exhaustive]
     Transport {
         /// What was being done: `"submit"`, `"status"`, `"cancel"`, `"download"`.
         operation: &'static str,
@@ -84,6 +110,7 @@ pub enum Error {
         source: TransportError,
     },
     /// The provider answered with an HTTP error status.
+    #[non_exhaustive]
     Api {
         /// What was being done.
         operation: &'static str,
@@ -104,16 +131,19 @@ pub enum Error {
     },
     /// The connection broke after the submit body was sent: a task may have been created and
     /// may be billed. Look for it in the provider's console before submitting again.
+    #[non_exhaustive]
     SubmitUncertain {
         /// The underlying network error.
         source: TransportError,
     },
     /// The task ended without a video (failed, cancelled or expired).
+    #[non_exhaustive]
     TaskFailed {
         /// The last status, with the provider's error code and message.
         status: Box<TaskStatus>,
     },
     /// The deadline passed before the task was done. Call `wait` again with this task id.
+    #[non_exhaustive]
     Timeout {
         /// The task being waited for.
         task_id: String,
@@ -122,12 +152,14 @@ pub enum Error {
     },
     /// The call was stopped by a cancel token or the progress callback. A task that exists
     /// goes on.
+    #[non_exhaustive]
     Cancelled {
         /// The task that was being waited for; `None` when the submit was stopped while
         /// holding back between attempts, before any task was created.
         task_id: Option<String>,
     },
     /// The provider does not offer this operation.
+    #[non_exhaustive]
     Unsupported {
         /// The provider's name.
         provider: &'static str,
@@ -135,6 +167,7 @@ pub enum Error {
         operation: &'static str,
     },
     /// The provider's answer could not be understood.
+    #[non_exhaustive]
     Protocol {
         /// What was being done.
         operation: &'static str,
@@ -144,6 +177,7 @@ pub enum Error {
         detail: String,
     },
     /// The video could not be downloaded.
+    #[non_exhaustive]
     Download {
         /// The task whose video it is.
         task_id: Option<String>,
@@ -432,7 +466,10 @@ impl fmt::Debug for TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        match crate::transport::explain(&self.0) {
+            Some(words) => f.write_str(&words),
+            None => fmt::Display::fmt(&self.0, f),
+        }
     }
 }
 

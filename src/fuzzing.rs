@@ -1,12 +1,12 @@
 //! Entry points for the fuzz targets (`fuzz/`) and their seeded short form
 //! (`tests/fuzz_short.rs`): each feeds outside input to one parser. Each must never panic,
-//! whatever the bytes; where a parser promises more, the promise is asserted here. Not part
-//! of the API.
+//! whatever the bytes; where a parser promises more, the promise is asserted here. Also the
+//! one internal the benchmarks measure ([`data_uri_reader`]). Not part of the API.
 
 use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::image::{self, DataUriReader};
+use crate::image::{self, DataUriReader, ImageFormat};
 use crate::provider::Provider;
 use crate::retry::{self, RetryPolicy};
 
@@ -261,4 +261,10 @@ pub fn c_entry_points(data: &[u8]) {
             vidu_error_free(err);
         }
     }
+}
+
+/// The streamed `data:` URI of `source` as an image of `format`, as a submit sends it
+/// (`benches/data_uri.rs`).
+pub fn data_uri_reader(format: ImageFormat, source: impl Read) -> impl Read {
+    DataUriReader::new(format, source)
 }

@@ -18,6 +18,7 @@ pub const MAX_ASPECT: u32 = 4;
 
 /// Where the image comes from.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ImageSource<'a> {
     /// An `http(s)` URL the provider fetches itself. Nothing is read locally.
     Url(String),
@@ -77,6 +78,7 @@ impl<'a> From<Vec<u8>> for ImageSource<'a> {
 
 /// The image formats every provider accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ImageFormat {
     /// PNG.
     Png,
@@ -111,7 +113,7 @@ pub struct ImageInfo {
 }
 
 /// The format named by the magic bytes at the start of `header`, if it is one we accept.
-pub fn sniff(header: &[u8]) -> Option<ImageFormat> {
+pub(crate) fn sniff(header: &[u8]) -> Option<ImageFormat> {
     if header.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some(ImageFormat::Png)
     } else if header.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -152,7 +154,7 @@ pub fn inspect_path(path: &Path) -> Result<ImageInfo> {
 }
 
 /// Exact length in bytes of `data:<mime>;base64,<base64 of byte_len bytes>`.
-pub fn data_uri_len(format: ImageFormat, byte_len: u64) -> u64 {
+pub(crate) fn data_uri_len(format: ImageFormat, byte_len: u64) -> u64 {
     let prefix = "data:;base64,".len() + format.mime().len();
     (prefix as u64).saturating_add(byte_len.div_ceil(3).saturating_mul(4))
 }
@@ -397,7 +399,7 @@ fn engine() -> Base64Engine {
 /// Streams `data:<mime>;base64,` followed by the base64 of `source`, encoding chunk by chunk
 /// (memory stays constant whatever the size). Reading yields exactly
 /// [`data_uri_len`]`(format, byte_len)` bytes when `source` yields `byte_len` bytes.
-pub struct DataUriReader<R: Read> {
+pub(crate) struct DataUriReader<R: Read> {
     source: R,
     engine: Base64Engine,
     prefix: String,
@@ -414,7 +416,7 @@ pub struct DataUriReader<R: Read> {
 
 impl<R: Read> DataUriReader<R> {
     /// Streams `source` as an image of `format`.
-    pub fn new(format: ImageFormat, source: R) -> Self {
+    pub(crate) fn new(format: ImageFormat, source: R) -> Self {
         DataUriReader {
             source,
             engine: engine(),
@@ -481,5 +483,102 @@ impl<R: Read> Read for DataUriReader<R> {
         buf[..n].copy_from_slice(&rest[..n]);
         self.output_pos += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+
+    #[test]
+    fn sniffs_magic_bytes() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), Some(ImageFormat::Png));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageFormat::Jpeg));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageFormat::Webp));
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVE"), None);
+        assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(&[0xFF, 0xD8]), None);
+    }
+
+    #[test]
+    fn data_uri_len_counts_prefix_and_padding() {
+        assert_eq!(data_uri_len(ImageFormat::Png, 0), 22);
+        assert_eq!(data_uri_len(ImageFormat::Png, 1), 26);
+        assert_eq!(data_uri_len(ImageFormat::Jpeg, 3), 23 + 4);
+        assert_eq!(data_uri_len(ImageFormat::Webp, 4), 23 + 8);
+        assert!(data_uri_len(ImageFormat::Png, u64::MAX) > 0);
+    }
+
+    /// Yields its bytes one at a time, with an `Interrupted` error before every other byte.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        interrupt: bool,
+    }
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt = !self.interrupt;
+            if self.interrupt {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            match self.bytes.split_first() {
+                Some((b, rest)) if !buf.is_empty() => {
+                    buf[0] = *b;
+                    self.bytes = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    fn read_all(mut r: impl Read, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = vec![0; step];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn data_uri_reader_streams_base64() {
+        let all: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        for len in [0, 1, 2, 3, 4, 5, CHUNK - 1, CHUNK, CHUNK + 1, 100_000] {
+            let data = &all[..len];
+            let expected = format!("data:image/png;base64,{}", STANDARD.encode(data));
+            for step in [1, 7, 4096, 200_000] {
+                let got = read_all(DataUriReader::new(ImageFormat::Png, data), step);
+                assert_eq!(got.len() as u64, data_uri_len(ImageFormat::Png, len as u64));
+                assert!(got == expected.as_bytes(), "len {len} step {step}");
+            }
+        }
+        let data = &all[..1000];
+        let trickle = Trickle {
+            bytes: data,
+            interrupt: false,
+        };
+        let got = read_all(DataUriReader::new(ImageFormat::Webp, trickle), 100);
+        let expected = format!("data:image/webp;base64,{}", STANDARD.encode(data));
+        assert_eq!(String::from_utf8(got).unwrap(), expected);
+    }
+
+    #[test]
+    fn data_uri_reader_passes_on_source_errors() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk on fire"))
+            }
+        }
+        let mut r = DataUriReader::new(ImageFormat::Jpeg, Broken);
+        let mut buf = [0u8; 64];
+        assert_eq!(r.read(&mut buf).unwrap(), "data:image/jpeg;base64,".len());
+        assert!(r.read(&mut buf).is_err());
     }
 }

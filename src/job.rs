@@ -9,6 +9,7 @@ use crate::image::ImageSource;
 
 /// How much the camera and subject move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 #[repr(u32)]
 pub enum MovementAmplitude {
     /// Let the model decide (the providers' default).
@@ -54,6 +55,32 @@ impl FromStr for MovementAmplitude {
 
 /// One image-to-video job: [`Job::new`] with the image, then the setters. Every field left
 /// unset takes the provider's default.
+///
+/// Whether a provider takes a job is checked before anything is sent; [`crate::Client::check`]
+/// runs the checks alone (it reads the image's header, and sends nothing):
+///
+/// ```
+/// use vidu::{Client, Config, Error, Job, MovementAmplitude, Provider};
+///
+/// let client = Client::new(Config::new(Provider::Vidu, "my-api-key"))?;
+/// let job = Job::new("examples/sample.png") // or a URL, or bytes
+///     .model("viduq2-turbo")
+///     .prompt("the cat turns its head")
+///     .duration(5)
+///     .resolution("720p")
+///     .movement_amplitude(MovementAmplitude::Small);
+/// client.check(&job)?;
+///
+/// // Each error names the field, the value and what is allowed.
+/// match client.check(&job.clone().duration(99)) {
+///     Err(Error::InvalidInput { field, value, allowed, .. }) => {
+///         assert_eq!((field, value.as_str()), ("duration", "99"));
+///         println!("allowed: {allowed}");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), vidu::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Job<'a> {

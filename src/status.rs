@@ -4,6 +4,7 @@ use std::fmt;
 
 /// Where a task is, in one vocabulary for all providers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 #[repr(u32)]
 pub enum State {
     /// Accepted, not started (`Pending`, `created`, `queueing`).

@@ -501,7 +501,7 @@ mod tests {
 
     #[test]
     fn the_streamed_body_is_exactly_content_length_and_valid_json() {
-        for provider in Provider::ALL {
+        for &provider in Provider::ALL {
             let job = Job::new(SAMPLE).prompt("a \"cat\"");
             let s = prepare(provider, &job).unwrap();
             let slot = ImageErrorSlot::default();

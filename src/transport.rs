@@ -1,12 +1,198 @@
-//! The HTTP layer shared by the API calls and the download: the agent, reading a capped
-//! answer, response headers, and which ureq failures are worth retrying.
+//! The HTTP layer shared by the API calls and the download: the agent and whom it trusts,
+//! reading a capped answer, response headers, which ureq failures are worth retrying, and
+//! the connection wrapper that inserts the key and bounds each API answer's time.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
+use ureq::tls::{Certificate, PemItem, RootCerts};
 use ureq::unversioned::transport::{NextTimeout, Transport};
 
+use crate::config::{CaCertificates, Config, TrustStore};
+use crate::error::Error;
 use crate::retry;
+
+/// The one agent of a client, from its configuration, inserting the key on the way out
+/// ([`KeyInserter`]). Per-phase timeouts, and the API answer bound in [`KeyInserting`], not a
+/// global one: ureq spawns a DNS thread per call for a global timeout, even on a pooled
+/// connection.
+pub(crate) fn agent(config: &Config, inserter: KeyInserter) -> crate::Result<ureq::Agent> {
+    let t = config.timeouts;
+    static RING: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
+    let ring = RING.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let tls = ureq::tls::TlsConfig::builder()
+        .unversioned_rustls_crypto_provider(ring.clone())
+        .root_certs(root_certificates(config)?)
+        .build();
+    let mut builder = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(config.user_agent.as_str())
+        .tls_config(tls)
+        .timeout_connect(Some(t.connect))
+        .timeout_send_request(Some(t.send))
+        .timeout_send_body(Some(t.send))
+        .timeout_recv_response(Some(t.receive))
+        .timeout_per_read(Some(t.receive))
+        .timeout_per_write(Some(t.receive));
+    if !config.proxy_from_env {
+        builder = builder.proxy(None);
+    }
+    Ok(inserter.agent(builder.build()))
+}
+
+/// The roots the agent trusts, from [`Config::trust_store`] and [`Config::ca_certificates`];
+/// reads and checks the CA file. An error names the field and says what is wrong.
+pub(crate) fn root_certificates(config: &Config) -> crate::Result<RootCerts> {
+    // Borrowed from the static data: nothing is copied, and every client shares them.
+    static BUNDLED: OnceLock<Arc<Vec<Certificate<'static>>>> = OnceLock::new();
+    let bundled = || {
+        BUNDLED.get_or_init(|| {
+            Arc::new(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()))
+                    .collect(),
+            )
+        })
+    };
+    let extra = config.ca_certificates.as_ref().map(read_ca).transpose()?;
+    match (config.trust_store, extra) {
+        (TrustStore::Bundled, None) => Ok(RootCerts::Specific(bundled().clone())),
+        (TrustStore::Bundled, Some(extra)) => Ok(bundled()
+            .iter()
+            .cloned()
+            .chain(extra)
+            .collect::<Vec<_>>()
+            .into()),
+        (TrustStore::CaOnly, Some(extra)) => Ok(extra.into()),
+        (TrustStore::CaOnly, None) => Err(Error::invalid(
+            "ca_certificates",
+            "none",
+            "a CA file or PEM text with trust store ca-only, which trusts nothing else",
+        )),
+        (TrustStore::System, Some(_)) => Err(Error::invalid(
+            "ca_certificates",
+            "set",
+            "none with trust store system (add the CA to the system's store instead), or \
+             trust store bundled or ca-only with it",
+        )),
+        (TrustStore::System, None) if cfg!(feature = "platform-verifier") => {
+            Ok(RootCerts::PlatformVerifier)
+        }
+        (TrustStore::System, None) => Err(Error::invalid(
+            "trust_store",
+            TrustStore::System,
+            "bundled or ca-only: this build of vidu has no system trust store (its \
+             `platform-verifier` feature is off)",
+        )),
+    }
+}
+
+/// The certificates of a CA file or PEM text, each checked to be one rustls can trust.
+fn read_ca(ca: &CaCertificates) -> crate::Result<Vec<Certificate<'static>>> {
+    let (field, shown, pem) = match ca {
+        CaCertificates::File(path) => {
+            let shown = path.display().to_string();
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::invalid(
+                    "ca_file",
+                    &shown,
+                    format!("a readable PEM file of CA certificates; reading it failed: {e}"),
+                )
+            })?;
+            ("ca_file", shown, Cow::Owned(pem))
+        }
+        CaCertificates::Pem(pem) => (
+            "ca_pem",
+            format!("<{} bytes>", pem.len()),
+            Cow::Borrowed(&pem[..]),
+        ),
+    };
+    let bad = |what: String| {
+        Error::invalid(
+            field,
+            &shown,
+            format!("PEM text with CA certificates (-----BEGIN CERTIFICATE-----); {what}"),
+        )
+    };
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => certs.push(c),
+            // A key or a CRL beside the certificates is not ours to judge.
+            Ok(_) => {}
+            Err(e) => return Err(bad(format!("it is not valid PEM: {e}"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("it holds no certificate (a DER file? convert it with \
+                        `openssl x509 -inform der -in FILE -out FILE.pem`)"
+            .into()));
+    }
+    let count = certs.len();
+    for (n, cert) in certs.iter().enumerate() {
+        rustls::RootCertStore::empty()
+            .add(rustls::pki_types::CertificateDer::from(cert.der()))
+            .map_err(|e| {
+                bad(format!(
+                    "certificate {} of {count} is not a usable CA certificate: {e}",
+                    n + 1
+                ))
+            })?;
+    }
+    Ok(certs)
+}
+
+/// The certificate error of a failed TLS handshake, if that is what `err` is. Certificates are
+/// checked during the handshake only, before any request byte goes out. (ureq hands the
+/// handshake's errors on as I/O errors wrapping rustls' own.)
+fn certificate_error(err: &ureq::Error) -> Option<&rustls::CertificateError> {
+    let ureq::Error::Io(e) = err else {
+        return None;
+    };
+    match e.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::InvalidCertificate(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// Words for the failures whose cure the user must know (the certificate errors, the answer
+/// bound); `None` for the others, which ureq describes well enough.
+pub(crate) fn explain(err: &ureq::Error) -> Option<String> {
+    use rustls::CertificateError as C;
+    if let ureq::Error::Timeout(ureq::Timeout::Global) = err {
+        // Our own bound (KeyInserting): ureq's global timeout is never set.
+        return Some(
+            "no complete answer within the time allowed for an API answer (timeouts.request): \
+             the server is slow or trickles its answer"
+                .into(),
+        );
+    }
+    let cert = certificate_error(err)?;
+    let what = match cert {
+        C::UnknownIssuer => {
+            "it is not signed by an authority this client trusts; nothing was sent. Behind a \
+             company proxy that inspects TLS, or for a gateway on a private CA, trust that CA: \
+             a CA file (ca_file; `--ca-file FILE` or VIDU_CA_FILE in the CLI) or the system \
+             trust store (trust store system, with the `platform-verifier` feature)"
+        }
+        C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
+            "it is outside its validity dates; nothing was sent. Check this machine's clock \
+             and date; if they are right, the server's certificate has expired: tell its \
+             operator"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it is for another host name; nothing was sent. Check the host in the base URL (a \
+             proxy that inspects TLS may also answer with a certificate for the wrong name)"
+        }
+        _ => "nothing was sent",
+    };
+    Some(format!(
+        "the server's TLS certificate was refused ({cert}): {what}"
+    ))
+}
 
 /// True for `https` URLs and for `http` URLs whose host is loopback (local testing).
 pub(crate) fn is_https_or_loopback(url: &str) -> bool {
@@ -110,6 +296,7 @@ pub(crate) fn could_not_connect(err: &ureq::Error) -> bool {
     match err {
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
         ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+        _ if certificate_error(err).is_some() => true,
         ureq::Error::Io(e) => {
             matches!(
                 e.kind(),
@@ -172,11 +359,16 @@ pub(crate) fn is_transient_error(err: &ureq::Error) -> bool {
 /// The `Authorization` value goes into requests as a random placeholder of the same length;
 /// the real value replaces it only on the way to the socket (or to TLS). ureq-proto hexdumps
 /// every request head at TRACE level, so this keeps the key out of any log, at every level.
+///
+/// The same wrapper bounds each API answer's time ([`crate::Timeouts::request`]): it sees
+/// every read, so no timer thread is needed.
 pub(crate) struct KeyInserter {
     /// `\r\nauthorization: <placeholder>\r\n`, as ureq writes the header.
     placeholder_line: Arc<[u8]>,
     /// The same line with the real value.
     real_line: Arc<[u8]>,
+    /// The longest an API answer may take, from the last byte sent.
+    answer_bound: Duration,
 }
 
 impl std::fmt::Debug for KeyInserter {
@@ -186,8 +378,9 @@ impl std::fmt::Debug for KeyInserter {
 }
 
 impl KeyInserter {
-    /// The inserter for `value`, and the placeholder to send instead of it.
-    pub(crate) fn new(value: &str) -> (KeyInserter, String) {
+    /// The inserter for `value`, and the placeholder to send instead of it. API answers (the
+    /// requests that carry the placeholder) must be complete within `answer_bound`.
+    pub(crate) fn new(value: &str, answer_bound: Duration) -> (KeyInserter, String) {
         let placeholder: String = std::iter::repeat_with(|| {
             let n = (retry::random_fraction() * 16.0) as usize;
             b"0123456789abcdef"[n.min(15)] as char
@@ -199,6 +392,7 @@ impl KeyInserter {
         let inserter = KeyInserter {
             placeholder_line: line(&placeholder),
             real_line: line(value),
+            answer_bound,
         };
         (inserter, placeholder)
     }
@@ -227,15 +421,28 @@ impl ureq::unversioned::transport::Connector<Box<dyn Transport>> for KeyInserter
             inner,
             placeholder_line: self.placeholder_line.clone(),
             real_line: self.real_line.clone(),
+            answer_bound: self.answer_bound,
+            next_write_is_head: true,
+            api_request: false,
+            answer_deadline: None,
         }))
     }
 }
 
-/// A connection that puts the real `Authorization` value into each request head it sends.
+/// A connection that puts the real `Authorization` value into each request head it sends, and
+/// ends an API answer that takes longer than its bound.
 pub(crate) struct KeyInserting {
     inner: Box<dyn Transport>,
     placeholder_line: Arc<[u8]>,
     real_line: Arc<[u8]>,
+    answer_bound: Duration,
+    /// HTTP/1.1 without pipelining: a request head is the first write after an answer was
+    /// read (or on a new connection); later writes are its body.
+    next_write_is_head: bool,
+    /// The request being sent or answered carries the placeholder: an API call, not a download.
+    api_request: bool,
+    /// When the answer being read must be complete (API requests only).
+    answer_deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for KeyInserting {
@@ -246,11 +453,11 @@ impl std::fmt::Debug for KeyInserting {
 
 impl KeyInserting {
     /// Replaces the placeholder line in a request head (never in a body: a head starts with
-    /// a method and the line is looked for before its blank line).
-    fn insert_key(&mut self, amount: usize) {
+    /// a method and the line is looked for before its blank line). True when it was there.
+    fn insert_key(&mut self, amount: usize) -> bool {
         let out = &mut self.inner.buffers().output()[..amount];
         if !(out.starts_with(b"GET ") || out.starts_with(b"POST ")) {
-            return;
+            return false;
         }
         let head_end = out
             .windows(4)
@@ -259,7 +466,30 @@ impl KeyInserting {
         let line = &self.placeholder_line[..];
         if let Some(at) = out[..head_end].windows(line.len()).position(|w| w == line) {
             out[at..at + line.len()].copy_from_slice(&self.real_line);
+            return true;
         }
+        false
+    }
+
+    /// `timeout` cut to what is left of the API answer's bound; the bound's own timeout
+    /// (`Timeout::Global`, which ureq itself is never given) once it has passed.
+    fn bounded(&self, timeout: NextTimeout) -> Result<NextTimeout, ureq::Error> {
+        let Some(deadline) = self.answer_deadline else {
+            return Ok(timeout);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ureq::Error::Timeout(ureq::Timeout::Global));
+        }
+        Ok(if *timeout.after > left {
+            NextTimeout {
+                after: left.into(),
+                reason: ureq::Timeout::Global,
+                ..timeout
+            }
+        } else {
+            timeout
+        })
     }
 }
 
@@ -268,13 +498,24 @@ impl Transport for KeyInserting {
         self.inner.buffers()
     }
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.insert_key(amount);
-        self.inner.transmit_output(amount, timeout)
+        if std::mem::take(&mut self.next_write_is_head) {
+            self.api_request = self.insert_key(amount);
+        }
+        let sent = self.inner.transmit_output(amount, timeout);
+        // The answer's clock starts when the request is out: each write restarts it (the
+        // upload itself is bounded by the send timeout).
+        self.answer_deadline = if self.api_request {
+            Instant::now().checked_add(self.answer_bound)
+        } else {
+            None
+        };
+        sent
     }
-    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.inner.maybe_await_input(timeout)
-    }
+    // No `maybe_await_input`: ureq reaches this transport through `Box<T>`, whose impl of the
+    // trait leaves it to the default, which calls `await_input` below.
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.next_write_is_head = true;
+        let timeout = self.bounded(timeout)?;
         self.inner.await_input(timeout)
     }
     fn is_open(&mut self) -> bool {
@@ -291,7 +532,7 @@ mod tests {
 
     #[test]
     fn the_placeholder_hides_the_key_and_is_swapped_only_in_a_request_head() {
-        let (inserter, placeholder) = KeyInserter::new("Bearer sk-secret");
+        let (inserter, placeholder) = KeyInserter::new("Bearer sk-secret", Duration::from_secs(60));
         assert_eq!(placeholder.len(), "Bearer sk-secret".len());
         assert!(!format!("{inserter:?}").contains("secret"));
         let head = format!("GET /x HTTP/1.1\r\nauthorization: {placeholder}\r\n\r\n");
@@ -303,6 +544,10 @@ mod tests {
                 ))),
                 placeholder_line: inserter.placeholder_line.clone(),
                 real_line: inserter.real_line.clone(),
+                answer_bound: inserter.answer_bound,
+                next_write_is_head: true,
+                api_request: false,
+                answer_deadline: None,
             };
             t.buffers().output()[..sent.len()].copy_from_slice(sent.as_bytes());
             t.insert_key(sent.len());
@@ -328,6 +573,33 @@ mod tests {
         fn is_open(&mut self) -> bool {
             true
         }
+    }
+
+    #[test]
+    fn a_ca_is_added_to_the_bundled_roots_or_replaces_them() {
+        // Any parsable certificate will do: the webpki bundle's first.
+        let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].as_ref();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der)
+        );
+        let config = |store| {
+            Config::new(crate::Provider::Vidu, "k")
+                .trust_store(store)
+                .ca_pem(pem.clone())
+        };
+        let count = |roots| match roots {
+            RootCerts::Specific(certs) => certs.len(),
+            other => panic!("{other:?}"),
+        };
+        let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
+        assert!(bundled > 100);
+        let added = root_certificates(&config(TrustStore::Bundled)).unwrap();
+        assert_eq!(count(added), bundled + 1);
+        let alone = root_certificates(&config(TrustStore::CaOnly)).unwrap();
+        assert_eq!(count(alone), 1);
+        let default = Config::new(crate::Provider::Vidu, "k");
+        assert_eq!(count(root_certificates(&default).unwrap()), bundled);
     }
 
     #[test]

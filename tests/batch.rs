@@ -56,7 +56,7 @@ fn assert_all_written(outcomes: &[JobOutcome], jobs: &[BatchJob<'_>]) {
 
 #[test]
 fn a_batch_writes_every_video_on_each_provider_with_one_submit_per_job() {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let emulator = Emulator::start().unwrap();
         let out = dir(&format!("batch-{provider}"));
         let jobs = jobs(7, &out);

@@ -95,7 +95,9 @@ fn run(provider: Provider, seed: u64) {
                                     );
                                     Outcome::Done(done.task_id)
                                 }
-                                Err(Error::Cancelled { task_id: Some(id) }) => {
+                                Err(Error::Cancelled {
+                                    task_id: Some(id), ..
+                                }) => {
                                     assert!(!out.exists(), "nothing at the output when cancelled");
                                     Outcome::Cancelled(id)
                                 }
@@ -153,7 +155,7 @@ fn run(provider: Provider, seed: u64) {
 #[test]
 fn many_threads_share_one_client_with_random_cancels() {
     within(Duration::from_secs(120), || {
-        for (provider, seed) in Provider::ALL.into_iter().zip([7, 11, 13]) {
+        for (provider, seed) in Provider::ALL.iter().copied().zip([7, 11, 13]) {
             run(provider, seed);
         }
     });
@@ -185,7 +187,7 @@ fn every_blocked_wait_returns_when_cancelled() {
             token.cancel();
             for (w, id) in waits.into_iter().zip(&ids) {
                 match w.join().unwrap() {
-                    Err(Error::Cancelled { task_id }) => {
+                    Err(Error::Cancelled { task_id, .. }) => {
                         assert_eq!(task_id.as_deref(), Some(id.as_str()))
                     }
                     other => panic!("{id}: {other:?}"),
@@ -224,7 +226,13 @@ fn cancel_during_a_stalled_status_poll_takes_effect_within_the_receive_timeout()
     });
     let elapsed = start.elapsed();
     assert!(
-        matches!(err, Error::Cancelled { task_id: Some(_) }),
+        matches!(
+            err,
+            Error::Cancelled {
+                task_id: Some(_),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");

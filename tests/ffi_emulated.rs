@@ -232,7 +232,7 @@ fn submit_status_wait_download_step_by_step() {
     );
     // Remote cancel of a finished task goes to the provider (official API only).
     let mut err = ptr::null_mut();
-    let _ = unsafe { vidu_client_cancel_task(s.client, task_id, &mut err) };
+    let _ = unsafe { vidu_client_cancel(s.client, task_id, &mut err) };
     unsafe {
         vidu_error_free(err);
         vidu_task_status_free(done);
@@ -245,7 +245,7 @@ fn remote_cancel_is_unsupported_on_the_gateways() {
     for provider in [VIDU_PROVIDER_UMODELVERSE, VIDU_PROVIDER_VTRIX] {
         let s = setup(provider, None, 0.05);
         let err = failure(VIDU_ERROR_UNSUPPORTED, |err| unsafe {
-            vidu_client_cancel_task(s.client, c"t1".as_ptr(), err)
+            vidu_client_cancel(s.client, c"t1".as_ptr(), err)
         });
         assert!(err.message().contains("cancel"), "{}", err.message());
     }

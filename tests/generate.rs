@@ -12,7 +12,7 @@ use vidu::{Client, Error, Job, Provider, State};
 
 #[test]
 fn every_provider_generates_the_video_end_to_end() {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let emu = emulator(Scenario::Normal);
         let dir = scratch_dir();
         let out = dir.join("out.mp4");
@@ -42,6 +42,7 @@ fn every_provider_generates_the_video_end_to_end() {
             Provider::UModelVerse => "test-key",
             Provider::Vtrix => "Bearer test-key",
             Provider::Vidu => "Token test-key",
+            other => panic!("no auth scheme known for {other}"),
         };
         assert_eq!(submit.authorization, scheme);
         assert_eq!(
@@ -108,13 +109,13 @@ fn vtrix_accepts_either_model_name() {
 
 #[test]
 fn a_failed_task_reports_the_provider_error_and_writes_nothing() {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let emu = emulator(Scenario::TaskFails);
         let dir = scratch_dir();
         let err = client(provider, &emu)
             .generate(&job(), dir.join("out.mp4"), &mut wait_opts())
             .unwrap_err();
-        let Error::TaskFailed { status } = &err else {
+        let Error::TaskFailed { status, .. } = &err else {
             panic!("{provider}: {err:?}")
         };
         assert_eq!(status.state, State::Failed);
@@ -136,7 +137,7 @@ fn the_api_key_never_appears_in_debug_display_or_errors() {
         ..Default::default()
     })
     .unwrap();
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let c = Client::new(fast_config(provider, emu.base_url(), MARKER)).unwrap();
         assert!(!format!("{c:?}").contains(MARKER));
         assert!(!format!("{:?}", c.config()).contains(MARKER));

@@ -1,19 +1,14 @@
-//! Image sniffing, header parsing and the streamed data URI, through the public API.
+//! Image sniffing and header parsing, through the public API (`vidu::image`). The streamed data
+//! URI is tested in `src/image.rs`.
 
 mod common;
 
-use std::io::{self, Read};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use common::images::*;
-use vidu::image::{data_uri_len, inspect_bytes, inspect_path, sniff, DataUriReader};
+use vidu::image::{inspect_bytes, inspect_path};
 use vidu::{Error, ImageFormat};
-
-use base64::Engine as _;
-
-/// The size of the reader's internal chunk (`src/image.rs`): lengths around it are the edge cases.
-const CHUNK: usize = 48 * 1024;
-use std::io::Write;
 
 fn dims(bytes: &[u8]) -> (ImageFormat, u32, u32) {
     let i = inspect_bytes(bytes).unwrap();
@@ -35,17 +30,6 @@ fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
         .write_all(bytes)
         .unwrap();
     path
-}
-
-#[test]
-fn sniffs_magic_bytes() {
-    assert_eq!(sniff(&png(1, 1)), Some(ImageFormat::Png));
-    assert_eq!(sniff(&jpeg(1, 1)), Some(ImageFormat::Jpeg));
-    assert_eq!(sniff(&webp_lossy(1, 1)), Some(ImageFormat::Webp));
-    assert_eq!(sniff(b"GIF89a"), None);
-    assert_eq!(sniff(b"RIFF\0\0\0\0WAVE"), None);
-    assert_eq!(sniff(b""), None);
-    assert_eq!(sniff(&[0xFF, 0xD8]), None);
 }
 
 #[test]
@@ -223,91 +207,6 @@ fn corrupt_headers_do_not_panic() {
         }
         let _ = inspect_bytes(&bytes);
     }
-}
-
-#[test]
-fn data_uri_len_counts_prefix_and_padding() {
-    assert_eq!(data_uri_len(ImageFormat::Png, 0), 22);
-    assert_eq!(data_uri_len(ImageFormat::Png, 1), 26);
-    assert_eq!(data_uri_len(ImageFormat::Jpeg, 3), 23 + 4);
-    assert_eq!(data_uri_len(ImageFormat::Webp, 4), 23 + 8);
-    assert!(data_uri_len(ImageFormat::Png, u64::MAX) > 0);
-}
-
-/// Yields its bytes one at a time, with an `Interrupted` error before every other byte.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    interrupt: bool,
-}
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.interrupt = !self.interrupt;
-        if self.interrupt {
-            return Err(io::ErrorKind::Interrupted.into());
-        }
-        match self.bytes.split_first() {
-            Some((b, rest)) if !buf.is_empty() => {
-                buf[0] = *b;
-                self.bytes = rest;
-                Ok(1)
-            }
-            _ => Ok(0),
-        }
-    }
-}
-
-fn read_all(mut r: impl Read, step: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = vec![0; step];
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
-
-#[test]
-fn data_uri_reader_streams_base64() {
-    let all: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
-    for len in [0, 1, 2, 3, 4, 5, CHUNK - 1, CHUNK, CHUNK + 1, 100_000] {
-        let data = &all[..len];
-        let expected = format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(data)
-        );
-        for step in [1, 7, 4096, 200_000] {
-            let got = read_all(DataUriReader::new(ImageFormat::Png, data), step);
-            assert_eq!(got.len() as u64, data_uri_len(ImageFormat::Png, len as u64));
-            assert!(got == expected.as_bytes(), "len {len} step {step}");
-        }
-    }
-    let data = &all[..1000];
-    let trickle = Trickle {
-        bytes: data,
-        interrupt: false,
-    };
-    let got = read_all(DataUriReader::new(ImageFormat::Webp, trickle), 100);
-    let expected = format!(
-        "data:image/webp;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(data)
-    );
-    assert_eq!(String::from_utf8(got).unwrap(), expected);
-}
-
-#[test]
-fn data_uri_reader_passes_on_source_errors() {
-    struct Broken;
-    impl Read for Broken {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            Err(io::Error::other("disk on fire"))
-        }
-    }
-    let mut r = DataUriReader::new(ImageFormat::Jpeg, Broken);
-    let mut buf = [0u8; 64];
-    assert_eq!(r.read(&mut buf).unwrap(), "data:image/jpeg;base64,".len());
-    assert!(r.read(&mut buf).is_err());
 }
 
 #[test]

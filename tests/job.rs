@@ -7,7 +7,8 @@ use std::path::Path;
 
 use common::images::{jpeg, png};
 use common::temp_path;
-use vidu::image::{self, ImageFormat, MAX_IMAGE_BYTES};
+use vidu::image::MAX_IMAGE_BYTES;
+use vidu::ImageFormat;
 use vidu::{
     Client, Config, Error, ImageSource, Job, MovementAmplitude, Provider, Result, Submission,
 };
@@ -70,7 +71,7 @@ fn image_format_is_checked_by_content() {
         Err(Error::Io { .. })
     ));
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample.png");
-    for p in Provider::ALL {
+    for &p in Provider::ALL {
         accepted(p, &Job::new(sample.as_path()));
     }
 }
@@ -150,8 +151,10 @@ fn inline_limits_per_provider() {
     let small = png(1000, 800);
     let small_job = Job::new(small.as_slice());
     let c = accepted(Provider::Vtrix, &small_job);
-    let overhead = c.content_length() - image::data_uri_len(ImageFormat::Png, small.len() as u64);
-    let budget = 20 * MIB as u64 - overhead - image::data_uri_len(ImageFormat::Png, 0);
+    // `data:image/png;base64,` and the base64 of `n` bytes.
+    let png_data_uri_len = |n: u64| "data:image/png;base64,".len() as u64 + n.div_ceil(3) * 4;
+    let overhead = c.content_length() - png_data_uri_len(small.len() as u64);
+    let budget = 20 * MIB as u64 - overhead - png_data_uri_len(0);
     let max = (budget / 4 * 3) as usize;
     let fits = padded_png(1000, 800, max);
     let job = Job::new(fits.as_slice());
@@ -429,7 +432,7 @@ fn the_official_apis_newer_fields_are_checked() {
 #[test]
 fn extra_fields_are_checked_only_for_json_and_collisions() {
     let ok = url_job().extra_fields_unchecked(r#"{"future_knob": [1, 2], "x": null}"#);
-    for p in Provider::ALL {
+    for &p in Provider::ALL {
         accepted(p, &ok);
     }
     for bad in ["[1]", "\"x\"", "{", "", "{\"a\":1} {}"] {

@@ -208,7 +208,10 @@ fn a_cancel_token_stops_a_submit_holding_back_after_429() {
     });
     let start = Instant::now();
     let err = c.submit_prepared(&submission, &token).unwrap_err();
-    assert!(matches!(err, Error::Cancelled { task_id: None }), "{err:?}");
+    assert!(
+        matches!(err, Error::Cancelled { task_id: None, .. }),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("nothing was sent"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(30));
     assert_eq!(emu.stats().submit_requests, 1);

@@ -117,7 +117,7 @@ fn assert_keeps(name: &str, err: &Error, task_id: Option<&str>) {
 }
 
 fn run_case(case: &Case, resume: bool) {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let emulator = Emulator::start_with(case.options.clone()).unwrap();
         let client = client(provider, &emulator);
         let dir = common::temp_path(&format!(

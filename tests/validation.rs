@@ -7,7 +7,7 @@ mod common;
 use std::str::FromStr;
 
 use common::images::*;
-use vidu::image::{data_uri_len, inspect_bytes, inspect_path, sniff};
+use vidu::image::{inspect_bytes, inspect_path};
 use vidu::{Error, ImageFormat, MovementAmplitude, Provider};
 
 fn field(e: Error) -> &'static str {
@@ -33,7 +33,6 @@ fn headers_of_each_format() {
         (webp_extended(5000, 1250), ImageFormat::Webp, 5000, 1250),
     ];
     for (bytes, format, w, h) in rows {
-        assert_eq!(sniff(&bytes), Some(format));
         let info = inspect_bytes(&bytes).unwrap();
         assert_eq!((info.format, info.width, info.height), (format, w, h));
         assert_eq!(info.byte_len, bytes.len() as u64);
@@ -80,18 +79,6 @@ fn truncated_headers_are_invalid_input() {
     for cut in 0..full.len() {
         assert_eq!(field(inspect_bytes(&full[..cut]).unwrap_err()), "image");
     }
-}
-
-#[test]
-fn data_uri_length() {
-    assert_eq!(
-        data_uri_len(ImageFormat::Png, 3),
-        "data:image/png;base64,".len() as u64 + 4
-    );
-    assert_eq!(
-        data_uri_len(ImageFormat::Webp, 10),
-        "data:image/webp;base64,".len() as u64 + 16
-    );
 }
 
 #[test]

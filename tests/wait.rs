@@ -29,6 +29,7 @@ fn a_timeout_keeps_the_task_id_and_the_last_status_and_the_wait_can_resume() {
     let Error::Timeout {
         task_id,
         last_status,
+        ..
     } = &err
     else {
         panic!("{err:?}")
@@ -91,7 +92,7 @@ fn a_cancel_token_wakes_a_sleeping_wait_at_once() {
         .wait(&id, &mut WaitOptions::new().cancel(token))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Cancelled { task_id: Some(t) } if *t == id),
+        matches!(&err, Error::Cancelled { task_id: Some(t), .. } if *t == id),
         "{err:?}"
     );
     assert!(

@@ -28,6 +28,57 @@ pub(crate) struct Limits {
     pub idle_timeout: Duration,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Response bodies are sent at most this many bytes per second per connection.
+    pub body_rate: Option<u64>,
+}
+
+/// Holds a connection's body writes to `rate` bytes per second (a distant CDN), in slices of
+/// 20 ms; cut short when the server stops.
+struct Paced<'a> {
+    stream: &'a TcpStream,
+    rate: u64,
+    start: Instant,
+    sent: u64,
+    stop: &'a AtomicBool,
+}
+
+impl Write for Paced<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let slice = usize::try_from(self.rate / 50).unwrap_or(usize::MAX).max(1);
+        let n = self.stream.write(&buf[..buf.len().min(slice)])?;
+        self.sent = self.sent.saturating_add(n as u64);
+        let due = self
+            .start
+            .checked_add(Duration::from_secs_f64(self.sent as f64 / self.rate as f64));
+        while let Some(left) = due.map(|d| d.saturating_duration_since(Instant::now())) {
+            if left.is_zero() || self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(left.min(STOP_CHECK));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self.stream).flush()
+    }
+}
+
+/// Writes the first `limit` bytes of `body`, paced when the server is.
+fn write_body(stream: &TcpStream, body: &Body, limit: u64, ctx: &Ctx) -> io::Result<()> {
+    match ctx.limits.body_rate.filter(|&r| r > 0) {
+        None => body.write_to(stream, limit),
+        Some(rate) => body.write_to(
+            Paced {
+                stream,
+                rate,
+                start: Instant::now(),
+                sent: 0,
+                stop: &ctx.stop,
+            },
+            limit,
+        ),
+    }
 }
 
 /// One parsed request.
@@ -427,12 +478,12 @@ fn serve_connection(stream: TcpStream, ctx: &Ctx) {
             Err(ReadError::Closed) => break,
             Err(ReadError::Bad(why)) => {
                 let r = Response::new(400, "text/plain", format!("bad request: {why}\n"));
-                let _ = write_response(&stream, &r, false, false);
+                let _ = write_response(&stream, &r, false, false, ctx);
                 break;
             }
             Err(ReadError::TooLarge) => {
                 let r = Response::new(413, "text/plain", "request body too large\n");
-                let _ = write_response(&stream, &r, false, false);
+                let _ = write_response(&stream, &r, false, false, ctx);
                 break;
             }
         };
@@ -442,12 +493,13 @@ fn serve_connection(stream: TcpStream, ctx: &Ctx) {
             After::Reset => break,
             After::CutBody(n) => {
                 let _ = write_head(&stream, &response, false)
-                    .and_then(|_| response.body.write_to(&stream, n))
+                    .and_then(|_| write_body(&stream, &response.body, n, ctx))
                     .and_then(|_| (&stream).flush());
                 break;
             }
             After::Normal => {
-                if write_response(&stream, &response, keep_alive, head_only).is_err() || !keep_alive
+                if write_response(&stream, &response, keep_alive, head_only, ctx).is_err()
+                    || !keep_alive
                 {
                     break;
                 }
@@ -475,10 +527,11 @@ fn write_response(
     r: &Response,
     keep_alive: bool,
     head_only: bool,
+    ctx: &Ctx,
 ) -> io::Result<()> {
     write_head(stream, r, keep_alive)?;
     if !head_only {
-        r.body.write_to(stream, u64::MAX)?;
+        write_body(stream, &r.body, u64::MAX, ctx)?;
     }
     stream.flush()
 }

@@ -75,6 +75,24 @@ use tasks::{Pace, Task, Tasks};
 static SAMPLE_MP4: &[u8] = include_bytes!("sample.mp4");
 
 /// A running emulator. Dropping it stops both servers and joins their threads.
+///
+/// ```
+/// use std::time::Duration;
+/// use vidu::emulator::{Emulator, EmulatorOptions};
+/// use vidu::{Client, Config, Job, PollSchedule, Provider, State, WaitOptions};
+///
+/// // Tasks end at the first poll; any non-empty key is accepted.
+/// let emulator = Emulator::start_with(EmulatorOptions::new().polls_per_state(0))?;
+/// let config = Config::new(Provider::Vidu, "test-key")
+///     .base_url(emulator.base_url())
+///     .poll(PollSchedule::new().first(Duration::from_millis(10)));
+/// let client = Client::new(config)?;
+/// let task_id = client.submit(&Job::new("examples/sample.png"))?;
+/// let status = client.wait(&task_id, &mut WaitOptions::new())?;
+/// assert_eq!(status.state, State::Succeeded);
+/// assert_eq!(emulator.stats().submits, 1);
+/// # Ok::<(), vidu::Error>(())
+/// ```
 pub struct Emulator {
     shared: Arc<Shared>,
     api: Option<http::Server>,
@@ -123,6 +141,9 @@ pub struct EmulatorOptions {
     /// Connections served at once, per origin; more are answered 503 and closed.
     /// Default 256.
     pub max_connections: usize,
+    /// The video origin sends at most this many bytes per second on each connection (a
+    /// distant CDN). Default `None`: as fast as it can.
+    pub video_rate: Option<u64>,
 }
 
 impl Default for EmulatorOptions {
@@ -138,6 +159,7 @@ impl Default for EmulatorOptions {
             video_size: None,
             idle_timeout: Duration::from_secs(30),
             max_connections: 256,
+            video_rate: None,
         }
     }
 }
@@ -207,6 +229,12 @@ impl EmulatorOptions {
         self.max_connections = n;
         self
     }
+
+    /// Sends videos at most `bytes_per_sec` per connection. Default: as fast as it can.
+    pub fn video_rate(mut self, bytes_per_sec: u64) -> Self {
+        self.video_rate = Some(bytes_per_sec);
+        self
+    }
 }
 
 /// What an [`Emulator`] has seen so far ([`Emulator::stats`] takes a snapshot).
@@ -235,11 +263,21 @@ pub struct Stats {
     pub video_connections: u32,
     /// Connections refused (503) on either origin because `max_connections` were open.
     pub refused_connections: u32,
-    /// Every request that reached the video origin, in order.
+    /// Every request that reached the video origin, in order: the first
+    /// [`MAX_RECORDED_VIDEO_REQUESTS`] of them (`video_gets` counts them all).
     pub video_requests: Vec<RecordedRequest>,
+    /// Tasks queued or running now.
+    pub unfinished_tasks: u32,
+    /// The longest time between two consecutive status reports (polls or task-list entries)
+    /// of one task that was unfinished at the first of them: how late a client's polls came.
+    pub longest_report_gap: Duration,
     /// The last request that reached a submit route, accepted or rejected.
     pub last_submit: Option<SubmitRecord>,
 }
+
+/// The most video requests [`Stats::video_requests`] keeps: a batch of 100,000 videos would
+/// otherwise hold a record of each.
+pub const MAX_RECORDED_VIDEO_REQUESTS: usize = 1_000;
 
 /// One request the video origin received.
 #[derive(Clone, Debug)]
@@ -336,6 +374,7 @@ impl Emulator {
         let limits = http::Limits {
             idle_timeout: shared.options.idle_timeout,
             max_connections: shared.options.max_connections,
+            body_rate: None,
         };
         let api = {
             let s = shared.clone();
@@ -356,7 +395,10 @@ impl Emulator {
                     shared: shared.clone(),
                     video: true,
                 }),
-                limits,
+                http::Limits {
+                    body_rate: shared.options.video_rate,
+                    ..limits
+                },
             )?
         };
         let _ = shared
@@ -401,7 +443,11 @@ impl Emulator {
 
     /// A snapshot of what the emulator has seen so far.
     pub fn stats(&self) -> Stats {
-        let mut stats = self.shared.lock().stats.clone();
+        let state = self.shared.lock();
+        let mut stats = state.stats.clone();
+        stats.unfinished_tasks = state.tasks.in_flight();
+        stats.longest_report_gap = state.tasks.longest_report_gap();
+        drop(state);
         stats.api_connections = self.shared.api_connections.load(Ordering::SeqCst);
         stats.video_connections = self.shared.video_connections.load(Ordering::SeqCst);
         stats.refused_connections = self.shared.refused_connections.load(Ordering::SeqCst);

@@ -281,13 +281,13 @@ fn create(
     let mut task = Task {
         api,
         number,
-        id,
-        model: s.model,
-        prompt: s.prompt,
-        images: vec![image],
+        id: id.into(),
+        model: state.tasks.intern(&s.model),
+        prompt: s.prompt.into(),
+        image: image.into(),
         duration: s.duration,
-        resolution: s.resolution,
-        payload: s.payload,
+        resolution: state.tasks.intern(&s.resolution),
+        payload: s.payload.into(),
         phase: Phase::Running(0),
         polls_in_phase: 0,
         entered: Instant::now(),
@@ -297,6 +297,7 @@ fn create(
         serial,
         credits: u64::from(s.duration) * 2,
         fate: Default::default(),
+        reported: None,
     };
     task.fate = state.faults.fate(api.name(), task.view());
     state.tasks.insert(task.clone());

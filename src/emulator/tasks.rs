@@ -6,8 +6,16 @@
 //! `state_duration`, whoever asks). Either way at most `concurrency_limit` tasks are past
 //! their provider's queue state ([`Api::queue_state`]) at once; the others wait in it, in
 //! submission order, as on the official API.
+//!
+//! Built to carry 100,000 tasks: tasks sit in one vector in creation order (a task's index
+//! is its number minus one) with a map from id to index; the counts a request needs
+//! (unfinished, holding a slot, credits spent) are kept up to date rather than counted; and
+//! time pace keeps the next state change of every task in a heap, so a request costs
+//! O(log n) per state change it catches up on, not a scan of every task.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::{Fate, TaskView};
@@ -44,15 +52,16 @@ pub(crate) struct Task {
     pub api: &'static dyn Api,
     /// 1-based creation order over the emulator.
     pub number: u64,
-    pub id: String,
-    /// The model as the provider reports it (Vtrix: the customer-facing id).
-    pub model: String,
-    pub prompt: String,
-    /// The images as listed: URLs as sent, data URIs as `"<image>"`.
-    pub images: Vec<String>,
+    pub id: Box<str>,
+    /// The model as the provider reports it (Vtrix: the customer-facing id); shared by the
+    /// tasks of a model ([`Tasks::intern`]).
+    pub model: Arc<str>,
+    pub prompt: Box<str>,
+    /// The image as listed: a URL as sent, a data URI as `"<image>"`.
+    pub image: Box<str>,
     pub duration: u32,
-    pub resolution: String,
-    pub payload: String,
+    pub resolution: Arc<str>,
+    pub payload: Box<str>,
     pub phase: Phase,
     /// Status reports already given in the current phase.
     pub polls_in_phase: u32,
@@ -66,6 +75,8 @@ pub(crate) struct Task {
     pub serial: u64,
     pub credits: u64,
     pub fate: Fate,
+    /// When the task was last reported (polled or listed) while unfinished.
+    pub reported: Option<Instant>,
 }
 
 impl Task {
@@ -120,7 +131,7 @@ impl Task {
         };
     }
 
-    pub fn cancel(&mut self) {
+    fn cancel(&mut self) {
         self.phase = Phase::Done(Outcome::Cancelled);
         self.finished_unix = unix(SystemTime::now());
     }
@@ -129,111 +140,235 @@ impl Task {
 /// Every task of an emulator.
 #[derive(Debug)]
 pub(crate) struct Tasks {
-    map: HashMap<String, Task>,
-    /// Ids in creation order.
-    order: Vec<String>,
+    /// In creation order: task number `n` is at index `n - 1`.
+    list: Vec<Task>,
+    /// Id to index into `list`.
+    index: HashMap<Box<str>, u32>,
+    /// Models and resolutions, one copy of each.
+    names: Vec<Arc<str>>,
     /// Time pace: the moment up to which tasks have been advanced.
     clock: Instant,
     pace: Pace,
     limit: u32,
+    /// Tasks queued or running.
+    unfinished: u32,
+    /// Tasks holding a concurrency slot.
+    holding: u32,
+    credits: u64,
+    /// Time pace: when each task that may move next does, as (due, index, phase index).
+    /// Entries whose task has left that phase since (a cancel) are skipped when popped.
+    timers: BinaryHeap<Reverse<(Instant, u32, usize)>>,
+    /// Time pace: indexes of tasks whose time in the queue state is up but which found no
+    /// free slot, served in submission order as slots free up.
+    waiting: BinaryHeap<Reverse<u32>>,
+    /// The longest time between two reports of an unfinished task.
+    longest_gap: Duration,
 }
 
 impl Tasks {
     pub fn new(pace: Pace, concurrency_limit: u32) -> Tasks {
         Tasks {
-            map: HashMap::new(),
-            order: Vec::new(),
+            list: Vec::new(),
+            index: HashMap::new(),
+            names: Vec::new(),
             clock: Instant::now(),
             pace,
             limit: concurrency_limit,
+            unfinished: 0,
+            holding: 0,
+            credits: 0,
+            timers: BinaryHeap::new(),
+            waiting: BinaryHeap::new(),
+            longest_gap: Duration::ZERO,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.list.len()
     }
 
+    /// Adds a task (its `number` must be `len() + 1`).
     pub fn insert(&mut self, task: Task) {
-        self.order.push(task.id.clone());
-        self.map.insert(task.id.clone(), task);
+        let Ok(i) = u32::try_from(self.list.len()) else {
+            return; // four billion tasks: beyond any test
+        };
+        self.index.insert(task.id.clone(), i);
+        self.credits = self.credits.saturating_add(task.credits);
+        self.unfinished = self.unfinished.saturating_add(u32::from(task.unfinished()));
+        self.holding = self.holding.saturating_add(u32::from(task.holds_slot()));
+        self.list.push(task);
+        self.arm(i);
+    }
+
+    /// One shared copy of a model or resolution name (a handful of them, validated against
+    /// the model tables), instead of one per task.
+    pub fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.names.iter().find(|n| ***n == *name) {
+            return known.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        // Bounded anyway, should validation ever let arbitrary names through.
+        if self.names.len() < 256 {
+            self.names.push(name.clone());
+        }
+        name
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
     }
 
     pub fn get(&self, id: &str) -> Option<&Task> {
-        self.map.get(id)
+        self.find(id).map(|i| &self.list[i as usize])
     }
 
+    /// For fields other than the phase (which moves through [`Tasks::report`],
+    /// [`Tasks::catch_up`] and [`Tasks::cancel`], which keep the counts).
     pub fn get_mut(&mut self, id: &str) -> Option<&mut Task> {
-        self.map.get_mut(id)
-    }
-
-    /// Tasks in creation order.
-    pub fn ordered(&self) -> impl DoubleEndedIterator<Item = &Task> {
-        self.order.iter().filter_map(|id| self.map.get(id))
+        self.find(id).map(|i| &mut self.list[i as usize])
     }
 
     /// Unfinished tasks (queued or running).
     pub fn in_flight(&self) -> u32 {
-        self.count(Task::unfinished)
+        self.unfinished
     }
 
     /// Tasks holding a concurrency slot.
     pub fn running(&self) -> u32 {
-        self.count(Task::holds_slot)
+        self.holding
     }
 
     pub fn concurrency_limit(&self) -> u32 {
         self.limit
     }
 
-    fn count(&self, f: impl Fn(&Task) -> bool) -> u32 {
-        let n = self.map.values().filter(|t| f(t)).count();
-        u32::try_from(n).unwrap_or(u32::MAX)
+    /// Credits of every task created.
+    pub fn credits_spent(&self) -> u64 {
+        self.credits
+    }
+
+    /// The longest time so far between two consecutive reports of a task that was unfinished
+    /// at the first of them.
+    pub fn longest_report_gap(&self) -> Duration {
+        self.longest_gap
+    }
+
+    /// Changes task `i`'s phase with `f`, keeping the counts; a freed slot goes to the first
+    /// waiting task (time pace) at `at`.
+    fn change(&mut self, i: u32, at: Instant, f: impl FnOnce(&mut Task)) {
+        let task = &mut self.list[i as usize];
+        let before = (task.unfinished(), task.holds_slot());
+        f(task);
+        let after = (task.unfinished(), task.holds_slot());
+        let adjust = |n: u32, was: bool, is: bool| match (was, is) {
+            (true, false) => n.saturating_sub(1),
+            (false, true) => n.saturating_add(1),
+            _ => n,
+        };
+        self.unfinished = adjust(self.unfinished, before.0, after.0);
+        self.holding = adjust(self.holding, before.1, after.1);
+        self.arm(i);
+        if before.1 && !after.1 {
+            // The first waiting task still queued (a cancelled one gives its turn on).
+            while let Some(Reverse(w)) = self.waiting.pop() {
+                if let Phase::Running(j) = self.list[w as usize].phase {
+                    self.timers.push(Reverse((at.max(self.clock), w, j)));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Time pace: sets the timer of task `i` for leaving its current phase, if it may ever.
+    fn arm(&mut self, i: u32) {
+        let Pace::Time(each) = self.pace else {
+            return;
+        };
+        let task = &self.list[i as usize];
+        let Phase::Running(j) = task.phase else {
+            return;
+        };
+        if task.fate.never_finish && j + 1 == task.api.states().len() {
+            return;
+        }
+        if let Some(due) = task.entered.checked_add(each) {
+            self.timers.push(Reverse((due, i, j)));
+        }
+    }
+
+    /// Cancels task `id` (which must be unfinished).
+    pub fn cancel(&mut self, id: &str) {
+        // Tasks whose turn came before now queue first, so the freed slot goes to the first
+        // of them in submission order.
+        let now = Instant::now();
+        self.catch_up(now);
+        if let Some(i) = self.find(id) {
+            self.change(i, now, Task::cancel);
+        }
     }
 
     /// One status report of task `id`: moves it on as its pace says and counts the report.
     /// Returns its phase, `None` for an unknown id.
     pub fn report(&mut self, id: &str) -> Option<Phase> {
-        self.catch_up(Instant::now());
-        let holding = self.running();
-        let limit = self.limit;
-        let task = self.map.get_mut(id)?;
-        if let Pace::Polls(per_state) = self.pace {
-            while task.polls_in_phase >= per_state && task.may_move(holding, limit) {
-                task.step(Instant::now());
-            }
-        }
-        task.polls_in_phase = task.polls_in_phase.saturating_add(1);
-        Some(task.phase)
+        let i = self.find(id)?;
+        Some(self.report_index(i).phase)
     }
 
-    /// Time pace: advances every task to `now`, one state change at a time in time order, so
-    /// a slot freed at T goes to the first queued task at T.
+    /// The task numbered `n` (1-based creation order).
+    pub fn numbered(&self, n: u64) -> Option<&Task> {
+        self.list.get(usize::try_from(n.checked_sub(1)?).ok()?)
+    }
+
+    /// [`Tasks::report`] of the task numbered `n`.
+    pub fn report_numbered(&mut self, n: u64) -> Option<&Task> {
+        self.numbered(n)?;
+        let i = u32::try_from(n - 1).ok()?;
+        Some(self.report_index(i))
+    }
+
+    fn report_index(&mut self, i: u32) -> &Task {
+        let now = Instant::now();
+        self.catch_up(now);
+        if let Pace::Polls(per_state) = self.pace {
+            loop {
+                let task = &self.list[i as usize];
+                if task.polls_in_phase < per_state || !task.may_move(self.holding, self.limit) {
+                    break;
+                }
+                self.change(i, now, |t| t.step(now));
+            }
+        }
+        let task = &mut self.list[i as usize];
+        if task.unfinished() {
+            if let Some(gap) = task.reported.map(|r| now.saturating_duration_since(r)) {
+                self.longest_gap = self.longest_gap.max(gap);
+            }
+            task.reported = Some(now);
+        }
+        task.polls_in_phase = task.polls_in_phase.saturating_add(1);
+        task
+    }
+
+    /// Time pace: advances every task to `now`, one state change at a time in time order
+    /// (ties in submission order), so a slot freed at T goes to the first queued task at T.
     pub fn catch_up(&mut self, now: Instant) {
-        let Pace::Time(each) = self.pace else {
-            return;
-        };
-        loop {
-            let holding = self.running();
-            let mut next: Option<(Instant, &str)> = None;
-            for id in &self.order {
-                let Some(t) = self.map.get(id) else { continue };
-                if !t.may_move(holding, self.limit) {
-                    continue;
-                }
-                let Some(due) = t.entered.checked_add(each) else {
-                    continue;
-                };
-                let at = due.max(self.clock);
-                if at <= now && next.is_none_or(|(best, _)| at < best) {
-                    next = Some((at, id));
-                }
+        while let Some(&Reverse((due, i, j))) = self.timers.peek() {
+            if due > now {
+                break;
             }
-            let Some((at, id)) = next else { break };
-            let id = id.to_string();
+            self.timers.pop();
+            let task = &self.list[i as usize];
+            if task.phase != Phase::Running(j) {
+                continue; // cancelled since
+            }
+            if !task.may_move(self.holding, self.limit) {
+                // The queue state with every slot taken: wait for one to free up.
+                self.waiting.push(Reverse(i));
+                continue;
+            }
+            let at = due.max(self.clock);
             self.clock = at;
-            if let Some(t) = self.map.get_mut(&id) {
-                t.step(at);
-            }
+            self.change(i, at, |t| t.step(at));
         }
     }
 }
@@ -312,6 +447,76 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn task(tasks: &mut Tasks, entered: Instant) -> Task {
+        let number = tasks.len() as u64 + 1;
+        Task {
+            api: &super::super::vidu::Vidu,
+            number,
+            id: format!("t{number}").into(),
+            model: tasks.intern("viduq2-pro"),
+            prompt: "".into(),
+            image: "".into(),
+            duration: 5,
+            resolution: tasks.intern("720p"),
+            payload: "".into(),
+            phase: Phase::Running(0),
+            polls_in_phase: 0,
+            entered,
+            created: SystemTime::now(),
+            finished_unix: 0,
+            sig: 1,
+            serial: number,
+            credits: 10,
+            fate: Fate::default(),
+            reported: None,
+        }
+    }
+
+    #[test]
+    fn time_pace_moves_tasks_in_time_order_and_hands_slots_on_when_they_free() {
+        let ms = Duration::from_millis;
+        let mut tasks = Tasks::new(Pace::Time(ms(10)), 1);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let t = task(&mut tasks, t0);
+            tasks.insert(t);
+        }
+        let phases = |tasks: &Tasks| -> Vec<(Phase, Duration)> {
+            (1..=3)
+                .map(|n| {
+                    let t = tasks.numbered(n).unwrap();
+                    (t.phase, t.entered - t0)
+                })
+                .collect()
+        };
+        // Vidu: created, queueing (the queue state), processing; one slot.
+        tasks.catch_up(t0 + ms(35));
+        assert_eq!(
+            phases(&tasks),
+            [
+                (Phase::Done(Outcome::Success), ms(30)),
+                (Phase::Running(2), ms(30)), // queued since 20, the slot freed at 30
+                (Phase::Running(1), ms(10)),
+            ]
+        );
+        assert_eq!((tasks.in_flight(), tasks.running()), (2, 1));
+        tasks.catch_up(t0 + ms(60));
+        assert_eq!(
+            phases(&tasks),
+            [
+                (Phase::Done(Outcome::Success), ms(30)),
+                (Phase::Done(Outcome::Success), ms(40)),
+                (Phase::Done(Outcome::Success), ms(50)),
+            ]
+        );
+        assert_eq!((tasks.in_flight(), tasks.running()), (0, 0));
+        assert_eq!(tasks.credits_spent(), 30);
+        assert!(Arc::ptr_eq(
+            &tasks.numbered(1).unwrap().model,
+            &tasks.numbered(3).unwrap().model
+        ));
+    }
 
     #[test]
     fn rfc3339_round_trips() {

@@ -10,15 +10,18 @@ use super::{RecordedRequest, Shared, SAMPLE_MP4};
 /// Answers one request of the video origin and records it.
 pub(crate) fn handle(shared: &Shared, req: Request) -> Response {
     let response = answer(shared, &req);
-    let path = if req.query.is_empty() {
-        req.path.clone()
-    } else {
-        format!("{}?{}", req.path, req.query)
-    };
     let mut state = shared.lock();
     if req.method == "GET" {
         state.stats.video_gets += 1;
     }
+    if state.stats.video_requests.len() >= super::MAX_RECORDED_VIDEO_REQUESTS {
+        return response;
+    }
+    let path = if req.query.is_empty() {
+        req.path
+    } else {
+        format!("{}?{}", req.path, req.query)
+    };
     state.stats.video_requests.push(RecordedRequest {
         method: req.method,
         path,

@@ -245,7 +245,7 @@ fn cancel(shared: &Shared, req: &Request, id: &str) -> Result<Value, ApiError> {
     let mut state = shared.lock();
     let task = state
         .tasks
-        .get_mut(id)
+        .get(id)
         .filter(|t| t.api.name() == "vidu")
         .ok_or_else(|| ApiError::new(404, Kind::NotFound, format!("task {id:?} not found")))?;
     if let Phase::Done(_) = task.phase {
@@ -255,13 +255,13 @@ fn cancel(shared: &Shared, req: &Request, id: &str) -> Result<Value, ApiError> {
             format!("task state is {}, can not cancel", state_name(task)),
         ));
     }
-    task.cancel();
+    state.tasks.cancel(id);
     Ok(json!({}))
 }
 
 fn credits(shared: &Shared) -> Value {
     let state = shared.lock();
-    let spent: u64 = state.tasks.ordered().map(|t| t.credits).sum();
+    let spent = state.tasks.credits_spent();
     let running = state.tasks.running();
     json!({
         "remains": [{
@@ -344,7 +344,8 @@ fn time(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, ApiError> 
     }
 }
 
-/// `GET /ent/v2/tasks`: newest first. A page token is the offset of the next page.
+/// `GET /ent/v2/tasks`: newest first. A page token `c<n>` continues with the tasks created
+/// before the `n`-th, so each page costs its own tasks, not those of the pages before it.
 fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
     const STATES: &[&str] = &["created", "queueing", "processing", "success", "failed"];
     let pairs = req.query_pairs();
@@ -373,57 +374,88 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
             format!("{size} is not within 1..={MAX_PAGE}"),
         ));
     }
-    let offset = match pager(&pairs, "page_token") {
-        Some((key, token)) if !token.is_empty() => token
-            .strip_prefix("o")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| ApiError::invalid(&key, format!("{token:?} is not a page token")))?,
-        _ => number(&pairs, "page")?.unwrap_or(0).saturating_mul(size),
+    // Tasks are numbered from 1 in creation order; `before`: only tasks numbered below it.
+    let (before, offset) = match pager(&pairs, "page_token") {
+        Some((key, token)) if !token.is_empty() => {
+            let n = token
+                .strip_prefix("c")
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| ApiError::invalid(&key, format!("{token:?} is not a page token")))?;
+            (n, 0)
+        }
+        _ => (
+            u64::MAX,
+            number(&pairs, "page")?.unwrap_or(0).saturating_mul(size),
+        ),
     };
     let mut state = shared.lock();
-    let selected: Vec<String> = state
-        .tasks
-        .ordered()
-        .rev()
-        .filter(|t| t.api.name() == "vidu")
-        .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
-        .filter(|t| models.as_ref().is_none_or(|m| m.contains(&t.model)))
-        .filter(|t| {
-            resolutions
+    let tasks = &mut state.tasks;
+    // Newest first: named tasks are looked up, not searched for.
+    let candidates: Vec<u64> = match &ids {
+        Some(ids) => {
+            let mut numbers: Vec<u64> = ids
+                .iter()
+                .filter_map(|id| tasks.get(id).map(|t| t.number))
+                .filter(|&n| n < before)
+                .collect();
+            numbers.sort_unstable_by(|a, b| b.cmp(a));
+            numbers.dedup();
+            numbers
+        }
+        None => Vec::new(),
+    };
+    let all = (1..=(tasks.len() as u64).min(before.saturating_sub(1))).rev();
+    let candidates: Box<dyn Iterator<Item = u64>> = match ids {
+        Some(_) => Box::new(candidates.into_iter()),
+        None => Box::new(all),
+    };
+    let mut page: Vec<Task> = Vec::new();
+    let mut skipped = 0;
+    let mut next = None;
+    for n in candidates {
+        let Some(t) = tasks.numbered(n) else { continue };
+        let wanted = t.api.name() == "vidu"
+            && models
                 .as_ref()
-                .is_none_or(|r| r.contains(&t.resolution))
-        })
-        .filter(|t| (from..=to).contains(&(t.created_unix() as i64)))
-        .map(|t| t.id.clone())
-        .collect();
-    // Listing a task is a status report of it, as a poll is.
-    for id in &selected {
-        state.tasks.report(id);
+                .is_none_or(|m| m.iter().any(|m| **m == *t.model))
+            && resolutions
+                .as_ref()
+                .is_none_or(|r| r.iter().any(|r| **r == *t.resolution))
+            && (from..=to).contains(&(t.created_unix() as i64));
+        if !wanted {
+            continue;
+        }
+        // Listing a task is a status report of it, as a poll is.
+        let Some(t) = tasks.report_numbered(n) else {
+            continue;
+        };
+        if states
+            .as_ref()
+            .is_some_and(|s| !s.iter().any(|s| s == state_name(t)))
+        {
+            continue;
+        }
+        if skipped < offset {
+            skipped += 1;
+        } else if page.len() == size {
+            next = Some(n + 1);
+            break;
+        } else {
+            page.push(t.clone());
+        }
     }
-    let tasks: Vec<Task> = selected
-        .iter()
-        .filter_map(|id| state.tasks.get(id))
-        .filter(|t| {
-            states
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|s| s == state_name(t)))
-        })
-        .cloned()
-        .collect();
     drop(state);
-    let page: Vec<Value> = tasks
+    let page: Vec<Value> = page
         .iter()
-        .skip(offset)
-        .take(size)
         .map(|t| {
             json!({
                 "id": t.id,
                 "state": state_name(t),
-                "model": t.model,
+                "model": &*t.model,
                 "prompt": t.prompt,
-                "images": t.images,
+                "images": [t.image],
                 "duration": t.duration,
-                "resolution": t.resolution,
+                "resolution": &*t.resolution,
                 "payload": t.payload,
                 "credits": t.credits,
                 "err_code": err_code(t),
@@ -432,11 +464,6 @@ fn list(shared: &Shared, req: &Request) -> Result<Value, ApiError> {
             })
         })
         .collect();
-    let next = offset.saturating_add(size);
-    let token = if next < tasks.len() {
-        format!("o{next}")
-    } else {
-        String::new()
-    };
+    let token = next.map(|n| format!("c{n}")).unwrap_or_default();
     Ok(json!({"tasks": page, "next_page_token": token}))
 }

@@ -45,7 +45,7 @@ impl Vtrix {
         let mut v = json!({
             "id": task.id,
             "status": status,
-            "model": task.model,
+            "model": &*task.model,
             "created_at": task.created_unix(),
             "progress": progress,
             "usage": {"cost": "0.30", "discount": 0},

@@ -6,7 +6,7 @@ use super::boundary::{arg_ref, free_handle, new_handle, value};
 use crate::cancel::CancelToken;
 
 /// Stops a wait (`vidu_wait_options.cancel`) or a download at once, from any thread. Cancelling
-/// only stops the local wait: the task goes on at the provider (see `vidu_client_cancel_task`).
+/// only stops the local wait: the task goes on at the provider (see `vidu_client_cancel`).
 ///
 /// Thread safety: `vidu_cancel_token_cancel` and `vidu_cancel_token_is_cancelled` may be called
 /// from any thread at any time, also while a wait uses the token. Free it only once no call that

@@ -130,7 +130,7 @@ pub unsafe extern "C" fn vidu_client_wait(
 /// Asks the provider to cancel the task. Only the official API offers this; UModelVerse and
 /// Vtrix fail with `VIDU_ERROR_UNSUPPORTED`.
 #[no_mangle]
-pub unsafe extern "C" fn vidu_client_cancel_task(
+pub unsafe extern "C" fn vidu_client_cancel(
     client: *const vidu_client,
     task_id: *const c_char,
     err: *mut *mut vidu_error,

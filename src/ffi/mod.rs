@@ -200,7 +200,7 @@ const _: () = {
 };
 
 /// The Rust enums a C integer may name, each listed once; the integer is the enum's own `repr`.
-const PROVIDERS: &[Provider] = &Provider::ALL;
+const PROVIDERS: &[Provider] = Provider::ALL;
 const AUTH_SCHEMES: [AuthScheme; 3] = [AuthScheme::Bare, AuthScheme::Bearer, AuthScheme::Token];
 const MOVEMENTS: [MovementAmplitude; 4] = [
     MovementAmplitude::Auto,

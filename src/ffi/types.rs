@@ -13,7 +13,7 @@ use super::{
     vidu_cancel_token, vidu_movement_amplitude, vidu_provider, vidu_state, vidu_tristate,
 };
 use crate::client::{Progress, ProgressCallback, WaitOptions};
-use crate::config::Config;
+use crate::config::{CaCertificates, Config, TrustStore};
 use crate::image::ImageSource;
 use crate::job::Job;
 
@@ -70,7 +70,34 @@ pub struct vidu_config {
     /// Consecutive stalls (no data for `receive_timeout_secs`) after which a download gives
     /// up, keeping its partial file for a later resume. Default 3.
     pub max_download_stalls: u32,
+    /// The longest an API answer may take, from the end of sending the request to its last
+    /// byte, however steadily it trickles in. Default 60 s. Not for uploads (`send_timeout_secs`)
+    /// nor video downloads (`max_download_stalls`).
+    pub request_timeout_secs: f64,
+    /// `VIDU_TRUST_*`: which certificate authorities servers must chain to. Default
+    /// `VIDU_TRUST_BUNDLED`.
+    pub trust_store: vidu_trust_store,
+    /// A PEM file of CA certificates trusted too (only these, with `VIDU_TRUST_CA_ONLY`): the
+    /// CA of a proxy that inspects TLS, or of a gateway on a private CA. Read and checked by
+    /// `vidu_client_new`. Not with `ca_pem`.
+    pub ca_file: *const c_char,
+    /// PEM text of CA certificates trusted too, as `ca_file`: `ca_pem_len` bytes at `ca_pem`,
+    /// copied by `vidu_client_new`. Not with `ca_file`.
+    pub ca_pem: *const u8,
+    /// The length of `ca_pem` in bytes.
+    pub ca_pem_len: usize,
 }
+
+/// Which certificate authorities servers must chain to: `VIDU_TRUST_*`.
+pub type vidu_trust_store = u32;
+/// Mozilla's roots, compiled into the library, plus `ca_file` or `ca_pem` if set. The default.
+pub const VIDU_TRUST_BUNDLED: vidu_trust_store = 0;
+/// Only the certificates of `ca_file` or `ca_pem`, which must be set.
+pub const VIDU_TRUST_CA_ONLY: vidu_trust_store = 1;
+/// The operating system's trust store; needs a library built with the `platform-verifier`
+/// feature (else `vidu_client_new` fails with `VIDU_ERROR_INVALID_INPUT`). Not with `ca_file`
+/// or `ca_pem`.
+pub const VIDU_TRUST_SYSTEM: vidu_trust_store = 2;
 
 /// One image-to-video job. Zero (or NULL) in any field means the provider's default, except
 /// `struct_size` and the image: set exactly one of `image_path`, `image_url`, or `image_data`
@@ -297,7 +324,8 @@ unsafe impl SizedStruct for vidu_config {
             connect_timeout_secs, send_timeout_secs, receive_timeout_secs, poll_first_secs,
             poll_max_secs, poll_growth, poll_jitter, retry_max_attempts, retry_base_secs,
             retry_max_delay_secs, retry_max_retry_after_secs, user_agent, max_status_body,
-            proxy_from_env, max_video_bytes, max_download_stalls)
+            proxy_from_env, max_video_bytes, max_download_stalls, request_timeout_secs,
+            trust_store, ca_file, ca_pem, ca_pem_len)
     }
 }
 
@@ -421,6 +449,37 @@ impl vidu_config {
         if self.max_download_stalls != 0 {
             config.max_download_stalls = self.max_download_stalls;
         }
+        set(
+            &mut config.timeouts.request,
+            secs(self.request_timeout_secs, "config->request_timeout_secs")?,
+        );
+        config.trust_store = match self.trust_store {
+            VIDU_TRUST_BUNDLED => TrustStore::Bundled,
+            VIDU_TRUST_CA_ONLY => TrustStore::CaOnly,
+            VIDU_TRUST_SYSTEM => TrustStore::System,
+            other => {
+                return Err(vidu_error::invalid_argument(
+                    "config->trust_store",
+                    format!(
+                        "{other} is not one of 0 (VIDU_TRUST_BUNDLED), 1 (VIDU_TRUST_CA_ONLY), \
+                         2 (VIDU_TRUST_SYSTEM)"
+                    ),
+                ))
+            }
+        };
+        let ca_file = opt_str(self.ca_file, "config->ca_file")?;
+        let ca_pem = arg_bytes(self.ca_pem, self.ca_pem_len, "config->ca_pem")?;
+        config.ca_certificates = match (ca_file, ca_pem.is_empty()) {
+            (None, true) => None,
+            (Some(path), true) => Some(CaCertificates::File(PathBuf::from(path))),
+            (None, false) => Some(CaCertificates::Pem(ca_pem.to_vec())),
+            (Some(_), false) => {
+                return Err(vidu_error::invalid_argument(
+                    "config->ca_file",
+                    "both ca_file and ca_pem are set: set only one",
+                ))
+            }
+        };
         Ok(config)
     }
 }

@@ -1,9 +1,9 @@
 //! The providers. Each file owns everything about one provider: routes, auth, base URL, models
 //! and their limits, accepted fields, body limits, header names, state mapping, and which
-//! optional calls it offers. [`Provider::spec`] is the one place that dispatches to them.
+//! optional calls it offers. `Provider::spec` is the one place that dispatches to them.
 //!
 //! A fourth provider is one new file here with its `SPEC`, one row in [`Provider`] (and in
-//! [`Provider::spec`] and [`Provider::ALL`]), and one row in the C enum (`src/ffi/mod.rs`).
+//! `Provider::spec` and [`Provider::ALL`]), and one row in the C enum (`src/ffi/mod.rs`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,7 +22,21 @@ pub(crate) mod wire;
 pub(crate) use wire::{check_task_id, ApiError, Method, SubmitParams, Submitted, WireRequest};
 
 /// A service that sells the Vidu image-to-video models.
+///
+/// More providers may be added in a minor version: match with a `_` arm, and use
+/// [`Provider::ALL`] to list them.
+///
+/// ```
+/// use vidu::Provider;
+///
+/// let provider: Provider = "vtrix".parse()?;
+/// assert_eq!(provider, Provider::Vtrix);
+/// assert_eq!(provider.default_base_url(), "https://cloud.vtrix.ai");
+/// assert!(Provider::ALL.iter().any(|p| p.name() == "umodelverse"));
+/// # Ok::<(), vidu::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 #[repr(u32)]
 pub enum Provider {
     /// UModelVerse (UCloud): `https://api.umodelverse.ai`, bare key auth.
@@ -113,8 +127,9 @@ pub(crate) struct Spec {
 }
 
 impl Provider {
-    /// All providers, in a stable order.
-    pub const ALL: [Provider; 3] = [Provider::UModelVerse, Provider::Vtrix, Provider::Vidu];
+    /// All providers, in a stable order. A slice, so that a new provider is not a breaking
+    /// change.
+    pub const ALL: &'static [Provider] = &[Provider::UModelVerse, Provider::Vtrix, Provider::Vidu];
 
     /// What this provider is: the one dispatch.
     pub(crate) fn spec(self) -> &'static Spec {
@@ -188,7 +203,8 @@ impl FromStr for Provider {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         Provider::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();

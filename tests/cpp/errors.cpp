@@ -243,7 +243,7 @@ void unfinished_task() {
     }
 
     vidu::client vtrix(config_for(emu, VIDU_PROVIDER_VTRIX));
-    expect_error("remote cancel on Vtrix", VIDU_ERROR_UNSUPPORTED, [&] { vtrix.cancel_task(task); });
+    expect_error("remote cancel on Vtrix", VIDU_ERROR_UNSUPPORTED, [&] { vtrix.cancel(task); });
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn vidu_submit(conn: &mut Conn, prompt: &str, payload: &str) -> String {
+pub(super) fn vidu_submit(conn: &mut Conn, prompt: &str, payload: &str) -> String {
     let mut b = body(Provider::Vidu, IMAGE_URL);
     b["prompt"] = json!(prompt);
     b["payload"] = json!(payload);
@@ -16,11 +16,11 @@ fn vidu_submit(conn: &mut Conn, prompt: &str, payload: &str) -> String {
     task_id(Provider::Vidu, &reply)
 }
 
-fn vidu_state(conn: &mut Conn, id: &str) -> String {
+pub(super) fn vidu_state(conn: &mut Conn, id: &str) -> String {
     state_of(Provider::Vidu, &poll(conn, Provider::Vidu, id).json())
 }
 
-fn list(conn: &mut Conn, query: &str) -> Reply {
+pub(super) fn list(conn: &mut Conn, query: &str) -> Reply {
     conn.call(
         "GET",
         &format!("/ent/v2/tasks?{query}"),
@@ -29,7 +29,7 @@ fn list(conn: &mut Conn, query: &str) -> Reply {
     )
 }
 
-fn listed_ids(reply: &Reply) -> Vec<String> {
+pub(super) fn listed_ids(reply: &Reply) -> Vec<String> {
     assert_eq!(
         reply.status,
         200,

@@ -14,6 +14,7 @@ mod batch;
 mod faults;
 mod providers;
 mod robustness;
+mod scale;
 mod transport;
 
 /// The provider a test talks to (the emulator's own routing is under test, so tests name
