@@ -141,7 +141,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-
 fn transport_error(operation: &'static str, task_id: Option<&str>, e: ureq::Error) -> Error {
     Error::Transport {
         operation,

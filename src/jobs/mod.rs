@@ -1265,7 +1265,13 @@ mod tests {
                 }
                 Action::Poll { job, task_id } => {
                     let status = TaskStatus::new(task_id, State::Succeeded);
-                    m.handle(t, Input::Polled { job, result: Ok(status) });
+                    m.handle(
+                        t,
+                        Input::Polled {
+                            job,
+                            result: Ok(status),
+                        },
+                    );
                 }
                 Action::Download { job, .. } => downloads.push(job),
                 _ => {}
