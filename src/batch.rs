@@ -656,6 +656,14 @@ struct Pool {
     stop: CancelToken,
 }
 
+impl Drop for Pool {
+    /// Also when the loop unwinds (a panicking callback): the downloads under way stop before
+    /// the scope waits for their threads.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 /// What a batch of one (`generate`) keeps besides the machine's state.
 #[derive(Default)]
 struct Single<'p, 'a> {
