@@ -392,6 +392,11 @@ typedef struct vidu_batch_options {
    * default, 120. (Appended: programs compiled before it leave it out, meaning 0.)
    */
   double search_window_secs;
+  /**
+   * Videos downloading at once (1 to 64), on threads beside the loop that submits and polls.
+   * 0: the default, 4. (Appended: programs compiled before it leave it out, meaning 0.)
+   */
+  size_t downloads;
 } vidu_batch_options;
 
 /**

@@ -17,13 +17,16 @@
 //! # Ok::<(), vidu::Error>(())
 //! ```
 //!
-//! One thread does everything, so a slow download delays the polls behind it; polls are cheap
-//! and a delayed poll is harmless, while threads would cost every user of a small device.
+//! One thread submits, polls and keeps the journal; videos download beside it on a bounded
+//! pool of threads ([`BatchOptions::downloads`], default 4), because a download is long blocking
+//! I/O that would otherwise hold up every poll behind it. Polls stay on the one thread: they
+//! are short, and a thread per task would cost every user of a small device.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
@@ -154,6 +157,9 @@ pub struct BatchOptions<'a> {
     /// created and submitting again. Looks grow apart: 2 s, 4 s, 8 s, 16 s, then every 30 s.
     /// Default `None`: 120 s.
     pub search_window: Option<Duration>,
+    /// Videos downloading at once, on threads beside the loop (which goes on submitting and
+    /// polling meanwhile). Default `None`: 4.
+    pub downloads: Option<usize>,
 }
 
 impl std::fmt::Debug for BatchOptions<'_> {
@@ -164,6 +170,7 @@ impl std::fmt::Debug for BatchOptions<'_> {
             .field("journal", &self.journal)
             .field("resubmit_uncertain", &self.resubmit_uncertain)
             .field("search_window", &self.search_window)
+            .field("downloads", &self.downloads)
             .finish_non_exhaustive()
     }
 }
@@ -197,6 +204,11 @@ impl<'a> BatchOptions<'a> {
     /// Sets how long an uncertain submit is searched for in the task list (default 120 s).
     pub fn search_window(mut self, window: Duration) -> Self {
         self.search_window = Some(window);
+        self
+    }
+    /// Sets how many videos download at once (1 to 64, a thread each; default 4).
+    pub fn downloads(mut self, n: usize) -> Self {
+        self.downloads = Some(n);
         self
     }
     /// Sets the event callback.
@@ -247,6 +259,16 @@ impl JobOutcome {
 /// the gateways document none and resell the same service.
 const DEFAULT_CONCURRENCY: usize = 5;
 
+/// Videos downloading at once unless set: enough to fill a link whose CDN paces each
+/// connection, few enough not to look like abuse to it.
+const DEFAULT_DOWNLOADS: usize = 4;
+/// Each download is a thread: more than this is a mistake, not a faster batch.
+const MAX_DOWNLOADS: usize = 64;
+
+/// How often the loop looks at the cancel token while it waits for a download to finish (the
+/// token cannot wake a channel wait).
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
 fn label(bj: &BatchJob<'_>, i: usize) -> String {
     bj.label.clone().unwrap_or_else(|| format!("job {}", i + 1))
 }
@@ -276,6 +298,14 @@ impl Client {
         let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 {
             return Err(Error::invalid("concurrency", 0, "at least 1"));
+        }
+        let downloads = options.downloads.unwrap_or(DEFAULT_DOWNLOADS);
+        if !(1..=MAX_DOWNLOADS).contains(&downloads) {
+            return Err(Error::invalid(
+                "downloads",
+                downloads,
+                format!("1 to {MAX_DOWNLOADS} (one thread each)"),
+            ));
         }
         for (i, bj) in jobs.iter().enumerate() {
             let named = |e: Error| e.in_job(label(bj, i));
@@ -319,19 +349,39 @@ impl Client {
                 journal.path().display()
             );
         }
-        let mut driver = Driver {
-            client: self,
-            jobs,
-            journal,
-            pending: Vec::new(),
-            cancel: options.cancel.clone().unwrap_or_default(),
-            start,
-            deadline: options.timeout.and_then(|t| start.checked_add(t)),
-            on_event: options.on_event.as_mut(),
-            single: None,
-            stopped: false,
-        };
-        driver.run(&mut scheduler)?;
+        let (work_tx, work_rx) = mpsc::channel::<(usize, TaskStatus)>();
+        let work_rx = Mutex::new(work_rx);
+        let (done_tx, done_rx) = mpsc::channel();
+        let stop_downloads = CancelToken::new();
+        let workers = downloads.min(jobs.len());
+        // Scoped threads: the jobs (and their output paths) are borrowed, not copied.
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let (work_rx, done_tx, stop) = (&work_rx, done_tx.clone(), &stop_downloads);
+                scope.spawn(move || download_worker(self, jobs, work_rx, &done_tx, stop));
+            }
+            drop(done_tx);
+            let mut driver = Driver {
+                client: self,
+                jobs,
+                journal,
+                pending: Vec::new(),
+                cancel: options.cancel.clone().unwrap_or_default(),
+                start,
+                deadline: options.timeout.and_then(|t| start.checked_add(t)),
+                on_event: options.on_event.as_mut(),
+                single: None,
+                stopped: false,
+                pool: Some(Pool {
+                    work: Some(work_tx),
+                    done: done_rx,
+                    running: 0,
+                    stop: stop_downloads.clone(),
+                }),
+            };
+            // Returns only once every download has ended (the pool is drained on the way out).
+            driver.run(&mut scheduler)
+        })?;
         Ok(scheduler.into_outcomes())
     }
 
@@ -462,6 +512,8 @@ impl Client {
                 submitted: false,
             }),
             stopped: false,
+            // A batch of one downloads on the calling thread.
+            pool: None,
         };
         driver.run(&mut scheduler)?;
         let single = driver.single.take().unwrap_or_default();
@@ -596,6 +648,57 @@ fn seed() -> u64 {
     (crate::retry::random_fraction() * 2f64.powi(63)) as u64
 }
 
+/// One download thread: takes the next video, downloads it (atomically, resumably, capped and
+/// watched for stalls, as [`Client::download`] does), and hands the answer back to the loop,
+/// which feeds it to the state machine. Once the run stops, what is still queued is answered
+/// cancelled without starting.
+fn download_worker(
+    client: &Client,
+    jobs: &[BatchJob<'_>],
+    work: &Mutex<mpsc::Receiver<(usize, TaskStatus)>>,
+    done: &mpsc::Sender<(usize, Result<(u64, PathBuf)>)>,
+    stop: &CancelToken,
+) {
+    loop {
+        let next = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok((job, status)) = next else {
+            return; // the loop has ended
+        };
+        let output = &jobs[job].output;
+        let result = if stop.is_cancelled() {
+            Err(Error::cancelled(&status.task_id))
+        } else {
+            let options = WaitOptions::new().cancel(stop.clone());
+            client
+                .download(&status, output, &options)
+                .map(|bytes| (bytes, output.clone()))
+        };
+        if done.send((job, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The loop's side of the download threads.
+struct Pool {
+    /// Videos to download; `None` once the run stops (the threads then end).
+    work: Option<mpsc::Sender<(usize, TaskStatus)>>,
+    /// Their answers.
+    done: mpsc::Receiver<(usize, Result<(u64, PathBuf)>)>,
+    /// Handed out and not answered yet.
+    running: usize,
+    /// Stops the downloads under way (their partial files stay for the next run).
+    stop: CancelToken,
+}
+
+impl Drop for Pool {
+    /// Also when the loop unwinds (a panicking callback): the downloads under way stop before
+    /// the scope waits for their threads.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 /// What a batch of one (`generate`) keeps besides the machine's state.
 #[derive(Default)]
 struct Single<'p, 'a> {
@@ -620,6 +723,8 @@ struct Driver<'c, 'j, 'a, 'o, 'p, 'q> {
     on_event: Option<&'o mut BatchCallback<'a>>,
     single: Option<Single<'p, 'q>>,
     stopped: bool,
+    /// The download threads; `None`: downloads run on this thread.
+    pool: Option<Pool>,
 }
 
 impl Driver<'_, '_, '_, '_, '_, '_> {
@@ -637,10 +742,62 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
 
     fn run(&mut self, scheduler: &mut Scheduler) -> Result<()> {
         let result = self.pass(scheduler);
-        // Stopping: what is known is still written; nothing new is started.
+        // Stopping: no download starts, those under way are cancelled (their partial files
+        // stay), and every answer is taken, so a video that was finished is still journaled.
+        if let Some(pool) = self.pool.as_mut() {
+            pool.stop.cancel();
+            pool.work = None;
+            while pool.running > 0 {
+                let Ok((job, result)) = pool.done.recv() else {
+                    break;
+                };
+                pool.running -= 1;
+                scheduler.handle(self.start.elapsed(), Input::Downloaded { job, result });
+            }
+        }
+        // What is known is still written; nothing new is started.
         self.pending.extend(scheduler.take_records());
         let flushed = self.flush();
         result.and(flushed)
+    }
+
+    /// Feeds the state machine the downloads that have finished, without waiting.
+    fn take_downloads(&mut self, scheduler: &mut Scheduler) {
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
+        while pool.running > 0 {
+            let Ok((job, result)) = pool.done.try_recv() else {
+                return;
+            };
+            pool.running -= 1;
+            scheduler.handle(self.start.elapsed(), Input::Downloaded { job, result });
+        }
+    }
+
+    /// Sleeps until `wake` (or forever when `None`), the cancel token, or a download's end,
+    /// which is fed to the state machine. True when the run must stop.
+    fn idle(&mut self, scheduler: &mut Scheduler, wake: Option<Instant>) -> bool {
+        let pause = wake.map(|w| {
+            let w = self.deadline.map_or(w, |d| w.min(d));
+            w.saturating_duration_since(Instant::now())
+        });
+        match self.pool.as_mut().filter(|p| p.running > 0) {
+            Some(pool) => {
+                // The deadline is checked by the caller at least every slice.
+                let slice = pause.map_or(CANCEL_CHECK, |p| p.min(CANCEL_CHECK));
+                if let Ok((job, result)) = pool.done.recv_timeout(slice) {
+                    pool.running -= 1;
+                    scheduler.handle(self.start.elapsed(), Input::Downloaded { job, result });
+                }
+                self.cancel.is_cancelled()
+            }
+            None => match pause {
+                // Nothing will be due and nothing is downloading: the run is over.
+                None => true,
+                Some(p) => !p.is_zero() && self.cancel.sleep(p),
+            },
+        }
     }
 
     fn pass(&mut self, scheduler: &mut Scheduler) -> Result<()> {
@@ -648,6 +805,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
             if self.should_stop() {
                 return Ok(());
             }
+            self.take_downloads(scheduler);
             match scheduler.next_action(self.now()) {
                 Some(Action::Record(record)) => self.pending.push(record),
                 Some(action) => {
@@ -662,15 +820,10 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     if scheduler.is_finished() {
                         return Ok(());
                     }
-                    let Some(wake) = scheduler.next_wake() else {
-                        return Ok(());
-                    };
-                    let mut wake = self.start.checked_add(wake).unwrap_or_else(Instant::now);
-                    if let Some(d) = self.deadline {
-                        wake = wake.min(d);
-                    }
-                    let pause = wake.saturating_duration_since(Instant::now());
-                    if !pause.is_zero() && self.cancel.sleep(pause) {
+                    let wake = scheduler
+                        .next_wake()
+                        .map(|w| self.start.checked_add(w).unwrap_or_else(Instant::now));
+                    if self.idle(scheduler, wake) {
                         return Ok(());
                     }
                 }
@@ -772,6 +925,15 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     log_name(&self.jobs[job], job),
                     status.task_id
                 );
+                if let Some(pool) = self.pool.as_mut() {
+                    if let Some(work) = &pool.work {
+                        if work.send((job, status)).is_ok() {
+                            pool.running += 1;
+                        }
+                    }
+                    // Answered later, through `take_downloads` or `idle`.
+                    return None;
+                }
                 let output = &self.jobs[job].output;
                 let options = WaitOptions::new().cancel(self.cancel.clone());
                 let result = client
@@ -862,6 +1024,9 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
         if flow.is_break() {
             // Nothing more is delivered, downloaded or submitted in this run.
             self.stopped = true;
+            if let Some(pool) = &self.pool {
+                pool.stop.cancel();
+            }
         }
     }
 }

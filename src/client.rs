@@ -512,7 +512,7 @@ impl Client {
         let mut last: Option<TaskStatus> = None;
         let mut polls = 0u32;
         let mut streak = PollStreak::default();
-        let mut failing: Option<Error> = None;
+        let mut failing: Option<Error>;
         let mut delay = self.config.poll.delay(0);
         loop {
             if let Some(d) = deadline {

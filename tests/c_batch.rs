@@ -83,6 +83,13 @@ fn c_batch_is_clean_under_valgrind() {
     if !require("cc", "the C batch example") || !require("valgrind", "the valgrind run of it") {
         return;
     }
+    // One known block of std's (tests/c/leaks.supp, which says why); anything else fails.
+    let suppressions = format!(
+        "--suppressions={}",
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/c/leaks.supp")
+            .display()
+    );
     let (out, dir, emulator) = run(
         &[
             "valgrind",
@@ -90,6 +97,7 @@ fn c_batch_is_clean_under_valgrind() {
             "--errors-for-leak-kinds=definite,indirect,possible",
             "--error-exitcode=99",
             "--quiet",
+            &suppressions,
         ],
         "c-batch-valgrind",
     );

@@ -162,22 +162,28 @@ fn unreadable_status_answers_end_a_batch_job_as_failed_with_its_task_id() {
 /// Defect 12: a STOP from the callback still delivered events and downloaded videos.
 #[test]
 fn a_stop_from_the_callback_delivers_nothing_more_and_downloads_nothing() {
-    let emulator = Emulator::start().unwrap();
+    // One download at a time, each taking about a second: the one under way at the stop is
+    // cancelled, and none starts after it.
+    let video_len = Emulator::video_bytes().len() as u64;
+    let emulator = Emulator::start_with(EmulatorOptions::new().video_rate(video_len)).unwrap();
     let client = client(Provider::UModelVerse, &emulator.base_url());
     let out = dir("once-stop");
     let jobs = jobs(4, &out);
     let mut after_stop = 0;
     let mut stopped = false;
-    let mut options = BatchOptions::default().concurrency(4).on_event(|e| {
-        if stopped {
-            after_stop += 1;
-        }
-        if matches!(e, BatchEvent::Written { .. }) {
-            stopped = true;
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
-    });
+    let mut options = BatchOptions::default()
+        .concurrency(4)
+        .downloads(1)
+        .on_event(|e| {
+            if stopped {
+                after_stop += 1;
+            }
+            if matches!(e, BatchEvent::Written { .. }) {
+                stopped = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
     let outcomes = client.run_batch(&jobs, &mut options).unwrap();
     drop(options);
     assert_eq!(after_stop, 0, "no event after the stop");
@@ -186,7 +192,8 @@ fn a_stop_from_the_callback_delivers_nothing_more_and_downloads_nothing() {
         written, 1,
         "nothing downloaded after the stop: {outcomes:?}"
     );
-    assert_eq!(emulator.stats().video_gets, 1);
+    let gets = emulator.stats().video_gets;
+    assert!((1..=2).contains(&gets), "{gets} downloads started");
 }
 
 /// Defect 7: the journal refused the same command spelled differently (`out/.`), advising to

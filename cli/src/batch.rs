@@ -46,6 +46,9 @@ pub struct Args {
     /// Tasks in flight at once [default: 5, the official API's per-organisation limit]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: Option<u32>,
+    /// Videos downloaded at once, beside the polls [default: 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub downloads: Option<u32>,
     /// The model of jobs that name none [default: the provider's]
     #[arg(long)]
     pub model: Option<String>,
@@ -333,6 +336,9 @@ fn go(args: &Args) -> Result<u8, Exit> {
         });
     if let Some(n) = args.concurrency {
         options = options.concurrency(n as usize);
+    }
+    if let Some(n) = args.downloads {
+        options = options.downloads(n as usize);
     }
     if let Some(window) = args.search_window {
         options = options.search_window(window);

@@ -120,6 +120,9 @@ pub struct vidu_batch_options {
     /// answer was lost before concluding that none was created and submitting again. 0: the
     /// default, 120. (Appended: programs compiled before it leave it out, meaning 0.)
     pub search_window_secs: f64,
+    /// Videos downloading at once (1 to 64), on threads beside the loop that submits and polls.
+    /// 0: the default, 4. (Appended: programs compiled before it leave it out, meaning 0.)
+    pub downloads: usize,
 }
 
 // SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
@@ -135,7 +138,7 @@ unsafe impl SizedStruct for vidu_batch_options {
     const NAME: &'static str = "vidu_batch_options";
     fn fields() -> Vec<(usize, usize)> {
         fields!(vidu_batch_options: struct_size, concurrency, timeout_secs, journal_path,
-            resubmit_uncertain, cancel, on_event, userdata, search_window_secs)
+            resubmit_uncertain, cancel, on_event, userdata, search_window_secs, downloads)
     }
 }
 
@@ -370,6 +373,9 @@ pub unsafe extern "C" fn vidu_client_run_batch(
         options = options.resubmit_uncertain(o.resubmit_uncertain != 0);
         if let Some(w) = secs(o.search_window_secs, "options->search_window_secs")? {
             options = options.search_window(w);
+        }
+        if o.downloads != 0 {
+            options = options.downloads(o.downloads);
         }
         if let Some(token) = opt_ref(o.cancel) {
             options = options.cancel(token.token.clone());

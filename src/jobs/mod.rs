@@ -65,7 +65,7 @@ pub(crate) struct Rules {
     pub list_polls: bool,
     /// Submit again a job whose submit is uncertain and cannot be looked up.
     pub resubmit_uncertain: bool,
-    /// Jobs submitting, searching, running or downloading at once.
+    /// Jobs submitting, searching or running at once (downloads are bounded by the driver).
     pub concurrency: usize,
     /// How long an uncertain submit is searched for.
     pub search_window: Duration,
@@ -102,11 +102,11 @@ enum Phase {
 }
 
 impl Phase {
+    /// Counts against the concurrency: a job whose task may be running at the provider. A
+    /// downloading job's task has ended there, so a slow download does not hold back submits
+    /// (the driver bounds downloads with its own pool).
     fn in_flight(self) -> bool {
-        matches!(
-            self,
-            Phase::Submitting | Phase::Searching | Phase::Running | Phase::Downloading
-        )
+        matches!(self, Phase::Submitting | Phase::Searching | Phase::Running)
     }
 }
 
@@ -1043,6 +1043,8 @@ impl Scheduler {
                     self.emit_progress(i, &status);
                 }
                 self.set_phase(i, Phase::Downloading);
+                // Its task no longer counts at the provider: a submit held back may go.
+                self.held_until = None;
                 self.actions.push_back(Action::Download { job: i, status });
             }
             state if state.is_terminal() => {
@@ -1240,6 +1242,63 @@ mod tests {
         );
         assert_eq!(submits(&mut m, Duration::ZERO), vec![3]);
         assert!(matches!(m.outcome(1), Some(JobOutcome::Failed(_))));
+    }
+
+    /// Downloads run beside the loop: several are handed out before any answer, they do not
+    /// hold back submits (their tasks have ended at the provider), and their answers are taken
+    /// in any order.
+    #[test]
+    fn downloads_overlap_and_do_not_hold_back_submits() {
+        let keys: Vec<JobKey> = (0..4)
+            .map(|i| JobKey {
+                key: i,
+                caller_payload: false,
+            })
+            .collect();
+        let mut m = Scheduler::new(rules(2), &keys, 0, 1);
+        m.start(Duration::ZERO);
+        let now = Duration::ZERO;
+        let mut downloads = Vec::new();
+        let mut submitted = Vec::new();
+        let mut t = now;
+        while !m.is_finished() {
+            let Some(action) = m.next_action(t) else {
+                if downloads.len() == 4 {
+                    break;
+                }
+                t = m.next_wake().expect("a timer while tasks run");
+                continue;
+            };
+            match action {
+                Action::Submit { job, .. } => {
+                    submitted.push(job);
+                    let outcome = SubmitOutcome::Created(format!("t{job}"));
+                    m.handle(t, Input::Submitted { job, outcome });
+                }
+                Action::Poll { job, task_id } => {
+                    let status = TaskStatus::new(task_id, State::Succeeded);
+                    m.handle(
+                        t,
+                        Input::Polled {
+                            job,
+                            result: Ok(status),
+                        },
+                    );
+                }
+                Action::Download { job, .. } => downloads.push(job),
+                _ => {}
+            }
+        }
+        // Concurrency 2, yet all four were submitted while the first two downloaded.
+        assert_eq!(submitted, vec![0, 1, 2, 3]);
+        assert_eq!(downloads.len(), 4, "{downloads:?}");
+        for &job in downloads.iter().rev() {
+            assert!(m.outcome(job).is_none());
+            let result = Ok((7, PathBuf::from(format!("{job}.mp4"))));
+            m.handle(t, Input::Downloaded { job, result });
+            assert!(matches!(m.outcome(job), Some(JobOutcome::Written { .. })));
+        }
+        assert!(m.is_finished());
     }
 
     /// A failure read back from the journal is the failure that was recorded, every field.
