@@ -23,6 +23,7 @@
 //! are short, and a thread per task would cost every user of a small device.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::client::{Client, Progress, WaitOptions};
+use crate::download::{parent_dir, stale_partials_in, Stale};
 use crate::error::{Error, Result};
 use crate::image::ImageSource;
 use crate::job::Job;
@@ -349,6 +351,7 @@ impl Client {
                 journal.path().display()
             );
         }
+        let stale = stale_partials_of(jobs);
         let (work_tx, work_rx) = mpsc::channel::<(usize, TaskStatus)>();
         let work_rx = Mutex::new(work_rx);
         let (done_tx, done_rx) = mpsc::channel();
@@ -358,7 +361,8 @@ impl Client {
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 let (work_rx, done_tx, stop) = (&work_rx, done_tx.clone(), &stop_downloads);
-                scope.spawn(move || download_worker(self, jobs, work_rx, &done_tx, stop));
+                let stale = &stale;
+                scope.spawn(move || download_worker(self, jobs, stale, work_rx, &done_tx, stop));
             }
             drop(done_tx);
             let mut driver = Driver {
@@ -648,6 +652,26 @@ fn seed() -> u64 {
     (crate::retry::random_fraction() * 2f64.powi(63)) as u64
 }
 
+/// The partial files earlier runs left for each job's output, by job: each output directory
+/// is listed once for the whole batch, not once per video written (download.rs, `Stale`).
+fn stale_partials_of(jobs: &[BatchJob<'_>]) -> HashMap<usize, Vec<PathBuf>> {
+    let mut listings: HashMap<PathBuf, HashMap<OsString, Vec<PathBuf>>> = HashMap::new();
+    let mut found = HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let Some(name) = job.output.file_name() else {
+            continue;
+        };
+        let dir = parent_dir(&job.output);
+        let listing = listings
+            .entry(dir)
+            .or_insert_with_key(|dir| stale_partials_in(dir));
+        if let Some(files) = listing.remove(name) {
+            found.insert(i, files);
+        }
+    }
+    found
+}
+
 /// One download thread: takes the next video, downloads it (atomically, resumably, capped and
 /// watched for stalls, as [`Client::download`] does), and hands the answer back to the loop,
 /// which feeds it to the state machine. Once the run stops, what is still queued is answered
@@ -655,6 +679,7 @@ fn seed() -> u64 {
 fn download_worker(
     client: &Client,
     jobs: &[BatchJob<'_>],
+    stale: &HashMap<usize, Vec<PathBuf>>,
     work: &Mutex<mpsc::Receiver<(usize, TaskStatus)>>,
     done: &mpsc::Sender<(usize, Result<(u64, PathBuf)>)>,
     stop: &CancelToken,
@@ -669,8 +694,9 @@ fn download_worker(
             Err(Error::cancelled(&status.task_id))
         } else {
             let options = WaitOptions::new().cancel(stop.clone());
+            let stale = Stale::Known(stale.get(&job).map_or(&[], Vec::as_slice));
             client
-                .download(&status, output, &options)
+                .download_cleaning(&status, output, &options, stale)
                 .map(|bytes| (bytes, output.clone()))
         };
         if done.send((job, result)).is_err() {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::account::{Credits, TaskPage, TaskQuery};
 use crate::cancel::CancelToken;
 use crate::config::Config;
+use crate::download::Stale;
 use crate::error::{Error, ErrorKind, Result, TransportError};
 use crate::job::Job;
 use crate::jobs::submit::{failure_class, status_class, FailureClass, StatusClass, SubmitOutcome};
@@ -644,6 +645,18 @@ impl Client {
         path: impl AsRef<Path>,
         options: &WaitOptions<'_>,
     ) -> Result<u64> {
+        self.download_cleaning(status, path.as_ref(), options, Stale::Scan)
+    }
+
+    /// [`Client::download`], with the stale partial files of the output already known (the
+    /// batch lists each output directory once).
+    pub(crate) fn download_cleaning(
+        &self,
+        status: &TaskStatus,
+        path: &Path,
+        options: &WaitOptions<'_>,
+        stale: Stale<'_>,
+    ) -> Result<u64> {
         let cancel = options.token();
         // Called only when the video URL expired (download.rs).
         let mut refresh = || {
@@ -657,9 +670,10 @@ impl Client {
             &self.agent,
             &self.config,
             status,
-            path.as_ref(),
+            path,
             &cancel,
             &mut refresh,
+            stale,
         )
     }
 

@@ -255,7 +255,7 @@ fn describe(t: fs::FileType) -> &'static str {
     }
 }
 
-fn parent_dir(path: &Path) -> PathBuf {
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
@@ -528,7 +528,7 @@ impl Partial {
     }
 
     /// Syncs the file and renames it to `target` while still holding the lock.
-    fn finish(self, target: &Path) -> Result<u64> {
+    fn finish(self, target: &Path, stale: Stale<'_>) -> Result<u64> {
         let Partial {
             path,
             mut file,
@@ -556,7 +556,7 @@ impl Partial {
             "task {task_id}: video written to {} ({len} bytes)",
             target.display()
         );
-        remove_stale_partials(target);
+        remove_stale_partials(target, stale);
         if let Ok(d) = File::open(parent_dir(target)) {
             let _ = d.sync_all(); // best effort: makes the rename durable on Linux
         }
@@ -585,36 +585,86 @@ fn is_partial_of(file_name: &OsStr, name: &OsStr) -> bool {
     hash.len() == 8 && hash.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Where the partial files other tasks left for an output are looked for once it holds its
+/// video.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Stale<'a> {
+    /// List the output's directory: one download.
+    Scan,
+    /// These files, found by [`stale_partials_in`] before a batch: a batch writing n videos
+    /// into one directory lists it once, not n times (n² entries read).
+    Known(&'a [PathBuf]),
+}
+
 /// Once `target` holds its video, the partial files other tasks (an earlier attempt of the
 /// same job) left for it are of no use. Removes those that are regular files no other process
 /// is writing (lockable), with their sidecars, and sidecars whose partial file is gone. Best
 /// effort.
-fn remove_stale_partials(target: &Path) {
-    let (Some(name), Ok(entries)) = (target.file_name(), fs::read_dir(parent_dir(target))) else {
+fn remove_stale_partials(target: &Path, stale: Stale<'_>) {
+    let Some(name) = target.file_name() else {
         return;
     };
-    for entry in entries.flatten() {
-        if !is_partial_of(&entry.file_name(), name) || !entry.file_type().is_ok_and(|t| t.is_file())
-        {
-            continue;
-        }
-        let partial = entry.path().with_extension("part");
-        match fs::symlink_metadata(&partial) {
-            Ok(meta) if meta.file_type().is_file() => {
-                // Removed while locked: no other download can take it up in between.
-                if let Ok(file) = OpenOptions::new().write(true).open(&partial) {
-                    if file.try_lock().is_ok() {
-                        let _ = fs::remove_file(&partial);
-                        let _ = fs::remove_file(sidecar_path(&partial));
-                    }
-                }
+    match stale {
+        Stale::Known(files) => files.iter().for_each(|f| remove_if_stale(f, name)),
+        Stale::Scan => {
+            if let Ok(entries) = fs::read_dir(parent_dir(target)) {
+                entries
+                    .flatten()
+                    .for_each(|e| remove_if_stale(&e.path(), name));
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let _ = fs::remove_file(sidecar_path(&partial));
-            }
-            _ => {}
         }
     }
+}
+
+/// Removes `file` if it is a partial file or sidecar of the output named `name` that nothing
+/// is writing.
+fn remove_if_stale(file: &Path, name: &OsStr) {
+    let is_regular = fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_file());
+    if !is_regular || !file.file_name().is_some_and(|f| is_partial_of(f, name)) {
+        return;
+    }
+    let partial = file.with_extension("part");
+    match fs::symlink_metadata(&partial) {
+        Ok(meta) if meta.file_type().is_file() => {
+            // Removed while locked: no other download can take it up in between.
+            if let Ok(file) = OpenOptions::new().write(true).open(&partial) {
+                if file.try_lock().is_ok() {
+                    let _ = fs::remove_file(&partial);
+                    let _ = fs::remove_file(sidecar_path(&partial));
+                }
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let _ = fs::remove_file(sidecar_path(&partial));
+        }
+        _ => {}
+    }
+}
+
+/// The partial files and sidecars in `dir`, by the name of the output they belong to: one
+/// listing of the directory for a whole batch.
+pub(crate) fn stale_partials_in(dir: &Path) -> HashMap<OsString, Vec<PathBuf>> {
+    let mut found: HashMap<OsString, Vec<PathBuf>> = HashMap::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        // `.<name>.<8 hex>.part|meta`: the name is what lies between (a name that is not
+        // UTF-8 is left alone: the cleanup is best effort).
+        let Some(name) = file_name
+            .to_str()
+            .and_then(|t| t.strip_prefix('.'))
+            .and_then(|r| r.get(..r.len().checked_sub(14)?))
+        else {
+            continue;
+        };
+        let name = OsStr::new(name);
+        if !name.is_empty() && is_partial_of(&file_name, name) {
+            found.entry(name.to_owned()).or_default().push(entry.path());
+        }
+    }
+    found
 }
 
 #[cfg(unix)]
@@ -696,6 +746,7 @@ pub(crate) fn download(
     target: &Path,
     cancel: &CancelToken,
     refresh: &mut dyn FnMut() -> Result<TaskStatus>,
+    stale: Stale<'_>,
 ) -> Result<u64> {
     let task_id = status.task_id.as_str();
     // A task exists by now: a bad output path is a download error that carries its id
@@ -721,7 +772,7 @@ pub(crate) fn download(
         match transfer(agent, config, task_id, url, &mut partial, cancel, refresh) {
             // Checked again just before the rename, which would replace whatever is there;
             // if that fails, the whole video stays in the partial file for a rerun.
-            Ok(()) => check_target().and_then(|_| partial.finish(target)),
+            Ok(()) => check_target().and_then(|_| partial.finish(target, stale)),
             Err(Stop::Keep(e)) => Err(e), // closing the file releases the lock
             Err(Stop::Remove(e)) => {
                 partial.remove();
@@ -1534,6 +1585,13 @@ mod tests {
 
     #[test]
     fn stale_partials_of_this_output_go_and_those_of_similar_names_stay() {
+        // Found by listing the directory after the download, or by one listing before a batch.
+        for listed_before in [false, true] {
+            stale_partials_go(listed_before);
+        }
+    }
+
+    fn stale_partials_go(listed_before: bool) {
         let scratch = Scratch::new();
         let target = scratch.join("render.mp4");
         fs::write(&target, b"video").unwrap();
@@ -1562,7 +1620,21 @@ mod tests {
             .open(scratch.join(".render.mp4.aaaaaaaa.part"))
             .unwrap();
         held.try_lock().unwrap();
-        remove_stale_partials(&target);
+        let known = stale_partials_in(&scratch.0);
+        let mut names: Vec<&OsString> = known.keys().collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["other.mp4", "render.mp4", "render.mp4.2", "render.mp4.4242"]
+                .map(OsString::from)
+                .iter()
+                .collect::<Vec<_>>()
+        );
+        if listed_before {
+            remove_stale_partials(&target, Stale::Known(&known[OsStr::new("render.mp4")]));
+        } else {
+            remove_stale_partials(&target, Stale::Scan);
+        }
         let mut expected: Vec<&str> = others.to_vec();
         expected.sort();
         assert_eq!(names_in(&scratch.0), expected);
@@ -1582,7 +1654,7 @@ mod tests {
         )
         .unwrap();
         fs::write(scratch.join(".v.mp4.0123abcd.meta"), b"{}").unwrap();
-        remove_stale_partials(&target);
+        remove_stale_partials(&target, Stale::Scan);
         assert_eq!(
             names_in(&scratch.0),
             [

@@ -417,3 +417,31 @@ fn a_second_process_on_the_same_journal_fails_at_once() {
     assert!(err.to_string().contains("lock"), "{err}");
     assert_eq!(emulator.stats().submit_requests, 0);
 }
+
+#[test]
+fn partials_earlier_runs_left_for_the_outputs_are_removed_and_others_stay() {
+    // The batch lists the output directory once, before any download (not once per video).
+    let emulator = Emulator::start().unwrap();
+    let out = dir("batch-stale-partials");
+    let jobs = jobs(2, &out);
+    let stale = [
+        ".0.mp4.0123abcd.part",
+        ".0.mp4.0123abcd.meta",
+        ".1.mp4.99999999.meta", // a sidecar whose partial is gone
+    ];
+    let others = [".9.mp4.0123abcd.part", ".0.mp4.2.0123abcd.part"];
+    for name in stale.iter().chain(&others) {
+        std::fs::write(out.join(name), b"stale").unwrap();
+    }
+    let outcomes = client(Provider::Vidu, &emulator)
+        .run_batch(&jobs, &mut BatchOptions::default())
+        .unwrap();
+    assert_all_written(&outcomes, &jobs);
+    for name in stale {
+        assert!(!out.join(name).exists(), "{name} removed");
+    }
+    for name in others {
+        assert!(out.join(name).exists(), "{name}, another output's, left alone");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
