@@ -441,7 +441,37 @@ fn partials_earlier_runs_left_for_the_outputs_are_removed_and_others_stay() {
         assert!(!out.join(name).exists(), "{name} removed");
     }
     for name in others {
-        assert!(out.join(name).exists(), "{name}, another output's, left alone");
+        assert!(
+            out.join(name).exists(),
+            "{name}, another output's, left alone"
+        );
     }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn a_deadline_during_failing_polls_leaves_the_jobs_unfinished_with_their_tasks() {
+    // Transient poll failures are retried until the deadline; the jobs are not failed (a rerun
+    // resumes them), and each keeps its task id.
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new()
+            .fault(Fault::on(Route::Status).effect(vidu::emulator::Effect::Reset)),
+    )
+    .unwrap();
+    let out = dir("batch-failing-polls");
+    let jobs = jobs(2, &out);
+    let outcomes = client(Provider::UModelVerse, &emulator)
+        .run_batch(
+            &jobs,
+            &mut BatchOptions::default().timeout(Duration::from_secs(1)),
+        )
+        .unwrap();
+    for o in &outcomes {
+        let JobOutcome::Unfinished { task_id } = o else {
+            panic!("{o:?}")
+        };
+        assert!(task_id.is_some(), "{o:?}");
+    }
+    assert_eq!(emulator.stats().submits, 2);
     std::fs::remove_dir_all(&out).unwrap();
 }
