@@ -45,6 +45,10 @@ fn default_wait() -> WaitOptions<'static> {
     WaitOptions::new().timeout(Some(Duration::from_secs(10)))
 }
 
+fn short_wait() -> WaitOptions<'static> {
+    WaitOptions::new().timeout(Some(Duration::from_secs(1)))
+}
+
 fn cases() -> Vec<Case> {
     let with = |f: Fault| EmulatorOptions::new().fault(f);
     vec![
@@ -79,7 +83,8 @@ fn cases() -> Vec<Case> {
         Case {
             name: "status answers 503 for ever",
             options: with(Fault::on(Route::Status).error(503)),
-            wait: default_wait,
+            // Retried until the deadline, which then returns the last poll's error.
+            wait: short_wait,
             during_wait: None,
             kind: ErrorKind::Api,
         },
@@ -93,7 +98,8 @@ fn cases() -> Vec<Case> {
         Case {
             name: "status connection reset for ever",
             options: with(Fault::on(Route::Status).effect(Effect::Reset)),
-            wait: default_wait,
+            // Retried until the deadline, which then returns the last poll's error.
+            wait: short_wait,
             during_wait: None,
             kind: ErrorKind::Transport,
         },
