@@ -34,7 +34,9 @@ fn generate_fails(
 #[test]
 fn transport_a_status_poll_that_never_gets_an_answer_names_the_task() {
     let emu = with_fault(Fault::on(Route::Status).effect(Effect::Reset));
-    let (err, id) = generate_fails(Provider::Vidu, &emu, wait_opts());
+    // Retried until the deadline, which then returns the last poll's error.
+    let deadline = vidu::WaitOptions::new().timeout(Some(std::time::Duration::from_secs(1)));
+    let (err, id) = generate_fails(Provider::Vidu, &emu, deadline);
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     assert!(
         matches!(
