@@ -1630,6 +1630,19 @@ mod tests {
                 .iter()
                 .collect::<Vec<_>>()
         );
+        // Only partial files and sidecars are listed (not `.render.mp4.held0000.part`).
+        let mut listed: Vec<String> = known[OsStr::new("render.mp4")]
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        listed.sort();
+        let mut partials_of_render: Vec<&str> = stale
+            .iter()
+            .chain(&[".render.mp4.aaaaaaaa.part", ".render.mp4.aaaaaaaa.meta"])
+            .copied()
+            .collect();
+        partials_of_render.sort();
+        assert_eq!(listed, partials_of_render);
         if listed_before {
             remove_stale_partials(&target, Stale::Known(&known[OsStr::new("render.mp4")]));
         } else {

@@ -140,3 +140,30 @@ fn cancelled_a_wait_stopped_by_its_token_names_the_task() {
         "a local cancel does not cancel the task remotely"
     );
 }
+
+#[test]
+fn timeout_a_deadline_after_polls_recovered_is_a_timeout_not_the_old_poll_error() {
+    // The first status poll is reset, the next ones answer (the task never finishes): at the
+    // deadline the wait is a timeout, not the error of a poll that has since recovered.
+    let emu = Emulator::start_with(
+        EmulatorOptions::new()
+            .scenario(vidu::emulator::Scenario::NeverFinishes)
+            .fault(Fault::on(Route::Status).nth(1).effect(Effect::Reset)),
+    )
+    .unwrap();
+    let mut config = common::emulated::fast_config(Provider::Vtrix, emu.base_url(), "k");
+    config.retry.max_attempts = 1; // a failed request is a failed poll
+    let client = vidu::Client::new(config).unwrap();
+    let dir = common::TempDir::new();
+    let mut options = vidu::WaitOptions::new().timeout(Some(std::time::Duration::from_millis(500)));
+    let err = client
+        .generate(&job(), dir.join("v.mp4"), &mut options)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    let id = first_task_ids(Provider::Vtrix, 1).remove(0);
+    assert_eq!(err.task_id(), Some(id.as_str()));
+    assert!(
+        emu.stats().status_polls >= 2,
+        "polls went on after the reset"
+    );
+}
