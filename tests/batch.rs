@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::{named_dir as dir, sample_batch as jobs};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::emulated::failing_prompts;
@@ -21,25 +22,6 @@ fn client(provider: Provider, emulator: &Emulator) -> Client {
     config.poll.max = Duration::from_millis(100);
     config.retry.base = Duration::from_millis(10);
     Client::new(config).unwrap()
-}
-
-fn dir(name: &str) -> PathBuf {
-    let d = common::temp_path(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// `n` jobs on the sample image, prompts `job 0`, `job 1`, ... writing `<i>.mp4` into `out`.
-fn jobs(n: usize, out: &Path) -> Vec<BatchJob<'static>> {
-    (0..n)
-        .map(|i| {
-            BatchJob::new(
-                Job::new(common::repo_file("examples/sample.png")).prompt(format!("job {i}")),
-                out.join(format!("{i}.mp4")),
-            )
-        })
-        .collect()
 }
 
 fn written(outcome: &JobOutcome) -> bool {

@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::{named_dir as dir, sample_batch as jobs};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use vidu::emulator::{Effect, Emulator, EmulatorOptions, Fault, Route, Scenario};
@@ -22,24 +22,6 @@ fn client(provider: Provider, base_url: &str) -> Client {
     config.retry.max_delay = Duration::from_millis(50);
     config.timeouts.receive = Duration::from_secs(2);
     Client::new(config).unwrap()
-}
-
-fn dir(name: &str) -> PathBuf {
-    let d = common::temp_path(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn jobs(n: usize, out: &Path) -> Vec<BatchJob<'static>> {
-    (0..n)
-        .map(|i| {
-            BatchJob::new(
-                Job::new(common::repo_file("examples/sample.png")).prompt(format!("job {i}")),
-                out.join(format!("{i}.mp4")),
-            )
-        })
-        .collect()
 }
 
 /// Defect 1: a 5xx after the submit body was sent may have created the task. It was journaled

@@ -52,6 +52,27 @@ pub fn scratch_dir() -> PathBuf {
     dir
 }
 
+/// A fresh, empty directory named `name` in this process's temporary directory.
+pub fn named_dir(name: &str) -> PathBuf {
+    let dir = temp_path(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `n` batch jobs on the sample image, prompts `job 0`, `job 1`, ... writing `<i>.mp4` into
+/// `out`.
+pub fn sample_batch(n: usize, out: &Path) -> Vec<vidu::BatchJob<'static>> {
+    (0..n)
+        .map(|i| {
+            vidu::BatchJob::new(
+                vidu::Job::new(repo_file("examples/sample.png")).prompt(format!("job {i}")),
+                out.join(format!("{i}.mp4")),
+            )
+        })
+        .collect()
+}
+
 /// A fresh, empty directory removed when dropped: for a test whose files are big enough to be
 /// worth freeing before the process ends.
 pub struct TempDir(PathBuf);
