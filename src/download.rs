@@ -619,8 +619,11 @@ fn remove_stale_partials(target: &Path, stale: Stale<'_>) {
 /// Removes `file` if it is a partial file or sidecar of the output named `name` that nothing
 /// is writing.
 fn remove_if_stale(file: &Path, name: &OsStr) {
-    let is_regular = fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_file());
-    if !is_regular || !file.file_name().is_some_and(|f| is_partial_of(f, name)) {
+    // The name first: a scan passes every entry of the directory here, and only a few of them
+    // need a `stat`.
+    if !file.file_name().is_some_and(|f| is_partial_of(f, name))
+        || !fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_file())
+    {
         return;
     }
     let partial = file.with_extension("part");
