@@ -143,6 +143,9 @@ struct Slot {
     task_id: Option<Box<str>>,
     tag: Option<Box<str>>,
     outcome: Option<Box<JobOutcome>>,
+    /// The latest poll's error while polls are failing (retried until the deadline): what a
+    /// single wait that runs out of time reports instead of a bare timeout.
+    poll_error: Option<Box<Error>>,
 }
 
 /// Something the driver must do.
@@ -308,6 +311,7 @@ impl Scheduler {
                 task_id: None,
                 tag: None,
                 outcome: None,
+                poll_error: None,
             })
             .collect::<Vec<_>>();
         Scheduler {
@@ -389,21 +393,17 @@ impl Scheduler {
 
     /// How job `job` ended, if it did.
     pub(crate) fn outcome(&self, job: usize) -> Option<&JobOutcome> {
-        let s = self.slots.get(job)?;
-        s.outcome.as_deref().filter(|_| s.phase == Phase::Ended)
+        self.slots.get(job)?.outcome.as_deref()
     }
 
     /// The error of job `job`'s latest poll while its polls are failing (retried until the
     /// deadline): what a single wait that runs out of time reports instead of a bare timeout.
     pub(crate) fn take_poll_error(&mut self, job: usize) -> Option<Error> {
         let s = self.slots.get_mut(job)?;
-        if s.phase == Phase::Ended {
-            return None;
-        }
-        match s.outcome.take().map(|o| *o) {
-            Some(JobOutcome::Failed(e)) => Some(e),
-            _ => None,
-        }
+        s.poll_error
+            .take()
+            .filter(|_| s.phase != Phase::Ended)
+            .map(|e| *e)
     }
 
     /// One outcome per job: ended jobs as they ended, the others unfinished with their task.
@@ -580,7 +580,9 @@ impl Scheduler {
     }
 
     fn end(&mut self, i: usize, outcome: JobOutcome) {
-        self.slots[i].outcome = Some(Box::new(outcome));
+        let s = &mut self.slots[i];
+        s.outcome = Some(Box::new(outcome));
+        s.poll_error = None;
         self.set_phase(i, Phase::Ended);
         // A slot is free: a submit held back after a 429 may go now.
         self.held_until = None;
@@ -657,6 +659,29 @@ impl Scheduler {
         true
     }
 
+    /// Job `i`'s task is known (its submit answered, or the task list showed it): journaled,
+    /// told, and polled from now on.
+    fn task_known(
+        &mut self,
+        i: usize,
+        now: Duration,
+        key: Option<String>,
+        task_id: String,
+        event: fn(usize, String) -> Event,
+    ) {
+        self.record(
+            i,
+            Record::Submitted {
+                job: i as u64,
+                key,
+                task_id: task_id.clone(),
+            },
+        );
+        self.actions.push_back(Action::Emit(event(i, task_id)));
+        let first = self.rules.poll.delay(0);
+        self.set_timer(i, now + first);
+    }
+
     fn submitted(&mut self, i: usize, now: Duration, outcome: SubmitOutcome) {
         if self.slots[i].phase != Phase::Submitting {
             return;
@@ -670,18 +695,10 @@ impl Scheduler {
         let key = Some(self.key_text(i));
         match outcome {
             SubmitOutcome::Created(task_id) => {
-                self.record(
-                    i,
-                    Record::Submitted {
-                        job: i as u64,
-                        key,
-                        task_id: task_id.clone(),
-                    },
-                );
-                self.actions
-                    .push_back(Action::Emit(Event::Submitted { job: i, task_id }));
-                let first = self.rules.poll.delay(0);
-                self.set_timer(i, now + first);
+                self.task_known(i, now, key, task_id, |job, task_id| Event::Submitted {
+                    job,
+                    task_id,
+                });
             }
             SubmitOutcome::NotCreated { error, throttled } => {
                 self.record(
@@ -814,18 +831,10 @@ impl Scheduler {
                     "job {}: uncertain submit resolved: found task {task_id}",
                     i + 1
                 );
-                self.record(
-                    i,
-                    Record::Submitted {
-                        job: i as u64,
-                        key,
-                        task_id: task_id.clone(),
-                    },
-                );
-                self.actions
-                    .push_back(Action::Emit(Event::Adopted { job: i, task_id }));
-                let first = self.rules.poll.delay(0);
-                self.set_timer(i, now + first);
+                self.task_known(i, now, key, task_id, |job, task_id| Event::Adopted {
+                    job,
+                    task_id,
+                });
             }
             Ok(Some(task_id)) => {
                 self.set_phase(i, Phase::Unknown);
@@ -1024,9 +1033,7 @@ impl Scheduler {
         }
         s.poll_errors = 0;
         s.malformed = 0;
-        if s.phase != Phase::Ended {
-            s.outcome = None;
-        }
+        s.poll_error = None;
         let seen = Seen {
             state: status.state,
             permille: status
@@ -1115,9 +1122,7 @@ impl Scheduler {
                     );
                 }
                 self.set_timer(i, now + delay);
-                // Kept (the job is not ended) for a wait that runs out of time meanwhile.
-                self.slots[i].outcome =
-                    Some(Box::new(JobOutcome::Failed(error.with_task_id(&task_id))));
+                self.slots[i].poll_error = Some(Box::new(error.with_task_id(&task_id)));
             }
             PollVerdict::Fail => {
                 self.finish(i, JobOutcome::Failed(error.with_task_id(&task_id)));
