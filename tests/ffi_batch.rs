@@ -300,6 +300,27 @@ fn bad_items_are_named_and_nothing_is_sent() {
     items[2].struct_size = 8;
     let message = call(&items);
     assert!(message.contains("items[2]->struct_size"), "{message}");
+    // More download threads than a batch may start: named with its value and range.
+    items = jobs.items();
+    let mut options: vidu_batch_options = sized();
+    options.downloads = 65;
+    let mut result = ptr::null_mut();
+    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+        vidu_client_run_batch(
+            client.0,
+            items.as_ptr(),
+            items.len(),
+            &options,
+            &mut result,
+            err,
+        )
+    });
+    assert!(result.is_null());
+    let message = err.message();
+    assert!(
+        message.contains("downloads") && message.contains("65") && message.contains("1 to 64"),
+        "{message}"
+    );
     assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
 
     // No items: an empty result.
