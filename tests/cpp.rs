@@ -69,6 +69,7 @@ const CASES: &[&str] = &[
     "ok status of an unknown task: ",
     "ok timeout: ",
     "ok download of a running task: ",
+    "ok polls failing at the deadline: ",
     "ok cancel token from another thread: ",
     "ok progress callback returns stop: ",
     "ok progress callback throws: ",

@@ -72,6 +72,7 @@ const SCENARIO_NAMES: &[&str] = &[
     "task-fails",
     "throttled",
     "unavailable",
+    "status-unavailable",
     "reset-after-submit",
     "never-finishes",
     "cut-download",
@@ -152,7 +153,8 @@ impl FromStr for Scenario {
     type Err = UnknownScenario;
 
     /// Parses a kebab-case name. Counted scenarios get fixed counts: `throttled` is 1 poll
-    /// with `Retry-After: 1`, `unavailable` 2 polls, `malformed-status` always,
+    /// with `Retry-After: 1`, `unavailable` 2 polls, `status-unavailable` and
+    /// `malformed-status` always,
     /// `unknown-state` 2 polls, `quota-exceeded` from 5 unfinished tasks with
     /// `Retry-After: 1`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -164,6 +166,7 @@ impl FromStr for Scenario {
                 retry_after_secs: 1,
             },
             "unavailable" => Scenario::Unavailable { times: 2 },
+            "status-unavailable" => Scenario::Unavailable { times: u32::MAX },
             "reset-after-submit" => Scenario::ResetAfterSubmit,
             "never-finishes" => Scenario::NeverFinishes,
             "cut-download" => Scenario::CutDownload,

@@ -249,6 +249,23 @@ void unfinished_task() {
 }
 
 /* Remote cancel on the official API at `url`: the test counts the cancel request there. */
+void failing_polls() {
+    // Every status poll answers 503: retried until the deadline, which then reports the last
+    // poll's error (not a bare timeout), with the task id.
+    vidu::emulator emu("status-unavailable");
+    vidu::client client(config_for(emu, VIDU_PROVIDER_VTRIX));
+    std::string out = workdir + "/unavailable.mp4";
+    vidu::wait_options briefly;
+    briefly.timeout_secs = 0.5;
+    auto e = expect_error("polls failing at the deadline", VIDU_ERROR_API,
+                          [&] { client.generate(job_for_image(), out, briefly); });
+    expect(e.http_status() == 503, "polls failing at the deadline",
+           "HTTP status " + std::to_string(e.http_status()));
+    expect(!e.task_id().empty() && contains(e.what(), e.task_id()),
+           "polls failing at the deadline", "carries the task id: \"" + e.task_id() + "\"");
+    expect(!exists(out), "polls failing at the deadline", "no file at the output path");
+}
+
 void remote_cancel(const std::string &url) {
     vidu::client client(vidu::config(VIDU_PROVIDER_VIDU).api_key("key").base_url(url));
     std::string task = client.submit(job_for_image());
@@ -278,6 +295,7 @@ int main(int argc, char **argv) {
         builders(emu);
         failed_task();
         unfinished_task();
+        failing_polls();
         remote_cancel(argv[3]);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "FAIL: unexpected exception: %s\n", e.what());
