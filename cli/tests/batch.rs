@@ -293,7 +293,10 @@ fn killed_and_rerun(options: EmulatorOptions, killed_when: impl Fn(&Emulator, &P
     let out = dir.join("out");
     let command = || {
         let mut cmd = against(batch(&jobs, &out, "vidu"), &emulator);
-        cmd.args(["--concurrency", "2"]);
+        // A kill between a submit's intent and its send leaves a job the rerun must search
+        // for until the window ends before it may submit again: the emulator's list does not
+        // lag, so 3 s proves it as well as the default 120 s.
+        cmd.args(["--concurrency", "2", "--search-window", "3"]);
         cmd
     };
     let run = Running::start(&mut command());
