@@ -397,6 +397,13 @@ typedef struct vidu_batch_options {
    * 0: the default, 4. (Appended: programs compiled before it leave it out, meaning 0.)
    */
   size_t downloads;
+  /**
+   * Submits sent at once (1 to 64, at most `concurrency`), on threads beside the loop; their
+   * journal records share one write to disk, and a crash leaves at most this many jobs to be
+   * looked up (uncertain on the gateways). 0: the default, 4. (Appended: programs compiled
+   * before it leave it out, meaning 0.)
+   */
+  size_t submits;
 } vidu_batch_options;
 
 /**

@@ -162,6 +162,11 @@ pub struct BatchOptions<'a> {
     /// Videos downloading at once, on threads beside the loop (which goes on submitting and
     /// polling meanwhile). Default `None`: 4.
     pub downloads: Option<usize>,
+    /// Submits sent at once, on threads beside the loop (at most the concurrency). The intents
+    /// of submits sent together share one write to the journal's disk; a crash can leave this
+    /// many jobs whose submit must be looked up in the task list (on the gateways, which cannot
+    /// list tasks, they end uncertain). Default `None`: 4.
+    pub submits: Option<usize>,
 }
 
 impl std::fmt::Debug for BatchOptions<'_> {
@@ -173,6 +178,7 @@ impl std::fmt::Debug for BatchOptions<'_> {
             .field("resubmit_uncertain", &self.resubmit_uncertain)
             .field("search_window", &self.search_window)
             .field("downloads", &self.downloads)
+            .field("submits", &self.submits)
             .finish_non_exhaustive()
     }
 }
@@ -211,6 +217,11 @@ impl<'a> BatchOptions<'a> {
     /// Sets how many videos download at once (1 to 64, a thread each; default 4).
     pub fn downloads(mut self, n: usize) -> Self {
         self.downloads = Some(n);
+        self
+    }
+    /// Sets how many submits are sent at once (1 to 64, a thread each; default 4).
+    pub fn submits(mut self, n: usize) -> Self {
+        self.submits = Some(n);
         self
     }
     /// Sets the event callback.
@@ -264,8 +275,11 @@ const DEFAULT_CONCURRENCY: usize = 5;
 /// Videos downloading at once unless set: enough to fill a link whose CDN paces each
 /// connection, few enough not to look like abuse to it.
 const DEFAULT_DOWNLOADS: usize = 4;
-/// Each download is a thread: more than this is a mistake, not a faster batch.
-const MAX_DOWNLOADS: usize = 64;
+/// Submits sent at once unless set: their intents share one commit of the journal, and a
+/// crash leaves at most this many jobs to look up in the task list (or uncertain on a gateway).
+const DEFAULT_SUBMITS: usize = 4;
+/// Each download or submit is a thread: more than this is a mistake, not a faster batch.
+const MAX_THREADS: usize = 64;
 
 /// How often the loop looks at the cancel token while it waits for a download to finish (the
 /// token cannot wake a channel wait).
@@ -302,11 +316,19 @@ impl Client {
             return Err(Error::invalid("concurrency", 0, "at least 1"));
         }
         let downloads = options.downloads.unwrap_or(DEFAULT_DOWNLOADS);
-        if !(1..=MAX_DOWNLOADS).contains(&downloads) {
+        if !(1..=MAX_THREADS).contains(&downloads) {
             return Err(Error::invalid(
                 "downloads",
                 downloads,
-                format!("1 to {MAX_DOWNLOADS} (one thread each)"),
+                format!("1 to {MAX_THREADS} (one thread each)"),
+            ));
+        }
+        let submits = options.submits.unwrap_or(DEFAULT_SUBMITS);
+        if !(1..=MAX_THREADS).contains(&submits) {
+            return Err(Error::invalid(
+                "submits",
+                submits,
+                format!("1 to {MAX_THREADS} (one thread each)"),
             ));
         }
         for (i, bj) in jobs.iter().enumerate() {
@@ -332,6 +354,7 @@ impl Client {
             list_polls: self.lists_tasks() && jobs.len() > 1,
             resubmit_uncertain: options.resubmit_uncertain,
             concurrency,
+            submits: submits.min(concurrency),
             search_window: options.search_window.unwrap_or(DEFAULT_SEARCH_WINDOW),
             poll: self.config().poll,
             retry: self.config().retry,
@@ -352,38 +375,45 @@ impl Client {
             );
         }
         let stale = stale_partials_of(jobs);
-        let (work_tx, work_rx) = mpsc::channel::<(usize, TaskStatus)>();
-        let work_rx = Mutex::new(work_rx);
-        let (done_tx, done_rx) = mpsc::channel();
-        let stop_downloads = CancelToken::new();
-        let workers = downloads.min(jobs.len());
+        let (download_tx, download_rx) = mpsc::channel::<(usize, TaskStatus)>();
+        let (submit_tx, submit_rx) = mpsc::channel::<(usize, Job<'_>)>();
+        let (download_rx, submit_rx) = (Mutex::new(download_rx), Mutex::new(submit_rx));
+        let (answer_tx, answer_rx) = mpsc::channel();
+        let stop = CancelToken::new();
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let deadline = options.timeout.and_then(|t| start.checked_add(t));
         // Scoped threads: the jobs (and their output paths) are borrowed, not copied.
         std::thread::scope(|scope| {
-            for _ in 0..workers {
-                let (work_rx, done_tx, stop) = (&work_rx, done_tx.clone(), &stop_downloads);
-                let stale = &stale;
-                scope.spawn(move || download_worker(self, jobs, stale, work_rx, &done_tx, stop));
+            for _ in 0..downloads.min(jobs.len()) {
+                let (work, answers, stop, stale) = (&download_rx, answer_tx.clone(), &stop, &stale);
+                scope.spawn(move || download_worker(self, jobs, stale, work, &answers, stop));
             }
-            drop(done_tx);
+            for _ in 0..submits.min(concurrency).min(jobs.len()) {
+                let (work, answers, stop, cancel) = (&submit_rx, answer_tx.clone(), &stop, &cancel);
+                scope.spawn(move || submit_worker(self, work, &answers, stop, cancel, deadline));
+            }
+            drop(answer_tx);
             let mut driver = Driver {
                 client: self,
                 jobs,
                 journal,
                 pending: Vec::new(),
-                cancel: options.cancel.clone().unwrap_or_default(),
+                cancel: cancel.clone(),
                 start,
-                deadline: options.timeout.and_then(|t| start.checked_add(t)),
+                deadline,
                 on_event: options.on_event.as_mut(),
                 single: None,
                 stopped: false,
                 pool: Some(Pool {
-                    work: Some(work_tx),
-                    done: done_rx,
+                    downloads: Some(download_tx),
+                    submits: Some(submit_tx),
+                    answers: answer_rx,
                     running: 0,
-                    stop: stop_downloads.clone(),
+                    stop: stop.clone(),
                 }),
             };
-            // Returns only once every download has ended (the pool is drained on the way out).
+            // Returns only once every submit and download has answered (the pool is drained
+            // on the way out).
             driver.run(&mut scheduler)
         })?;
         Ok(scheduler.into_outcomes())
@@ -492,6 +522,7 @@ impl Client {
             list_polls: false,
             resubmit_uncertain: false,
             concurrency: 1,
+            submits: 1,
             search_window: options.search_window.unwrap_or(DEFAULT_SEARCH_WINDOW),
             poll: self.config().poll,
             retry: self.config().retry,
@@ -681,7 +712,7 @@ fn download_worker(
     jobs: &[BatchJob<'_>],
     stale: &HashMap<usize, Vec<PathBuf>>,
     work: &Mutex<mpsc::Receiver<(usize, TaskStatus)>>,
-    done: &mpsc::Sender<(usize, Result<(u64, PathBuf)>)>,
+    answers: &mpsc::Sender<Input>,
     stop: &CancelToken,
 ) {
     loop {
@@ -699,25 +730,81 @@ fn download_worker(
                 .download_cleaning(&status, output, &options, stale)
                 .map(|bytes| (bytes, output.clone()))
         };
-        if done.send((job, result)).is_err() {
+        if answers.send(Input::Downloaded { job, result }).is_err() {
             return;
         }
     }
 }
 
-/// The loop's side of the download threads.
-struct Pool {
+/// One submit thread: sends the next submit (its intent is already on disk) and hands the
+/// outcome back to the loop. A submit taken after the run stopped is not sent: it is answered
+/// "not created", so its job is submitted by the next run.
+fn submit_worker(
+    client: &Client,
+    work: &Mutex<mpsc::Receiver<(usize, Job<'_>)>>,
+    answers: &mpsc::Sender<Input>,
+    stop: &CancelToken,
+    cancel: &CancelToken,
+    deadline: Option<Instant>,
+) {
+    loop {
+        let next = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok((job, payloaded)) = next else {
+            return; // the loop has ended
+        };
+        let outcome = if stop.is_cancelled() {
+            not_sent(Error::Cancelled { task_id: None })
+        } else {
+            submit(client, &payloaded, cancel, deadline, false)
+        };
+        if answers.send(Input::Submitted { job, outcome }).is_err() {
+            return;
+        }
+    }
+}
+
+/// Prepares and sends one submit. In a batch of one a 429 is waited out within the submit
+/// (retry policy) and then fails the call; in a batch it holds back the submits that follow.
+fn submit(
+    client: &Client,
+    job: &Job<'_>,
+    cancel: &CancelToken,
+    deadline: Option<Instant>,
+    single: bool,
+) -> SubmitOutcome {
+    match client.prepare(job) {
+        Ok(submission) => match client.send_submission(&submission, cancel, deadline, single) {
+            SubmitOutcome::NotCreated { error, .. } if single => not_sent(error),
+            outcome => outcome,
+        },
+        // The image changed since the batch was checked: nothing was sent.
+        Err(error) => not_sent(error),
+    }
+}
+
+fn not_sent(error: Error) -> SubmitOutcome {
+    SubmitOutcome::NotCreated {
+        error,
+        throttled: false,
+    }
+}
+
+/// The loop's side of the submit and download threads.
+struct Pool<'a> {
     /// Videos to download; `None` once the run stops (the threads then end).
-    work: Option<mpsc::Sender<(usize, TaskStatus)>>,
+    downloads: Option<mpsc::Sender<(usize, TaskStatus)>>,
+    /// Submits to send; `None` once the run stops.
+    submits: Option<mpsc::Sender<(usize, Job<'a>)>>,
     /// Their answers.
-    done: mpsc::Receiver<(usize, Result<(u64, PathBuf)>)>,
+    answers: mpsc::Receiver<Input>,
     /// Handed out and not answered yet.
     running: usize,
-    /// Stops the downloads under way (their partial files stay for the next run).
+    /// Stops the downloads under way (their partial files stay for the next run) and the
+    /// submits not sent yet.
     stop: CancelToken,
 }
 
-impl Drop for Pool {
+impl Drop for Pool<'_> {
     /// Also when the loop unwinds (a panicking callback): the downloads under way stop before
     /// the scope waits for their threads.
     fn drop(&mut self) {
@@ -749,8 +836,8 @@ struct Driver<'c, 'j, 'a, 'o, 'p, 'q> {
     on_event: Option<&'o mut BatchCallback<'a>>,
     single: Option<Single<'p, 'q>>,
     stopped: bool,
-    /// The download threads; `None`: downloads run on this thread.
-    pool: Option<Pool>,
+    /// The submit and download threads; `None`: both run on this thread.
+    pool: Option<Pool<'j>>,
 }
 
 impl Driver<'_, '_, '_, '_, '_, '_> {
@@ -768,17 +855,19 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
 
     fn run(&mut self, scheduler: &mut Scheduler) -> Result<()> {
         let result = self.pass(scheduler);
-        // Stopping: no download starts, those under way are cancelled (their partial files
-        // stay), and every answer is taken, so a video that was finished is still journaled.
+        // Stopping: no submit or download starts, the downloads under way are cancelled (their
+        // partial files stay), and every answer is taken, so a task that was created or a
+        // video that was finished is still journaled.
         if let Some(pool) = self.pool.as_mut() {
             pool.stop.cancel();
-            pool.work = None;
+            pool.downloads = None;
+            pool.submits = None;
             while pool.running > 0 {
-                let Ok((job, result)) = pool.done.recv() else {
+                let Ok(input) = pool.answers.recv() else {
                     break;
                 };
                 pool.running -= 1;
-                scheduler.handle(self.start.elapsed(), Input::Downloaded { job, result });
+                scheduler.handle(self.start.elapsed(), input);
             }
         }
         // What is known is still written; nothing new is started.
@@ -787,22 +876,22 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
         result.and(flushed)
     }
 
-    /// Feeds the state machine the downloads that have finished, without waiting.
-    fn take_downloads(&mut self, scheduler: &mut Scheduler) {
+    /// Feeds the state machine the answers of the threads that have come, without waiting.
+    fn take_answers(&mut self, scheduler: &mut Scheduler) {
         let Some(pool) = self.pool.as_mut() else {
             return;
         };
         while pool.running > 0 {
-            let Ok((job, result)) = pool.done.try_recv() else {
+            let Ok(input) = pool.answers.try_recv() else {
                 return;
             };
             pool.running -= 1;
-            scheduler.handle(self.start.elapsed(), Input::Downloaded { job, result });
+            scheduler.handle(self.start.elapsed(), input);
         }
     }
 
-    /// Sleeps until `wake` (or forever when `None`), the cancel token, or a download's end,
-    /// which is fed to the state machine. True when the run must stop.
+    /// Sleeps until `wake` (or forever when `None`), the cancel token, or an answer from a
+    /// thread, which is fed to the state machine. True when the run must stop.
     fn idle(&mut self, scheduler: &mut Scheduler, wake: Option<Instant>) -> bool {
         let pause = wake.map(|w| {
             let w = self.deadline.map_or(w, |d| w.min(d));
@@ -812,46 +901,67 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
             Some(pool) => {
                 // The deadline is checked by the caller at least every slice.
                 let slice = pause.map_or(CANCEL_CHECK, |p| p.min(CANCEL_CHECK));
-                if let Ok((job, result)) = pool.done.recv_timeout(slice) {
+                if let Ok(input) = pool.answers.recv_timeout(slice) {
                     pool.running -= 1;
-                    scheduler.handle(self.start.elapsed(), Input::Downloaded { job, result });
+                    scheduler.handle(self.start.elapsed(), input);
                 }
                 self.cancel.is_cancelled()
             }
             None => match pause {
-                // Nothing will be due and nothing is downloading: the run is over.
+                // Nothing will be due and nothing is under way: the run is over.
                 None => true,
                 Some(p) => !p.is_zero() && self.cancel.sleep(p),
             },
         }
     }
 
+    /// Passes until the run ends or stops. A pass takes every answer that has come, then
+    /// every action due; the records among them are written with one commit (group commit)
+    /// before any of the pass's I/O, so each is durable before the action it announces, and
+    /// the answers that came during one commit share the next.
     fn pass(&mut self, scheduler: &mut Scheduler) -> Result<()> {
+        let mut due = Vec::new();
         loop {
             if self.should_stop() {
                 return Ok(());
             }
-            self.take_downloads(scheduler);
-            match scheduler.next_action(self.now()) {
-                Some(Action::Record(record)) => self.pending.push(record),
-                Some(action) => {
-                    // The records of this pass are durable before the I/O they announce.
-                    self.flush()?;
-                    if let Some(input) = self.perform(scheduler, action) {
-                        scheduler.handle(self.now(), input);
-                    }
+            self.take_answers(scheduler);
+            let now = self.now();
+            while let Some(action) = scheduler.next_action(now) {
+                match action {
+                    Action::Record(record) => self.pending.push(record),
+                    action => due.push(action),
                 }
-                None => {
-                    self.flush()?;
-                    if scheduler.is_finished() {
-                        return Ok(());
+            }
+            self.flush()?;
+            if due.is_empty() {
+                if scheduler.is_finished() {
+                    return Ok(());
+                }
+                let wake = scheduler
+                    .next_wake()
+                    .map(|w| self.start.checked_add(w).unwrap_or_else(Instant::now));
+                if self.idle(scheduler, wake) {
+                    return Ok(());
+                }
+                continue;
+            }
+            for action in due.drain(..) {
+                let input = if self.should_stop() {
+                    // An intent on disk whose submit will not be sent: said so, so that the
+                    // next run submits the job instead of looking for its task.
+                    match action {
+                        Action::Submit { job, .. } => Some(Input::Submitted {
+                            job,
+                            outcome: not_sent(Error::Cancelled { task_id: None }),
+                        }),
+                        _ => None,
                     }
-                    let wake = scheduler
-                        .next_wake()
-                        .map(|w| self.start.checked_add(w).unwrap_or_else(Instant::now));
-                    if self.idle(scheduler, wake) {
-                        return Ok(());
-                    }
+                } else {
+                    self.perform(scheduler, action)
+                };
+                if let Some(input) = input {
+                    scheduler.handle(self.now(), input);
                 }
             }
         }
@@ -878,34 +988,24 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 if let Some(tag) = tag {
                     payloaded.payload = Some(tag);
                 }
-                // A batch of one waits out a 429 within the submit (retry policy), then fails.
+                if let Some(pool) = self.pool.as_mut() {
+                    if let Some(submits) = &pool.submits {
+                        if submits.send((job, payloaded)).is_ok() {
+                            pool.running += 1;
+                            // Answered later, through `take_answers` or `idle`.
+                            return None;
+                        }
+                    }
+                    return Some(Input::Submitted {
+                        job,
+                        outcome: not_sent(Error::Cancelled { task_id: None }),
+                    });
+                }
                 let single = self.single.is_some();
                 if let Some(s) = self.single.as_mut() {
                     s.submitted = true;
                 }
-                let outcome = match client.prepare(&payloaded) {
-                    Ok(submission) => {
-                        match client.send_submission(
-                            &submission,
-                            &self.cancel,
-                            self.deadline,
-                            single,
-                        ) {
-                            SubmitOutcome::NotCreated { error, .. } if single => {
-                                SubmitOutcome::NotCreated {
-                                    error,
-                                    throttled: false,
-                                }
-                            }
-                            outcome => outcome,
-                        }
-                    }
-                    // The image changed since the batch was checked: nothing was sent.
-                    Err(error) => SubmitOutcome::NotCreated {
-                        error,
-                        throttled: false,
-                    },
-                };
+                let outcome = submit(client, &payloaded, &self.cancel, self.deadline, single);
                 Some(Input::Submitted { job, outcome })
             }
             Action::List { polls } => {
@@ -952,12 +1052,12 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     status.task_id
                 );
                 if let Some(pool) = self.pool.as_mut() {
-                    if let Some(work) = &pool.work {
-                        if work.send((job, status)).is_ok() {
+                    if let Some(downloads) = &pool.downloads {
+                        if downloads.send((job, status)).is_ok() {
                             pool.running += 1;
                         }
                     }
-                    // Answered later, through `take_downloads` or `idle`.
+                    // Answered later, through `take_answers` or `idle`.
                     return None;
                 }
                 let output = &self.jobs[job].output;

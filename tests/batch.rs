@@ -43,10 +43,13 @@ fn a_batch_writes_every_video_on_each_provider_with_one_submit_per_job() {
         let out = dir(&format!("batch-{provider}"));
         let jobs = jobs(7, &out);
         let mut events = Vec::new();
-        let mut options = BatchOptions::default().concurrency(3).on_event(|e| {
-            events.push(format!("{e:?}"));
-            ControlFlow::Continue(())
-        });
+        let mut options = BatchOptions::default()
+            .concurrency(3)
+            .submits(2)
+            .on_event(|e| {
+                events.push(format!("{e:?}"));
+                ControlFlow::Continue(())
+            });
         let outcomes = client(provider, &emulator)
             .run_batch(&jobs, &mut options)
             .unwrap();
@@ -57,7 +60,8 @@ fn a_batch_writes_every_video_on_each_provider_with_one_submit_per_job() {
         assert_eq!(count("Submitted"), 7, "{provider}");
         assert_eq!(count("Written"), 7, "{provider}");
         assert!(count("Progress") >= 7, "{provider}");
-        assert!(emulator.stats().api_connections <= 2, "one connection pool");
+        // One connection pool: a connection per submit thread, and the loop's.
+        assert!(emulator.stats().api_connections <= 3, "one connection pool");
     }
 }
 
@@ -217,15 +221,19 @@ fn a_cancel_token_stops_the_whole_run_at_once_keeping_task_ids() {
     }
 }
 
-/// Runs the batch with a journal, stopping (as a crash would) after the first submit.
+/// Runs the batch with a journal, one submit at a time, stopping (as a crash would) after the
+/// first submit.
 fn run_until_first_submit(client: &Client, jobs: &[BatchJob<'static>], journal: &Path) {
-    let mut options = BatchOptions::default().journal(journal).on_event(|e| {
-        if matches!(e, BatchEvent::Submitted { .. }) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
+    let mut options = BatchOptions::default()
+        .journal(journal)
+        .submits(1)
+        .on_event(|e| {
+            if matches!(e, BatchEvent::Submitted { .. }) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
     let outcomes = client.run_batch(jobs, &mut options).unwrap();
     assert!(outcomes.iter().all(|o| !written(o)));
 }
@@ -260,6 +268,49 @@ fn a_journal_resumes_a_stopped_run_without_paying_twice() {
         .unwrap();
     assert_all_written(&outcomes, &jobs);
     assert_eq!(emulator.stats().submits, 4);
+}
+
+/// Submits go out together from their threads: a stop at the first answer still journals
+/// the tasks the others created (their answers are waited for), and the rerun pays nothing
+/// more. A submit handed out after the stop is not sent: its job is submitted by the rerun.
+#[test]
+fn a_stop_while_submits_are_in_flight_journals_every_task_they_created() {
+    let emulator = Emulator::start().unwrap();
+    let client = client(Provider::Vtrix, &emulator);
+    let out = dir("batch-submits-in-flight");
+    let journal = out.join("journal.jsonl");
+    let jobs = jobs(6, &out);
+    let mut options = BatchOptions::default()
+        .journal(&journal)
+        .concurrency(6)
+        .submits(3)
+        .on_event(|e| {
+            if matches!(e, BatchEvent::Submitted { .. }) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+    let outcomes = client.run_batch(&jobs, &mut options).unwrap();
+    drop(options);
+    let sent = emulator.stats().submits;
+    assert!((1..=3).contains(&sent), "at most 3 at once: {sent}");
+    let with_task = outcomes.iter().filter(|o| o.task_id().is_some()).count();
+    assert_eq!(
+        with_task, sent as usize,
+        "every created task kept: {outcomes:?}"
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        text.matches(r#""t":"submitted""#).count(),
+        sent as usize,
+        "every created task journaled:\n{text}"
+    );
+    let outcomes = client
+        .run_batch(&jobs, &mut BatchOptions::default().journal(&journal))
+        .unwrap();
+    assert_all_written(&outcomes, &jobs);
+    assert_eq!(emulator.stats().submits, 6, "one task per job");
 }
 
 #[test]

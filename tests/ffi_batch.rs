@@ -227,23 +227,24 @@ fn a_callback_stop_leaves_unfinished_jobs_that_a_rerun_with_the_journal_finishes
         stop_after_submits: Some(1),
     };
     let result = run(&client, &items, &mut listener, Some(&journal));
-    let first_task = unsafe {
-        assert_eq!(vidu_batch_result_kind(result, 0), VIDU_OUTCOME_UNFINISHED);
-        let id = text(vidu_batch_result_task_id(result, 0)).expect("the submitted task");
-        for i in 1..4 {
-            assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_UNFINISHED);
-            assert!(
-                vidu_batch_result_task_id(result, i).is_null(),
-                "not submitted"
-            );
-        }
+    // Submits go out together (4 threads by default): the stop comes with the first answer,
+    // and every task created by then is kept, with its id, for the rerun.
+    let tasks: Vec<Option<String>> = unsafe {
+        let tasks = (0..4)
+            .map(|i| {
+                assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_UNFINISHED);
+                text(vidu_batch_result_task_id(result, i))
+            })
+            .collect();
         vidu_batch_result_free(result);
-        id
+        tasks
     };
-    assert_eq!(emulator.stats().submits, 1);
+    let created = tasks.iter().flatten().count();
+    assert!(created >= 1, "{tasks:?}");
+    assert_eq!(emulator.stats().submits as usize, created, "{tasks:?}");
     assert!(jobs.outputs.iter().all(|o| !o.exists()));
 
-    // Rerun with the journal: the first task is waited for, not paid again.
+    // Rerun with the journal: those tasks are waited for, not paid again.
     let mut listener = Listener {
         seen: Vec::new(),
         stop_after_submits: None,
@@ -253,8 +254,13 @@ fn a_callback_stop_leaves_unfinished_jobs_that_a_rerun_with_the_journal_finishes
         for (i, output) in jobs.outputs.iter().enumerate() {
             assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_WRITTEN);
             assert_eq!(std::fs::read(output).unwrap(), Emulator::video_bytes());
+            if let Some(task) = &tasks[i] {
+                assert_eq!(
+                    text(vidu_batch_result_task_id(result, i)).as_ref(),
+                    Some(task)
+                );
+            }
         }
-        assert_eq!(text(vidu_batch_result_task_id(result, 0)), Some(first_task));
         vidu_batch_result_free(result);
     }
     assert_eq!(emulator.stats().submits, 4, "one submit per job in all");
@@ -319,6 +325,27 @@ fn bad_items_are_named_and_nothing_is_sent() {
     let message = err.message();
     assert!(
         message.contains("downloads") && message.contains("65") && message.contains("1 to 64"),
+        "{message}"
+    );
+    assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
+    // Likewise submit threads.
+    options.downloads = 0;
+    options.submits = 100;
+    let mut result = ptr::null_mut();
+    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+        vidu_client_run_batch(
+            client.0,
+            items.as_ptr(),
+            items.len(),
+            &options,
+            &mut result,
+            err,
+        )
+    });
+    assert!(result.is_null());
+    let message = err.message();
+    assert!(
+        message.contains("submits") && message.contains("100") && message.contains("1 to 64"),
         "{message}"
     );
     assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");

@@ -176,14 +176,17 @@ fn a_replayed_journal_logs_how_many_tasks_are_done_adopted_and_to_submit() {
     let dir = scratch_dir();
     let journal = dir.join("journal.jsonl");
     let jobs = jobs(3, &dir);
-    // Stopped after the first submit, as a crash would.
-    let mut options = BatchOptions::default().journal(&journal).on_event(|e| {
-        if matches!(e, BatchEvent::Submitted { .. }) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
+    // Stopped after the first submit (sent alone), as a crash would.
+    let mut options = BatchOptions::default()
+        .journal(&journal)
+        .submits(1)
+        .on_event(|e| {
+            if matches!(e, BatchEvent::Submitted { .. }) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
     c.run_batch(&jobs, &mut options).unwrap();
     drop(options);
     take();

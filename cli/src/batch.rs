@@ -49,6 +49,9 @@ pub struct Args {
     /// Videos downloaded at once, beside the polls [default: 4]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub downloads: Option<u32>,
+    /// Submits sent at once; a crash leaves at most this many to look up [default: 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub submits: Option<u32>,
     /// The model of jobs that name none [default: the provider's]
     #[arg(long)]
     pub model: Option<String>,
@@ -339,6 +342,9 @@ fn go(args: &Args) -> Result<u8, Exit> {
     }
     if let Some(n) = args.downloads {
         options = options.downloads(n as usize);
+    }
+    if let Some(n) = args.submits {
+        options = options.submits(n as usize);
     }
     if let Some(window) = args.search_window {
         options = options.search_window(window);

@@ -433,21 +433,28 @@ fn a_deadline_exits_4_naming_each_unfinished_task_and_an_uncertain_submit_exits_
 }
 
 #[test]
-fn downloads_sets_the_videos_at_once_and_a_value_out_of_range_exits_2() {
+fn downloads_and_submits_set_the_threads_and_a_value_out_of_range_exits_2() {
     let emulator = Emulator::start().unwrap();
     let (dir, jobs) = jobs_dir(3);
     let out = dir.join("out");
-    for bad in ["0", "65"] {
-        let o = run(against(batch(&jobs, &out, "vidu"), &emulator).args(["--downloads", bad]));
-        let stderr = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "--downloads {bad}: {stderr}");
-        assert!(
-            stderr.contains("--downloads") && stderr.contains("1..=64"),
-            "{stderr}"
-        );
+    for flag in ["--downloads", "--submits"] {
+        for bad in ["0", "65"] {
+            let o = run(against(batch(&jobs, &out, "vidu"), &emulator).args([flag, bad]));
+            let stderr = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{flag} {bad}: {stderr}");
+            assert!(
+                stderr.contains(flag) && stderr.contains("1..=64"),
+                "{stderr}"
+            );
+        }
     }
     assert_eq!(emulator.stats().submits, 0, "nothing sent");
-    let o = run(against(batch(&jobs, &out, "vidu"), &emulator).args(["--downloads", "1"]));
+    let o = run(against(batch(&jobs, &out, "vidu"), &emulator).args([
+        "--downloads",
+        "1",
+        "--submits",
+        "2",
+    ]));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(
         last_line(&text(&o.stderr)),

@@ -123,6 +123,11 @@ pub struct vidu_batch_options {
     /// Videos downloading at once (1 to 64), on threads beside the loop that submits and polls.
     /// 0: the default, 4. (Appended: programs compiled before it leave it out, meaning 0.)
     pub downloads: usize,
+    /// Submits sent at once (1 to 64, at most `concurrency`), on threads beside the loop; their
+    /// journal records share one write to disk, and a crash leaves at most this many jobs to be
+    /// looked up (uncertain on the gateways). 0: the default, 4. (Appended: programs compiled
+    /// before it leave it out, meaning 0.)
+    pub submits: usize,
 }
 
 // SAFETY: repr(C), `struct_size: usize` first, all-zero valid.
@@ -138,7 +143,7 @@ unsafe impl SizedStruct for vidu_batch_options {
     const NAME: &'static str = "vidu_batch_options";
     fn fields() -> Vec<(usize, usize)> {
         fields!(vidu_batch_options: struct_size, concurrency, timeout_secs, journal_path,
-            resubmit_uncertain, cancel, on_event, userdata, search_window_secs, downloads)
+            resubmit_uncertain, cancel, on_event, userdata, search_window_secs, downloads, submits)
     }
 }
 
@@ -376,6 +381,9 @@ pub unsafe extern "C" fn vidu_client_run_batch(
         }
         if o.downloads != 0 {
             options = options.downloads(o.downloads);
+        }
+        if o.submits != 0 {
+            options = options.submits(o.submits);
         }
         if let Some(token) = opt_ref(o.cancel) {
             options = options.cancel(token.token.clone());

@@ -67,6 +67,10 @@ pub(crate) struct Rules {
     pub resubmit_uncertain: bool,
     /// Jobs submitting, searching or running at once (downloads are bounded by the driver).
     pub concurrency: usize,
+    /// Submits awaiting their answer at once (at least 1). Their intents may share one commit,
+    /// and a crash leaves at most this many jobs whose submit must be looked up: no intent is
+    /// recorded for a submit that is not about to be sent.
+    pub submits: usize,
     /// How long an uncertain submit is searched for.
     pub search_window: Duration,
     pub poll: PollSchedule,
@@ -232,6 +236,8 @@ pub(crate) struct Scheduler {
     records: VecDeque<Record>,
     actions: VecDeque<Action>,
     in_flight: usize,
+    /// Jobs in `Phase::Submitting`.
+    submitting: usize,
     unfinished: usize,
     held_until: Option<Duration>,
     /// Unix milliseconds at `now == 0`, to stamp intents.
@@ -323,6 +329,7 @@ impl Scheduler {
             records: VecDeque::new(),
             actions: VecDeque::new(),
             in_flight: 0,
+            submitting: 0,
             held_until: None,
             epoch_unix_ms,
             rng: seed | 1,
@@ -564,6 +571,7 @@ impl Scheduler {
     fn set_phase(&mut self, i: usize, phase: Phase) {
         let s = &mut self.slots[i];
         let (was, now) = (s.phase.in_flight(), phase.in_flight());
+        let was_submitting = s.phase == Phase::Submitting;
         if s.phase == Phase::Ended && phase != Phase::Ended {
             self.unfinished += 1;
         }
@@ -575,6 +583,11 @@ impl Scheduler {
         match (was, now) {
             (false, true) => self.in_flight += 1,
             (true, false) => self.in_flight -= 1,
+            _ => {}
+        }
+        match (was_submitting, phase == Phase::Submitting) {
+            (false, true) => self.submitting += 1,
+            (true, false) => self.submitting -= 1,
             _ => {}
         }
     }
@@ -622,7 +635,10 @@ impl Scheduler {
     // ---- submits ----
 
     fn submit_next(&mut self, now: Duration) -> bool {
-        if self.in_flight >= self.rules.concurrency || self.queue.is_empty() {
+        if self.in_flight >= self.rules.concurrency
+            || self.submitting >= self.rules.submits.max(1)
+            || self.queue.is_empty()
+        {
             return false;
         }
         if let Some(until) = self.held_until {
@@ -1195,6 +1211,7 @@ mod tests {
             list_polls: false,
             resubmit_uncertain: false,
             concurrency,
+            submits: concurrency,
             search_window: DEFAULT_SEARCH_WINDOW,
             poll: PollSchedule::default(),
             retry: RetryPolicy::default(),
@@ -1247,6 +1264,85 @@ mod tests {
         );
         assert_eq!(submits(&mut m, Duration::ZERO), vec![3]);
         assert!(matches!(m.outcome(1), Some(JobOutcome::Failed(_))));
+    }
+
+    /// Intents are recorded only for submits about to be sent: with room for 5 tasks and 2
+    /// submits at once, 2 go; each answer (created, or refused) lets one more go, and a
+    /// created task keeps its place against the concurrency.
+    #[test]
+    fn no_more_submits_await_their_answer_than_allowed() {
+        let keys: Vec<JobKey> = (0..10)
+            .map(|i| JobKey {
+                key: i,
+                caller_payload: false,
+            })
+            .collect();
+        let mut m = Scheduler::new(
+            Rules {
+                submits: 2,
+                ..rules(5)
+            },
+            &keys,
+            0,
+            1,
+        );
+        m.start(Duration::ZERO);
+        let intents = |m: &mut Scheduler| {
+            let mut n = 0;
+            let mut jobs = Vec::new();
+            while let Some(action) = m.next_action(Duration::ZERO) {
+                match action {
+                    Action::Record(Record::Intent { .. }) => n += 1,
+                    Action::Submit { job, .. } => jobs.push(job),
+                    _ => {}
+                }
+            }
+            assert_eq!(n, jobs.len(), "one intent per submit handed out");
+            jobs
+        };
+        assert_eq!(intents(&mut m), vec![0, 1]);
+        let created = |id: &str| SubmitOutcome::Created(id.into());
+        m.handle(
+            Duration::ZERO,
+            Input::Submitted {
+                job: 1,
+                outcome: created("t1"),
+            },
+        );
+        assert_eq!(intents(&mut m), vec![2]);
+        for job in [0, 2] {
+            let refused = SubmitOutcome::NotCreated {
+                error: Error::invalid("prompt", "x", "y"),
+                throttled: false,
+            };
+            m.handle(
+                Duration::ZERO,
+                Input::Submitted {
+                    job,
+                    outcome: refused,
+                },
+            );
+        }
+        assert_eq!(intents(&mut m), vec![3, 4]);
+        for (job, id) in [(3, "t3"), (4, "t4")] {
+            m.handle(
+                Duration::ZERO,
+                Input::Submitted {
+                    job,
+                    outcome: created(id),
+                },
+            );
+        }
+        // t1, t3, t4 running and 2 submits may go, but only 5 tasks at once.
+        assert_eq!(intents(&mut m), vec![5, 6]);
+        m.handle(
+            Duration::ZERO,
+            Input::Submitted {
+                job: 5,
+                outcome: created("t5"),
+            },
+        );
+        assert_eq!(intents(&mut m), Vec::<usize>::new());
     }
 
     /// Downloads run beside the loop: several are handed out before any answer, they do not

@@ -205,6 +205,8 @@ struct Schedule {
     lists_tasks: bool,
     resubmit_uncertain: bool,
     caller_payload: Vec<bool>,
+    /// Submits awaiting their answer at once.
+    submits: usize,
     faults: Faults,
     /// Crash before the action with this number (counted over the whole run), repeatedly.
     crashes: Vec<u64>,
@@ -232,12 +234,14 @@ impl Schedule {
         let resubmit_uncertain = rng.chance(20);
         let caller_payload = (0..jobs).map(|_| rng.chance(15)).collect();
         let crashes = (0..rng.below(4)).map(|_| rng.below(120)).collect();
+        let submits = 1 + rng.below(4) as usize;
         Schedule {
             seed,
             jobs,
             lists_tasks,
             resubmit_uncertain,
             caller_payload,
+            submits,
             faults: Faults {
                 max_lag_ms,
                 ..faults
@@ -263,6 +267,7 @@ fn rules(s: &Schedule) -> Rules {
         list_polls: s.lists_tasks && s.jobs > 1,
         resubmit_uncertain: s.resubmit_uncertain,
         concurrency: 1 + (s.seed % 3) as usize,
+        submits: s.submits,
         // Longer than the provider's longest lag: the window is what makes absence proof.
         search_window: Duration::from_secs(150),
         poll: PollSchedule {
@@ -309,81 +314,118 @@ fn run(s: &Schedule) -> World {
         let life_start = now;
         m.start(Duration::ZERO);
         let mut pending: Vec<Record> = Vec::new();
+        // Answers of submits and downloads sent from the driver's threads, not taken yet: they
+        // come back later and in any order, as from a pool of threads.
+        let mut answers: Vec<Input> = Vec::new();
         let crashed = loop {
             assert!(
                 now < Duration::from_secs(3 * 24 * 3600),
                 "seed {}: the run does not end",
                 s.seed
             );
+            // Some of the answers that have come are taken before the pass.
+            let mut k = 0;
+            while k < answers.len() {
+                if rng.chance(50) {
+                    m.handle(now - life_start, answers.swap_remove(k));
+                } else {
+                    k += 1;
+                }
+            }
+            // One pass: every action due, its records committed once, then the I/O.
             let local = now - life_start;
-            match m.next_action(local) {
-                Some(Action::Record(r)) => pending.push(r),
-                Some(action) => {
-                    action_no += 1;
-                    if crashes.peek() == Some(&action_no) {
-                        crashes.next();
-                        // Died mid-commit: a prefix of the group reached the disk.
-                        let keep = rng.below(pending.len() as u64 + 1) as usize;
-                        if keep < pending.len() {
-                            torn_commits += 1;
-                        }
-                        durable.extend(pending.drain(..keep));
-                        break true;
+            let mut pass = Vec::new();
+            while let Some(action) = m.next_action(local) {
+                match action {
+                    Action::Record(r) => pending.push(r),
+                    action => pass.push(action),
+                }
+            }
+            if pass.is_empty() {
+                durable.append(&mut pending);
+                if !answers.is_empty() {
+                    // Nothing to do but wait for an answer.
+                    let k = rng.below(answers.len() as u64) as usize;
+                    now += rng.millis(1000);
+                    m.handle(now - life_start, answers.swap_remove(k));
+                    continue;
+                }
+                if m.is_finished() {
+                    break false;
+                }
+                let wake = m
+                    .next_wake()
+                    .unwrap_or_else(|| panic!("seed {}: stuck with jobs unfinished", s.seed));
+                now = now.max(life_start + wake);
+                continue;
+            }
+            let first = action_no + 1;
+            action_no += pass.len() as u64;
+            let crash = match crashes.peek() {
+                Some(&c) if c <= action_no => {
+                    crashes.next();
+                    Some((c.max(first) - first) as usize)
+                }
+                _ => None,
+            };
+            match crash {
+                // Died mid-commit: a prefix of the group reached the disk.
+                Some(0) => {
+                    let keep = rng.below(pending.len() as u64 + 1) as usize;
+                    if keep < pending.len() {
+                        torn_commits += 1;
                     }
-                    durable.append(&mut pending);
-                    now += rng.millis(2000);
-                    let local = now - life_start;
-                    let input = match action {
-                        Action::Record(_) | Action::Emit(_) => None,
-                        Action::Submit { job, tag } => {
-                            let payload = if s.caller_payload[job] {
-                                Some("caller's own".into())
-                            } else {
-                                tag
-                            };
-                            let outcome = provider.submit(job, payload, now);
-                            Some(Input::Submitted { job, outcome })
-                        }
-                        Action::List { polls } => {
-                            let result = provider.list(&polls, now);
-                            Some(Input::Listed { polls, result })
-                        }
-                        Action::Poll { job, task_id } => {
-                            let result = provider.poll(&task_id, now);
-                            Some(Input::Polled { job, result })
-                        }
-                        Action::Search { job, tag, .. } => {
-                            assert!(s.lists_tasks, "seed {}: searched a gateway", s.seed);
-                            let result = provider.search(&tag, now);
-                            Some(Input::Searched { job, result })
-                        }
-                        Action::Download { job, status } => {
-                            let result = if provider.rng.chance(s.faults.download_error) {
-                                Err(Error::Download {
-                                    task_id: None,
-                                    detail: "simulated".into(),
-                                })
-                            } else {
-                                outputs.insert(job, status.task_id.clone());
-                                Ok((1, PathBuf::from(format!("{job}.mp4"))))
-                            };
-                            Some(Input::Downloaded { job, result })
-                        }
-                    };
-                    if let Some(input) = input {
-                        m.handle(local, input);
+                    durable.extend(pending.drain(..keep));
+                    break true;
+                }
+                _ => durable.append(&mut pending),
+            }
+            // Died after the commit, with part of the pass sent: those answers are lost.
+            let sent = crash.unwrap_or(pass.len());
+            for action in pass.into_iter().take(sent) {
+                now += rng.millis(500);
+                let local = now - life_start;
+                match action {
+                    Action::Record(_) | Action::Emit(_) => {}
+                    Action::Submit { job, tag } => {
+                        let payload = if s.caller_payload[job] {
+                            Some("caller's own".into())
+                        } else {
+                            tag
+                        };
+                        let outcome = provider.submit(job, payload, now);
+                        answers.push(Input::Submitted { job, outcome });
+                    }
+                    Action::Download { job, status } => {
+                        let result = if provider.rng.chance(s.faults.download_error) {
+                            Err(Error::Download {
+                                task_id: None,
+                                detail: "simulated".into(),
+                            })
+                        } else {
+                            outputs.insert(job, status.task_id.clone());
+                            Ok((1, PathBuf::from(format!("{job}.mp4"))))
+                        };
+                        answers.push(Input::Downloaded { job, result });
+                    }
+                    // Polls, lists and searches are answered on the loop, before the next.
+                    Action::List { polls } => {
+                        let result = provider.list(&polls, now);
+                        m.handle(local, Input::Listed { polls, result });
+                    }
+                    Action::Poll { job, task_id } => {
+                        let result = provider.poll(&task_id, now);
+                        m.handle(local, Input::Polled { job, result });
+                    }
+                    Action::Search { job, tag, .. } => {
+                        assert!(s.lists_tasks, "seed {}: searched a gateway", s.seed);
+                        let result = provider.search(&tag, now);
+                        m.handle(local, Input::Searched { job, result });
                     }
                 }
-                None => {
-                    durable.append(&mut pending);
-                    if m.is_finished() {
-                        break false;
-                    }
-                    let wake = m
-                        .next_wake()
-                        .unwrap_or_else(|| panic!("seed {}: stuck with jobs unfinished", s.seed));
-                    now = now.max(life_start + wake);
-                }
+            }
+            if crash.is_some() {
+                break true;
             }
         };
         if !crashed {
@@ -530,6 +572,7 @@ fn every_crash_point_of_small_batches() {
                     lists_tasks,
                     resubmit_uncertain: false,
                     caller_payload: vec![false; jobs],
+                    submits: jobs,
                     faults: Faults {
                         lose_before: 0,
                         lose_after: if faulty { 30 } else { 0 },
@@ -589,6 +632,7 @@ fn clone_schedule(s: &Schedule) -> Schedule {
         lists_tasks: s.lists_tasks,
         resubmit_uncertain: s.resubmit_uncertain,
         caller_payload: s.caller_payload.clone(),
+        submits: s.submits,
         faults: s.faults,
         crashes: s.crashes.clone(),
     }
@@ -610,6 +654,7 @@ fn scale_of_100_000_jobs() {
         lists_tasks: true,
         resubmit_uncertain: false,
         caller_payload: vec![false; n],
+        submits: n,
         faults: Faults {
             lose_before: 0,
             lose_after: 0,
