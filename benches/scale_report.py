@@ -103,22 +103,38 @@ if sizes:
 
 sync_sizes = sorted({int(k.split(".")[1]) for k in data if k.startswith("sync.") and k.endswith(".fsyncs")})
 if sync_sizes:
-    p("| jobs | fsyncs (journal and videos) | wall | wall, every fsync 5 ms slower | added by the slow sync | result |")
-    p("|---|---|---|---|---|---|")
-    added = []
+    p("| jobs | journal records | journal commits (fsyncs) | records per commit | all fsyncs (with the videos') | wall | wall, the journal's fsync 5 ms slower | added by the slow sync | added per commit | per commit, not per record | flat in total |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|")
+    first_added = None
     for n in sync_sizes:
         fast, slow = num(f"sync.{n}.0.wall_secs"), num(f"sync.{n}.5.wall_secs")
-        added.append(slow - fast)
+        records = num(f"sync.{n}.5.records") or 0
+        commits = num(f"sync.{n}.5.journal_fsyncs") or 0
+        added = slow - fast
+        per_commit = added / commits * 1000 if commits else 0
+        # Group commit: the slow sync costs per commit, not per record (at most 5 ms a commit,
+        # 1.5x for noise), and a commit carries several records.
+        ok = added <= max(commits * 0.005 * SYNC_GROWTH, 0.5) and records >= 2 * commits
+        # The stricter reading: the added time the same at every size.
+        flat = "—" if first_added is None else verdict(added <= max(first_added, 0.5) * SYNC_GROWTH)
+        first_added = added if first_added is None else first_added
         p(
-            f"| {n:,} | {int(num(f'sync.{n}.fsyncs') or 0):,} | {fast:.1f} s | {slow:.1f} s | "
-            f"{slow - fast:+.1f} s | {'—' if len(added) == 1 else verdict(added[-1] <= max(added[0], 0.5) * SYNC_GROWTH)} |"
+            f"| {n:,} | {int(records):,} | {int(commits):,} | {records / commits if commits else 0:.1f} | "
+            f"{int(num(f'sync.{n}.fsyncs') or 0):,} | {fast:.1f} s | {slow:.1f} s | {added:+.1f} s | "
+            f"{per_commit:.1f} ms | {verdict(ok)} | {flat} |"
         )
     p("")
     p(
-        "Target (group commit): the time a 5 ms sync adds does not grow with the number of "
-        f"records (largest size within {SYNC_GROWTH:g}x of the smallest's). The sync is slowed "
-        "by `benches/slow_fsync.c`, an `LD_PRELOAD` shim around `fsync`/`fdatasync` that also "
-        "counts them (checked against `strace -f -c -e trace=fsync,fdatasync`)."
+        "Targets (group commit): the records of a pass share one commit, so the time a 5 ms "
+        "slower sync adds grows with the commits, not the records: at most 5 ms a commit "
+        f"({SYNC_GROWTH:g}x for noise), with at least 2 records a commit on average; and, read "
+        f"strictly, the time added the same at every size (largest within {SYNC_GROWTH:g}x of the "
+        "smallest's), which a bounded number of submits awaiting their answer cannot give: each "
+        "group of submits needs its intents on disk before it is sent. Only the "
+        "journal's syncs are slowed, by `benches/slow_fsync.c`, an `LD_PRELOAD` shim around "
+        "`fsync`/`fdatasync` that also counts them (checked against `strace -f -c -e "
+        "trace=fsync,fdatasync`); each video's own fsync and its directory's run on the download "
+        "threads and are counted in \"all fsyncs\"."
     )
     p("")
 

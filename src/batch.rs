@@ -22,6 +22,7 @@
 //! I/O that would otherwise hold up every poll behind it. Polls stay on the one thread: they
 //! are short, and a thread per task would cost every user of a small device.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::io;
@@ -32,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
 use crate::client::{Client, Progress, WaitOptions};
-use crate::download::{parent_dir, stale_partials_in, Stale};
+use crate::download::{duplicate_output, parent_dir, stale_partials_in, DistinctOutputs, Stale};
 use crate::error::{Error, Result};
 use crate::image::ImageSource;
 use crate::job::Job;
@@ -69,6 +70,73 @@ impl<'a> BatchJob<'a> {
         self.label = Some(label.into());
         self
     }
+}
+
+/// The jobs of a batch, asked for one at a time as the batch needs them: all of them once to
+/// check them before anything is sent, then each when it is submitted and when its video is
+/// written. A batch run from a source ([`Client::run_batch_from`]) holds about 200 bytes per
+/// job however large the jobs are, so a file of 100,000 jobs can be read line by line again
+/// instead of being held whole. A slice of [`BatchJob`]s is one.
+pub trait JobSource {
+    /// How many jobs there are.
+    fn len(&self) -> usize;
+    /// True when there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Job `index` (below [`len`](Self::len)), the same each time it is asked for. A job that
+    /// differs from the one checked (another image, prompt or output) is not submitted: it
+    /// fails, naming the change. An error fails the batch while jobs are checked, and that one
+    /// job afterwards.
+    fn job(&self, index: usize) -> Result<Cow<'_, BatchJob<'_>>>;
+}
+
+impl JobSource for [BatchJob<'_>] {
+    fn len(&self) -> usize {
+        <[BatchJob<'_>]>::len(self)
+    }
+    fn job(&self, index: usize) -> Result<Cow<'_, BatchJob<'_>>> {
+        self.get(index)
+            .map(Cow::Borrowed)
+            .ok_or_else(|| Error::invalid("job", index, format!("an index below {}", self.len())))
+    }
+}
+
+impl JobSource for Vec<BatchJob<'_>> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn job(&self, index: usize) -> Result<Cow<'_, BatchJob<'_>>> {
+        self.as_slice().job(index)
+    }
+}
+
+/// A source by reference, sized (so that it can be a `&dyn JobSource` whatever it is).
+struct ByRef<'s, S: ?Sized>(&'s S);
+
+impl<S: JobSource + ?Sized> JobSource for ByRef<'_, S> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn job(&self, index: usize) -> Result<Cow<'_, BatchJob<'_>>> {
+        self.0.job(index)
+    }
+}
+
+/// How many jobs of a batch run from a source ended each way; each job's own outcome was an
+/// event ([`BatchEvent::Written`], [`Failed`](BatchEvent::Failed),
+/// [`Uncertain`](BatchEvent::Uncertain) or [`Unfinished`](BatchEvent::Unfinished)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchSummary {
+    /// Videos written, now or by an earlier run with the same journal.
+    pub written: usize,
+    /// Jobs that failed.
+    pub failed: usize,
+    /// Jobs whose submit may have created a task that could not be found.
+    pub uncertain: usize,
+    /// Jobs the run stopped before they ended (rerun with the journal to resume them).
+    pub unfinished: usize,
 }
 
 /// Something that happened to one job of a batch, reported as it happens.
@@ -129,6 +197,14 @@ pub enum BatchEvent<'e> {
         job: usize,
         /// What happened.
         error: &'e Error,
+    },
+    /// Only from [`Client::run_batch_from`], once the run stops: the job did not end in this
+    /// run. Rerun with the same journal to resume it.
+    Unfinished {
+        /// The job's index in the batch.
+        job: usize,
+        /// The task, if one was created.
+        task_id: Option<&'e str>,
     },
 }
 
@@ -311,6 +387,75 @@ impl Client {
         jobs: &[BatchJob<'a>],
         options: &mut BatchOptions<'a>,
     ) -> Result<Vec<JobOutcome>> {
+        let (scheduler, _) = self.run_jobs(&ByRef(jobs), options, false)?;
+        Ok(scheduler.into_outcomes())
+    }
+
+    /// Runs many jobs read from `jobs` as they are needed, as [`run_batch`](Self::run_batch)
+    /// does, holding about 200 bytes per job instead of the jobs and their outcomes: each job's
+    /// outcome is an event, exactly one per job ([`BatchEvent::Written`],
+    /// [`Failed`](BatchEvent::Failed), [`Uncertain`](BatchEvent::Uncertain), or
+    /// [`Unfinished`](BatchEvent::Unfinished) when the run stops first; jobs a journal shows
+    /// ended are reported first), and the call returns their counts. Every job is checked
+    /// before the first submit, as by `run_batch`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # fn main() -> vidu::Result<()> {
+    /// # use std::time::Duration;
+    /// # let emulator = vidu::emulator::Emulator::start()?;
+    /// # let config = vidu::Config::new(vidu::Provider::Vidu, "key")
+    /// #     .base_url(emulator.base_url())
+    /// #     .poll(vidu::PollSchedule::new().first(Duration::from_millis(10)));
+    /// use std::borrow::Cow;
+    /// use vidu::{BatchEvent, BatchJob, BatchOptions, Client, Job, JobSource};
+    ///
+    /// /// Jobs made from their number when asked for, never held together.
+    /// struct Catalogue;
+    /// impl JobSource for Catalogue {
+    ///     fn len(&self) -> usize {
+    ///         20
+    ///     }
+    ///     fn job(&self, i: usize) -> vidu::Result<Cow<'_, BatchJob<'_>>> {
+    ///         let job = Job::new(format!("https://example.com/items/{i}.png"));
+    ///         let name = format!("vidu-doc-{}-{i}.mp4", std::process::id());
+    ///         Ok(Cow::Owned(BatchJob::new(job, std::env::temp_dir().join(name))))
+    ///     }
+    /// }
+    ///
+    /// let client = Client::new(config)?;
+    /// let mut options = BatchOptions::default().on_event(|event| {
+    ///     if let BatchEvent::Written { path, .. } = event {
+    /// #       std::fs::remove_file(path).unwrap();
+    ///     }
+    ///     std::ops::ControlFlow::Continue(())
+    /// });
+    /// let summary = client.run_batch_from(&Catalogue, &mut options)?;
+    /// assert_eq!(summary.written, 20);
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
+    pub fn run_batch_from<S: JobSource + ?Sized>(
+        &self,
+        jobs: &S,
+        options: &mut BatchOptions<'_>,
+    ) -> Result<BatchSummary> {
+        self.run_jobs(&ByRef(jobs), options, true)
+            .map(|(_, summary)| summary)
+    }
+
+    /// The batch: checks every job, replays the journal, and runs the state machine until every
+    /// job ends or the run stops. With `every_job`, each job's outcome goes out as one event
+    /// and is then forgotten (counted in the summary); without, the outcomes stay in the
+    /// returned state machine.
+    fn run_jobs(
+        &self,
+        jobs: &dyn JobSource,
+        options: &mut BatchOptions<'_>,
+        every_job: bool,
+    ) -> Result<(Scheduler, BatchSummary)> {
         let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 {
             return Err(Error::invalid("concurrency", 0, "at least 1"));
@@ -331,24 +476,7 @@ impl Client {
                 format!("1 to {MAX_THREADS} (one thread each)"),
             ));
         }
-        for (i, bj) in jobs.iter().enumerate() {
-            let named = |e: Error| e.in_job(label(bj, i));
-            self.check(&bj.job).map_err(named)?;
-            crate::download::check_output_path(&bj.output).map_err(named)?;
-        }
-        // Two jobs writing one file would pay twice for one video.
-        let labels: Vec<String> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, bj)| label(bj, i))
-            .collect();
-        crate::download::check_distinct_outputs(
-            labels
-                .iter()
-                .zip(jobs)
-                .map(|(l, bj)| (l.as_str(), bj.output.as_path())),
-        )?;
-        let keys = job_keys(jobs);
+        let keys = check_jobs(self, jobs)?;
         let rules = Rules {
             lists_tasks: self.lists_tasks(),
             list_polls: self.lists_tasks() && jobs.len() > 1,
@@ -364,7 +492,13 @@ impl Client {
             Some(path) => Some(self.open_journal(path, jobs, &keys, &mut scheduler)?),
             None => None,
         };
+        drop(keys);
         let start = Instant::now();
+        // Jobs that ended in an earlier run are reported before anything new happens.
+        let mut summary = BatchSummary::default();
+        if every_job {
+            report_ended(&mut scheduler, &mut summary, options.on_event.as_mut());
+        }
         scheduler.start(Duration::ZERO);
         if let Some(journal) = &journal {
             let (done, running, searching, to_submit) = scheduler.counts();
@@ -375,18 +509,18 @@ impl Client {
             );
         }
         let stale = stale_partials_of(jobs);
-        let (download_tx, download_rx) = mpsc::channel::<(usize, TaskStatus)>();
+        let (download_tx, download_rx) = mpsc::channel::<(usize, TaskStatus, PathBuf)>();
         let (submit_tx, submit_rx) = mpsc::channel::<(usize, Job<'_>)>();
         let (download_rx, submit_rx) = (Mutex::new(download_rx), Mutex::new(submit_rx));
         let (answer_tx, answer_rx) = mpsc::channel();
         let stop = CancelToken::new();
         let cancel = options.cancel.clone().unwrap_or_default();
         let deadline = options.timeout.and_then(|t| start.checked_add(t));
-        // Scoped threads: the jobs (and their output paths) are borrowed, not copied.
+        // Scoped threads: a submit's image bytes are borrowed from the jobs, not copied.
         std::thread::scope(|scope| {
             for _ in 0..downloads.min(jobs.len()) {
                 let (work, answers, stop, stale) = (&download_rx, answer_tx.clone(), &stop, &stale);
-                scope.spawn(move || download_worker(self, jobs, stale, work, &answers, stop));
+                scope.spawn(move || download_worker(self, stale, work, &answers, stop));
             }
             for _ in 0..submits.min(concurrency).min(jobs.len()) {
                 let (work, answers, stop, cancel) = (&submit_rx, answer_tx.clone(), &stop, &cancel);
@@ -404,6 +538,7 @@ impl Client {
                 on_event: options.on_event.as_mut(),
                 single: None,
                 stopped: false,
+                every_job: every_job.then_some(&mut summary),
                 pool: Some(Pool {
                     downloads: Some(download_tx),
                     submits: Some(submit_tx),
@@ -416,7 +551,16 @@ impl Client {
             // on the way out).
             driver.run(&mut scheduler)
         })?;
-        Ok(scheduler.into_outcomes())
+        if every_job {
+            report_ended(&mut scheduler, &mut summary, options.on_event.as_mut());
+            report_unfinished(
+                &scheduler,
+                jobs.len(),
+                &mut summary,
+                options.on_event.as_mut(),
+            );
+        }
+        Ok((scheduler, summary))
     }
 
     /// Opens the journal and replays it into `scheduler`: records are matched to jobs by their
@@ -426,25 +570,27 @@ impl Client {
     fn open_journal(
         &self,
         path: &Path,
-        jobs: &[BatchJob<'_>],
+        jobs: &dyn JobSource,
         keys: &[JobKey],
         scheduler: &mut Scheduler,
     ) -> Result<Journal> {
-        let by_key: HashMap<String, usize> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (format!("{:016x}", k.key), i))
-            .collect();
-        let list_fingerprint = journal::fingerprint(by_key_sorted(keys));
+        let by_key: HashMap<u64, usize> =
+            keys.iter().enumerate().map(|(i, k)| (k.key, i)).collect();
+        let list_fingerprint = key_list_fingerprint(keys);
         let header = Header::new(list_fingerprint, jobs.len() as u64, self.provider().name());
-        let legacy = legacy_fingerprint(jobs);
+        // Only a journal of format 1 needs it, and it reads every job again.
+        let mut legacy: Option<String> = None;
         let mut orphans: BTreeMap<String, Orphan> = BTreeMap::new();
         let mut matched = 0usize;
         let (journal, opened) = Journal::open_with(path, &header, |found, _line, record| {
-            let by_index =
-                found.version < 2 && found.fingerprint == legacy && found.jobs == jobs.len() as u64;
+            let by_index = found.version < 2
+                && found.jobs == jobs.len() as u64
+                && found.fingerprint == *legacy.get_or_insert_with(|| legacy_fingerprint(jobs));
             let target = match record.key() {
-                Some(key) => by_key.get(key).copied(),
+                Some(key) => u64::from_str_radix(key, 16)
+                    .ok()
+                    .filter(|_| key.len() == 16)
+                    .and_then(|k| by_key.get(&k).copied()),
                 None if by_index => record.job().and_then(|j| usize::try_from(j).ok()),
                 None => None,
             };
@@ -516,7 +662,8 @@ impl Client {
         crate::download::check_output_path(path)?;
         self.check(job)?;
         let jobs = [BatchJob::new(job.reborrow(), path)];
-        let keys = job_keys(&jobs);
+        let jobs = ByRef(&jobs[..]);
+        let keys = check_jobs(self, &jobs)?;
         let rules = Rules {
             lists_tasks: self.lists_tasks(),
             list_polls: false,
@@ -547,7 +694,8 @@ impl Client {
                 submitted: false,
             }),
             stopped: false,
-            // A batch of one downloads on the calling thread.
+            every_job: None,
+            // A batch of one submits and downloads on the calling thread.
             pool: None,
         };
         driver.run(&mut scheduler)?;
@@ -640,34 +788,59 @@ fn held_tasks(orphans: &BTreeMap<String, Orphan>) -> String {
     )
 }
 
-/// The key of each job, made unique (a repeated job gets its occurrence counted in).
-fn job_keys(jobs: &[BatchJob<'_>]) -> Vec<JobKey> {
-    let mut seen: HashMap<u64, u32> = HashMap::with_capacity(jobs.len());
-    jobs.iter()
-        .map(|bj| {
-            let form = identity::canonical(&bj.job, &bj.output);
-            let mut key = identity::key(&form);
-            let n = seen.entry(key).or_insert(0);
-            if *n > 0 {
-                key = identity::key(&format!("{form}#{n}"));
-            }
-            *n += 1;
-            JobKey {
-                key,
-                caller_payload: bj.job.payload.is_some(),
-            }
-        })
-        .collect()
+/// Checks every job before anything is sent (what the provider accepts, an output that can be
+/// written, no two jobs writing one file) and returns each job's key, made unique (a repeated
+/// job gets its occurrence counted in). One pass over the jobs, holding about 40 bytes a job.
+fn check_jobs(client: &Client, jobs: &dyn JobSource) -> Result<Vec<JobKey>> {
+    let n = jobs.len();
+    let mut keys = Vec::with_capacity(n);
+    let mut seen: HashMap<u64, u32> = HashMap::with_capacity(n);
+    let mut outputs = DistinctOutputs::new();
+    for i in 0..n {
+        let bj = jobs
+            .job(i)
+            .map_err(|e| e.in_job(format!("job {}", i + 1)))?;
+        let named = |e: Error| e.in_job(label(&bj, i));
+        client.check(&bj.job).map_err(named)?;
+        crate::download::check_output_path(&bj.output).map_err(named)?;
+        // Two jobs writing one file would pay twice for one video.
+        let output_of = |j: usize| jobs.job(j).map(|b| b.output.clone());
+        if let Some((first, resolved)) = outputs.add(i, &bj.output, output_of)? {
+            let first = jobs.job(first).map(|b| label(&b, first))?;
+            return Err(duplicate_output(
+                &bj.output,
+                &first,
+                &label(&bj, i),
+                &resolved,
+            ));
+        }
+        let form = identity::canonical(&bj.job, &bj.output);
+        let mut key = identity::key(&form);
+        let count = seen.entry(key).or_insert(0);
+        if *count > 0 {
+            key = identity::key(&format!("{form}#{count}"));
+        }
+        *count += 1;
+        keys.push(JobKey {
+            key,
+            caller_payload: bj.job.payload.is_some(),
+        });
+    }
+    Ok(keys)
 }
 
-fn by_key_sorted(keys: &[JobKey]) -> Vec<String> {
-    keys.iter().map(|k| format!("{:016x}", k.key)).collect()
+/// The fingerprint of the job list a journal's header names: over the jobs' keys, sorted.
+fn key_list_fingerprint(keys: &[JobKey]) -> String {
+    let mut sorted: Vec<u64> = keys.iter().map(|k| k.key).collect();
+    // Fixed-width hex sorts as the numbers do.
+    sorted.sort_unstable();
+    journal::fingerprint(sorted.iter().map(|k| format!("{k:016x}")))
 }
 
 /// The fingerprint journals of format 1 were written with: FNV over each job's `Debug` text
 /// with its image stood for by its hash. Only to recognise those journals.
-fn legacy_fingerprint(jobs: &[BatchJob<'_>]) -> String {
-    journal::fingerprint(jobs.iter().map(|bj| {
+fn legacy_fingerprint(jobs: &dyn JobSource) -> String {
+    journal::fingerprint((0..jobs.len()).filter_map(|i| jobs.job(i).ok()).map(|bj| {
         let image = match &bj.job.image {
             ImageSource::Url(u) => format!("url {u}"),
             ImageSource::Path(p) => format!("path {}", p.display()),
@@ -685,10 +858,13 @@ fn seed() -> u64 {
 
 /// The partial files earlier runs left for each job's output, by job: each output directory
 /// is listed once for the whole batch, not once per video written (download.rs, `Stale`).
-fn stale_partials_of(jobs: &[BatchJob<'_>]) -> HashMap<usize, Vec<PathBuf>> {
+fn stale_partials_of(jobs: &dyn JobSource) -> HashMap<usize, Vec<PathBuf>> {
     let mut listings: HashMap<PathBuf, HashMap<OsString, Vec<PathBuf>>> = HashMap::new();
     let mut found = HashMap::new();
-    for (i, job) in jobs.iter().enumerate() {
+    for i in 0..jobs.len() {
+        let Ok(job) = jobs.job(i) else {
+            continue;
+        };
         let Some(name) = job.output.file_name() else {
             continue;
         };
@@ -703,24 +879,116 @@ fn stale_partials_of(jobs: &[BatchJob<'_>]) -> HashMap<usize, Vec<PathBuf>> {
     found
 }
 
+/// The job the source gives for `job` now, if it is still the job that was checked (its key
+/// unchanged): a source read again must not make the batch pay for another job.
+fn unchanged<'s>(
+    bj: Cow<'s, BatchJob<'s>>,
+    job: usize,
+    key: Option<u64>,
+) -> Result<Cow<'s, BatchJob<'s>>> {
+    let now = identity::key(&identity::canonical(&bj.job, &bj.output));
+    if Some(now) == key {
+        return Ok(bj);
+    }
+    Err(Error::invalid(
+        "job",
+        label(&bj, job),
+        "the same job as when the batch checked it (its source now gives another image, \
+         prompt, setting or output); nothing was sent for it",
+    ))
+}
+
+/// The event that tells how job `job` ended, if it did.
+fn end_event(scheduler: &Scheduler, job: usize) -> Option<BatchEvent<'_>> {
+    Some(match scheduler.outcome(job)? {
+        JobOutcome::Written {
+            task_id,
+            path,
+            bytes,
+        } => BatchEvent::Written {
+            job,
+            task_id,
+            path,
+            bytes: *bytes,
+        },
+        JobOutcome::Failed(error) => BatchEvent::Failed { job, error },
+        JobOutcome::Uncertain(error) => BatchEvent::Uncertain { job, error },
+        JobOutcome::Unfinished { .. } => return None,
+    })
+}
+
+/// Counts one ended job's outcome.
+fn count(summary: &mut BatchSummary, outcome: Option<&JobOutcome>) {
+    match outcome {
+        Some(JobOutcome::Written { .. }) => summary.written += 1,
+        Some(JobOutcome::Failed(_)) => summary.failed += 1,
+        Some(JobOutcome::Uncertain(_)) => summary.uncertain += 1,
+        _ => {}
+    }
+}
+
+/// Reports every ended job not reported yet (its outcome still held) and forgets its outcome.
+fn report_ended(
+    scheduler: &mut Scheduler,
+    summary: &mut BatchSummary,
+    mut on_event: Option<&mut BatchCallback<'_>>,
+) {
+    for job in 0..scheduler.len() {
+        if scheduler.outcome(job).is_some() {
+            report(scheduler, job, summary, on_event.as_deref_mut());
+            scheduler.release(job);
+        }
+    }
+}
+
+/// Counts job `job`'s outcome and tells the caller (who may no longer stop anything).
+fn report(
+    scheduler: &Scheduler,
+    job: usize,
+    summary: &mut BatchSummary,
+    on_event: Option<&mut BatchCallback<'_>>,
+) {
+    count(summary, scheduler.outcome(job));
+    if let (Some(callback), Some(event)) = (on_event, end_event(scheduler, job)) {
+        let _ = callback(&event);
+    }
+}
+
+/// Reports every job that has not ended, with its task when it has one.
+fn report_unfinished(
+    scheduler: &Scheduler,
+    jobs: usize,
+    summary: &mut BatchSummary,
+    mut on_event: Option<&mut BatchCallback<'_>>,
+) {
+    for job in (0..jobs).filter(|&j| !scheduler.is_ended(j)) {
+        summary.unfinished += 1;
+        if let Some(callback) = on_event.as_deref_mut() {
+            let _ = callback(&BatchEvent::Unfinished {
+                job,
+                task_id: scheduler.task_id(job),
+            });
+        }
+    }
+}
+
 /// One download thread: takes the next video, downloads it (atomically, resumably, capped and
 /// watched for stalls, as [`Client::download`] does), and hands the answer back to the loop,
 /// which feeds it to the state machine. Once the run stops, what is still queued is answered
 /// cancelled without starting.
 fn download_worker(
     client: &Client,
-    jobs: &[BatchJob<'_>],
     stale: &HashMap<usize, Vec<PathBuf>>,
-    work: &Mutex<mpsc::Receiver<(usize, TaskStatus)>>,
+    work: &Mutex<mpsc::Receiver<(usize, TaskStatus, PathBuf)>>,
     answers: &mpsc::Sender<Input>,
     stop: &CancelToken,
 ) {
     loop {
         let next = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok((job, status)) = next else {
+        let Ok((job, status, output)) = next else {
             return; // the loop has ended
         };
-        let output = &jobs[job].output;
+        let output = &output;
         let result = if stop.is_cancelled() {
             Err(Error::cancelled(&status.task_id))
         } else {
@@ -791,8 +1059,8 @@ fn not_sent(error: Error) -> SubmitOutcome {
 
 /// The loop's side of the submit and download threads.
 struct Pool<'a> {
-    /// Videos to download; `None` once the run stops (the threads then end).
-    downloads: Option<mpsc::Sender<(usize, TaskStatus)>>,
+    /// Videos to download, and where; `None` once the run stops (the threads then end).
+    downloads: Option<mpsc::Sender<(usize, TaskStatus, PathBuf)>>,
     /// Submits to send; `None` once the run stops.
     submits: Option<mpsc::Sender<(usize, Job<'a>)>>,
     /// Their answers.
@@ -827,7 +1095,7 @@ struct Single<'p, 'a> {
 /// cancel token, the deadline or the callback.
 struct Driver<'c, 'j, 'a, 'o, 'p, 'q> {
     client: &'c Client,
-    jobs: &'j [BatchJob<'a>],
+    jobs: &'j dyn JobSource,
     journal: Option<Journal>,
     pending: Vec<Record>,
     cancel: CancelToken,
@@ -836,11 +1104,21 @@ struct Driver<'c, 'j, 'a, 'o, 'p, 'q> {
     on_event: Option<&'o mut BatchCallback<'a>>,
     single: Option<Single<'p, 'q>>,
     stopped: bool,
+    /// Each job's outcome goes out as one event, is counted here, and is then forgotten.
+    every_job: Option<&'o mut BatchSummary>,
     /// The submit and download threads; `None`: both run on this thread.
     pool: Option<Pool<'j>>,
 }
 
 impl Driver<'_, '_, '_, '_, '_, '_> {
+    /// How log records name job `job` (read from the jobs again: only when a record is made).
+    fn name(&self, job: usize) -> String {
+        match self.jobs.job(job) {
+            Ok(bj) => log_name(&bj, job),
+            Err(_) => format!("job {}", job + 1),
+        }
+    }
+
     fn now(&self) -> Duration {
         self.start.elapsed()
     }
@@ -958,7 +1236,16 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                         _ => None,
                     }
                 } else {
-                    self.perform(scheduler, action)
+                    let ended = match &action {
+                        Action::Emit(Event::Ended { job }) => Some(*job),
+                        _ => None,
+                    };
+                    let input = self.perform(scheduler, action);
+                    if let (Some(job), Some(summary)) = (ended, self.every_job.as_deref_mut()) {
+                        count(summary, scheduler.outcome(job));
+                        scheduler.release(job);
+                    }
+                    input
                 };
                 if let Some(input) = input {
                     scheduler.handle(self.now(), input);
@@ -984,7 +1271,21 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
         match action {
             Action::Record(_) => None,
             Action::Submit { job, tag } => {
-                let mut payloaded = self.jobs[job].job.reborrow();
+                let jobs = self.jobs;
+                let checked = jobs
+                    .job(job)
+                    .and_then(|bj| unchanged(bj, job, scheduler.key(job)));
+                let mut payloaded = match checked {
+                    Ok(Cow::Borrowed(bj)) => bj.job.reborrow(),
+                    Ok(Cow::Owned(bj)) => bj.job,
+                    // Nothing was sent: the job fails, naming why.
+                    Err(error) => {
+                        return Some(Input::Submitted {
+                            job,
+                            outcome: not_sent(error),
+                        })
+                    }
+                };
                 if let Some(tag) = tag {
                     payloaded.payload = Some(tag);
                 }
@@ -1037,10 +1338,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 tag,
                 from_unix_ms,
             } => {
-                log::debug!(
-                    "{}: searching the task list for tag {tag}",
-                    log_name(&self.jobs[job], job)
-                );
+                log::debug!("{}: searching the task list for tag {tag}", self.name(job));
                 let result =
                     client.find_task_by_payload(&tag, from_unix_ms, self.deadline, &self.cancel);
                 Some(Input::Searched { job, result })
@@ -1048,19 +1346,29 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
             Action::Download { job, status } => {
                 log::info!(
                     "{}: task {}: succeeded; downloading",
-                    log_name(&self.jobs[job], job),
+                    self.name(job),
                     status.task_id
                 );
+                let output = match self.jobs.job(job) {
+                    Ok(bj) => bj.output.clone(),
+                    Err(error) => {
+                        let error = error.in_job(format!("job {}", job + 1));
+                        return Some(Input::Downloaded {
+                            job,
+                            result: Err(error.with_task_id(&status.task_id)),
+                        });
+                    }
+                };
                 if let Some(pool) = self.pool.as_mut() {
                     if let Some(downloads) = &pool.downloads {
-                        if downloads.send((job, status)).is_ok() {
+                        if downloads.send((job, status, output)).is_ok() {
                             pool.running += 1;
                         }
                     }
                     // Answered later, through `take_answers` or `idle`.
                     return None;
                 }
-                let output = &self.jobs[job].output;
+                let output = &output;
                 let options = WaitOptions::new().cancel(self.cancel.clone());
                 let result = client
                     .download(&status, output, &options)
@@ -1079,17 +1387,19 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
 
     /// The info and warn records of a job's milestones (the machine logs its own decisions).
     fn log(&self, scheduler: &Scheduler, event: &Event) {
-        let name = |job: usize| log_name(&self.jobs[job], job);
+        let name = |job: usize| self.name(job);
         match event {
-            Event::Submitted { job, task_id } => {
+            Event::Submitted { job, task_id } if log::log_enabled!(log::Level::Info) => {
                 let provider = self.client.provider();
-                let model = self.jobs[*job].job.model.as_deref();
+                let bj = self.jobs.job(*job).ok();
+                let model = bj.as_ref().and_then(|bj| bj.job.model.clone());
                 log::info!(
                     "{}: submitted, task {task_id} ({provider}, model {})",
                     name(*job),
-                    model.unwrap_or(provider.default_model())
+                    model.as_deref().unwrap_or(provider.default_model())
                 );
             }
+            Event::Submitted { .. } => {}
             Event::Ended { job } => match scheduler.outcome(*job) {
                 Some(JobOutcome::Written {
                     task_id,
@@ -1127,24 +1437,9 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 job: *job,
                 retry_after: *retry_after,
             }),
-            Event::Ended { job } => match scheduler.outcome(*job) {
-                Some(JobOutcome::Written {
-                    task_id,
-                    path,
-                    bytes,
-                }) => callback(&BatchEvent::Written {
-                    job: *job,
-                    task_id,
-                    path,
-                    bytes: *bytes,
-                }),
-                Some(JobOutcome::Failed(error)) => {
-                    callback(&BatchEvent::Failed { job: *job, error })
-                }
-                Some(JobOutcome::Uncertain(error)) => {
-                    callback(&BatchEvent::Uncertain { job: *job, error })
-                }
-                _ => ControlFlow::Continue(()),
+            Event::Ended { job } => match end_event(scheduler, *job) {
+                Some(event) => callback(&event),
+                None => ControlFlow::Continue(()),
             },
         };
         if flow.is_break() {

@@ -166,37 +166,107 @@ fn create_and_remove_a_file(dir: &Path) -> io::Result<()> {
 /// (symlinks, `.`, `..`, relative to the current directory) and the file name as given. Two
 /// hard links, or a symlink and its target, are different outputs: the download renames its
 /// file over the name, replacing the link, never writing through it. Hashed: O(n), and one
-/// `canonicalize` per distinct directory spelling.
-pub(crate) fn check_distinct_outputs<'a>(
+/// `canonicalize` per distinct directory spelling. (A batch uses [`DistinctOutputs`] itself.)
+#[cfg(test)]
+fn check_distinct_outputs<'a>(
     outputs: impl IntoIterator<Item = (&'a str, &'a Path)>,
 ) -> Result<()> {
-    let cwd = std::env::current_dir().ok();
-    let mut dirs: HashMap<&'a Path, PathBuf> = HashMap::new();
-    let mut seen: HashMap<PathBuf, &'a str> = HashMap::new();
-    for (label, path) in outputs {
-        let key = match path.file_name() {
-            Some(name) => {
-                let raw = path.parent().unwrap_or(Path::new(""));
-                let dir = dirs
-                    .entry(raw)
-                    .or_insert_with(|| resolve_dir(raw, cwd.as_deref()));
-                dir.join(name)
-            }
-            None => lexical_absolute(path, cwd.as_deref()),
-        };
-        if let Some(first) = seen.get(&key) {
-            return Err(Error::invalid(
-                "output",
-                path.display(),
-                format!(
-                    "a different output for each job: {first} and {label} both write {}",
-                    key.display()
-                ),
-            ));
+    let outputs: Vec<(&str, &Path)> = outputs.into_iter().collect();
+    let mut distinct = DistinctOutputs::new();
+    for (i, (label, path)) in outputs.iter().enumerate() {
+        if let Some((first, resolved)) = distinct.add(i, path, |j| Ok(outputs[j].1.to_owned()))? {
+            return Err(duplicate_output(path, outputs[first].0, label, &resolved));
         }
-        seen.insert(key, label);
     }
     Ok(())
+}
+
+/// The error for two jobs writing one file.
+pub(crate) fn duplicate_output(path: &Path, first: &str, second: &str, resolved: &Path) -> Error {
+    Error::invalid(
+        "output",
+        path.display(),
+        format!(
+            "a different output for each job: {first} and {second} both write {}",
+            resolved.display()
+        ),
+    )
+}
+
+/// The outputs of a batch seen so far, each held as a hash of its resolved path (16 bytes a
+/// job, whatever the path's length), for [`check_distinct_outputs`] and batches whose jobs are
+/// read on demand.
+pub(crate) struct DistinctOutputs {
+    cwd: Option<PathBuf>,
+    dirs: HashMap<PathBuf, PathBuf>,
+    /// The first job writing each resolved output, by its hash.
+    seen: HashMap<u64, usize>,
+    /// Outputs whose hash another output has too (almost never), by their resolved path.
+    exact: HashMap<PathBuf, usize>,
+    hash: fn(&Path) -> u64,
+}
+
+impl DistinctOutputs {
+    pub(crate) fn new() -> Self {
+        DistinctOutputs {
+            cwd: std::env::current_dir().ok(),
+            dirs: HashMap::new(),
+            seen: HashMap::new(),
+            exact: HashMap::new(),
+            hash: |path| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                path.hash(&mut h);
+                h.finish()
+            },
+        }
+    }
+
+    /// The output as the download writes it.
+    fn resolve(&mut self, path: &Path) -> PathBuf {
+        match path.file_name() {
+            Some(name) => {
+                let raw = path.parent().unwrap_or(Path::new(""));
+                if let Some(dir) = self.dirs.get(raw) {
+                    return dir.join(name);
+                }
+                let dir = resolve_dir(raw, self.cwd.as_deref());
+                let joined = dir.join(name);
+                self.dirs.insert(raw.to_owned(), dir);
+                joined
+            }
+            None => lexical_absolute(path, self.cwd.as_deref()),
+        }
+    }
+
+    /// Adds job `job`'s output; the earlier job writing the same file and that file, if one
+    /// does. `output_of` gives an earlier job's output again, when hashes match.
+    pub(crate) fn add(
+        &mut self,
+        job: usize,
+        output: &Path,
+        output_of: impl Fn(usize) -> Result<PathBuf>,
+    ) -> Result<Option<(usize, PathBuf)>> {
+        let resolved = self.resolve(output);
+        let first = match self.seen.entry((self.hash)(&resolved)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(job);
+                return Ok(None);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => *o.get(),
+        };
+        if let Some(&earlier) = self.exact.get(&resolved) {
+            return Ok(Some((earlier, resolved)));
+        }
+        let first_resolved = self.resolve(&output_of(first)?);
+        if first_resolved == resolved {
+            return Ok(Some((first, resolved)));
+        }
+        // Two outputs, one hash: both kept by path from now on.
+        self.exact.entry(first_resolved).or_insert(first);
+        self.exact.insert(resolved, job);
+        Ok(None)
+    }
 }
 
 /// The directory as the file system resolves it, or spelled out lexically when it does not
@@ -1535,6 +1605,26 @@ mod tests {
             .collect();
         assert_eq!(duplicate(&outputs), None);
         assert_eq!(duplicate(&[]), None);
+    }
+
+    /// Outputs whose hashes collide are told apart by their paths (every hash made equal here).
+    #[test]
+    fn outputs_with_one_hash_are_compared_by_path() {
+        let outputs = ["/v/a.mp4", "/v/b.mp4", "/v/c.mp4", "/v/b.mp4"].map(PathBuf::from);
+        let mut distinct = DistinctOutputs::new();
+        distinct.hash = |_| 7;
+        let output_of = |j: usize| Ok(outputs[j].clone());
+        for (i, path) in outputs.iter().enumerate().take(3) {
+            assert_eq!(distinct.add(i, path, output_of).unwrap(), None, "{path:?}");
+        }
+        assert_eq!(
+            distinct.add(3, &outputs[3], output_of).unwrap(),
+            Some((1, PathBuf::from("/v/b.mp4")))
+        );
+        assert_eq!(
+            distinct.add(4, Path::new("/v/a.mp4"), output_of).unwrap(),
+            Some((0, PathBuf::from("/v/a.mp4")))
+        );
     }
 
     #[test]

@@ -187,6 +187,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// A local file could not be read or written: for a [`crate::JobSource`] that reads its
+    /// jobs from a file, say (`Error::io("reading the jobs", path, e)`).
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+            task_id: None,
+        }
+    }
+
     /// The stable category of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -232,7 +232,9 @@ pub mod fuzzing;
 
 pub use account::{CreditRemain, Credits, TaskPage, TaskQuery};
 pub use auth::{ApiKey, AuthScheme};
-pub use batch::{BatchCallback, BatchEvent, BatchJob, BatchOptions, JobOutcome};
+pub use batch::{
+    BatchCallback, BatchEvent, BatchJob, BatchOptions, BatchSummary, JobOutcome, JobSource,
+};
 pub use cancel::CancelToken;
 pub use client::{Client, Generated, Progress, ProgressCallback, WaitOptions};
 pub use config::{CaCertificates, Config, Timeouts, TrustStore, MAX_CONFIG_DURATION};

@@ -309,6 +309,8 @@ fn forward(
             error = Some(vidu_error::from(*err));
             (raw_state, path) = (None, None);
         }
+        // Only a batch run from a source says so; the C batch returns every outcome instead.
+        BatchEvent::Unfinished { .. } => return ControlFlow::Continue(()),
     }
     let as_ptr = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
     e.task_id = as_ptr(&task_id);

@@ -403,6 +403,38 @@ impl Scheduler {
         self.slots.get(job)?.outcome.as_deref()
     }
 
+    /// How many jobs.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True once job `job` has ended (written, failed or uncertain).
+    pub(crate) fn is_ended(&self, job: usize) -> bool {
+        self.slots.get(job).is_some_and(|s| s.phase == Phase::Ended)
+    }
+
+    /// Job `job`'s task, when one is known and not released.
+    pub(crate) fn task_id(&self, job: usize) -> Option<&str> {
+        self.slots.get(job)?.task_id.as_deref()
+    }
+
+    /// Job `job`'s identity.
+    pub(crate) fn key(&self, job: usize) -> Option<u64> {
+        self.slots.get(job).map(|s| s.key)
+    }
+
+    /// Forgets what an ended job leaves behind (its outcome, task id and errors) once the
+    /// caller was told: a batch whose outcomes go out through its events holds a few bytes per
+    /// ended job. Nothing changes for a job that has not ended.
+    pub(crate) fn release(&mut self, job: usize) {
+        if let Some(s) = self.slots.get_mut(job).filter(|s| s.phase == Phase::Ended) {
+            s.outcome = None;
+            s.task_id = None;
+            s.tag = None;
+            s.poll_error = None;
+        }
+    }
+
     /// The error of job `job`'s latest poll while its polls are failing (retried until the
     /// deadline): what a single wait that runs out of time reports instead of a bare timeout.
     pub(crate) fn take_poll_error(&mut self, job: usize) -> Option<Error> {
@@ -509,6 +541,8 @@ impl Scheduler {
             Record::Submitted { task_id, .. } => {
                 let s = &mut self.slots[i];
                 s.task_id = Some(task_id.as_str().into());
+                // Only a search needs the tag, and a known task is never searched for.
+                s.tag = None;
                 s.polls = 0;
                 s.poll_errors = 0;
                 s.malformed = 0;

@@ -1,5 +1,6 @@
-//! The client side of the scale and download benchmarks: `Client::run_batch` of N URL-image
-//! jobs on the official API (all submitted at once), in a process of its own, printing
+//! The client side of the scale and download benchmarks: `Client::run_batch_from` of N URL-image
+//! jobs on the official API (all submitted at once; the jobs made from their number when the
+//! batch asks for one, outcomes counted from the events), in a process of its own, printing
 //! `key=value` lines: wall time, CPU (user and system, the whole process and the batch call
 //! alone), peak RSS (`VmHWM`), outcomes, and for the download benchmark the times of the
 //! first video ready and of each video written.
@@ -18,14 +19,42 @@
 //! Only the library's public batch API is used (no CLI), so the measure holds whatever
 //! shape the batch CLI takes.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use vidu::{
-    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, Config, Job, JobOutcome, Provider,
+    BatchEvent, BatchJob, BatchOptions, CancelToken, Client, Config, Job, JobSource, Provider,
     State,
 };
+
+/// Job `i`: the image `https://example.com/images/{i}.png`, written to `{out}/{i}.mp4`; the last
+/// `sentinels` jobs have the prompt `sentinel`.
+struct Numbered {
+    jobs: usize,
+    sentinels: usize,
+    out: PathBuf,
+}
+
+impl JobSource for Numbered {
+    fn len(&self) -> usize {
+        self.jobs + self.sentinels
+    }
+    fn job(&self, i: usize) -> vidu::Result<Cow<'_, BatchJob<'_>>> {
+        let job = Job::new(format!("https://example.com/images/{i}.png"));
+        let job = if i >= self.jobs {
+            job.prompt("sentinel")
+        } else {
+            job
+        };
+        Ok(Cow::Owned(BatchJob::new(
+            job,
+            self.out.join(format!("{i}.mp4")),
+        )))
+    }
+}
 use vidu_benches::{cpu_secs, proc_status_kb};
 
 fn main() {
@@ -64,26 +93,16 @@ fn main() {
     config.poll.jitter = 0.0;
     let client = Client::new(config).expect("client");
 
-    let urls: Vec<String> = (0..jobs_n + sentinels)
-        .map(|i| format!("https://example.com/images/{i}.png"))
-        .collect();
-    let jobs: Vec<BatchJob<'_>> = urls
-        .iter()
-        .enumerate()
-        .map(|(i, url)| {
-            let job = Job::new(url.as_str());
-            let job = if i >= jobs_n {
-                job.prompt("sentinel")
-            } else {
-                job
-            };
-            BatchJob::new(job, out_dir.join(format!("{i}.mp4")))
-        })
-        .collect();
-
+    let jobs = Numbered {
+        jobs: jobs_n,
+        sentinels,
+        out: out_dir.clone(),
+    };
     let total = jobs.len();
     let mut first_ready: Option<Duration> = None;
     let mut written: Vec<Duration> = Vec::new();
+    let mut kinds: HashMap<&str, usize> = HashMap::new();
+    let mut first_failure: Option<String> = None;
     // Tasks running as the client sees them (submitted, not yet written or failed), summed
     // over time: the denominator of API requests per poll interval per 100 running tasks.
     let mut running = 0u64;
@@ -92,7 +111,7 @@ fn main() {
     let token = CancelToken::new();
     let (cpu_user0, cpu_sys0) = cpu_secs();
     let t0 = Instant::now();
-    let outcomes = {
+    let summary = {
         let mut options = BatchOptions::default()
             .concurrency(total.max(1))
             .cancel(token.clone())
@@ -107,6 +126,21 @@ fn main() {
                     task_seconds += running as f64 * (now - last_change).as_secs_f64();
                     last_change = now;
                     running = running.saturating_add_signed(step);
+                }
+                let kind = match event {
+                    BatchEvent::Written { .. } => Some("written"),
+                    BatchEvent::Failed { .. } => Some("failed"),
+                    BatchEvent::Uncertain { .. } => Some("uncertain"),
+                    BatchEvent::Unfinished { .. } => Some("unfinished"),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    *kinds.entry(kind).or_default() += 1;
+                }
+                if let BatchEvent::Failed { error, .. } | BatchEvent::Uncertain { error, .. } =
+                    event
+                {
+                    first_failure.get_or_insert_with(|| error.to_string());
                 }
                 match event {
                     BatchEvent::Progress { status, .. } if status.state == State::Succeeded => {
@@ -139,27 +173,27 @@ fn main() {
                 trigger.cancel();
             });
         }
-        client.run_batch(&jobs, &mut options).expect("run_batch")
+        client
+            .run_batch_from(&jobs, &mut options)
+            .expect("run_batch_from")
     };
     let run_secs = t0.elapsed().as_secs_f64();
     task_seconds += running as f64 * (t0.elapsed() - last_change).as_secs_f64();
     let (cpu_user1, cpu_sys1) = cpu_secs();
-    let mut kinds: HashMap<&str, usize> = HashMap::new();
-    for o in &outcomes {
-        let kind = match o {
-            JobOutcome::Written { .. } => "written",
-            JobOutcome::Failed(_) => "failed",
-            JobOutcome::Uncertain(_) => "uncertain",
-            JobOutcome::Unfinished { .. } => "unfinished",
-            _ => "other",
-        };
-        *kinds.entry(kind).or_default() += 1;
-    }
-    if let Some(e) = outcomes.iter().find_map(|o| match o {
-        JobOutcome::Failed(e) | JobOutcome::Uncertain(e) => Some(e),
-        _ => None,
-    }) {
+    if let Some(e) = &first_failure {
         eprintln!("first failure: {e}");
+    }
+    let counted = [
+        summary.written,
+        summary.failed,
+        summary.uncertain,
+        summary.unfinished,
+    ];
+    for (kind, n) in ["written", "failed", "uncertain", "unfinished"]
+        .into_iter()
+        .zip(counted)
+    {
+        assert_eq!(kinds.get(kind).copied().unwrap_or(0), n, "{kind}: events and summary");
     }
     println!("jobs={total}");
     for kind in ["written", "failed", "uncertain", "unfinished"] {
@@ -180,6 +214,4 @@ fn main() {
     if let Some(t) = written.last() {
         println!("last_written_secs={:.3}", t.as_secs_f64());
     }
-    // Frees nothing of note: the process ends here (the files stay for the script to check).
-    drop(outcomes);
 }
