@@ -23,7 +23,7 @@
 //! are short, and a thread per task would cost every user of a small device.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io;
 use std::ops::ControlFlow;
@@ -41,7 +41,7 @@ use crate::jobs::identity;
 use crate::jobs::submit::SubmitOutcome;
 use crate::jobs::{Action, Event, Input, JobKey, Rules, Scheduler, DEFAULT_SEARCH_WINDOW};
 use crate::journal::{self, Header, Journal, Record};
-use crate::status::TaskStatus;
+use crate::status::{State, TaskStatus};
 
 /// One job of a batch: what to generate and where to write it.
 #[derive(Clone, Debug)]
@@ -544,6 +544,9 @@ impl Client {
                     submits: Some(submit_tx),
                     answers: answer_rx,
                     running: 0,
+                    downloading: 0,
+                    download_slots: downloads,
+                    backlog: VecDeque::new(),
                     stop: stop.clone(),
                 }),
             };
@@ -1067,9 +1070,32 @@ struct Pool<'a> {
     answers: mpsc::Receiver<Input>,
     /// Handed out and not answered yet.
     running: usize,
+    /// Downloads handed out and not answered yet: at most `download_slots`.
+    downloading: usize,
+    download_slots: usize,
+    /// Videos ready and waiting for a download thread, held in a few bytes each (100,000 tasks
+    /// may succeed at once while 4 videos download).
+    backlog: VecDeque<Waiting>,
     /// Stops the downloads under way (their partial files stay for the next run) and the
     /// submits not sent yet.
     stop: CancelToken,
+}
+
+/// A video waiting for a download thread: what the download needs of its task's status.
+struct Waiting {
+    job: usize,
+    task_id: Box<str>,
+    url: Option<Box<str>>,
+}
+
+impl Pool<'_> {
+    /// Counts an answer taken from the threads.
+    fn answered(&mut self, input: &Input) {
+        self.running -= 1;
+        if matches!(input, Input::Downloaded { .. }) {
+            self.downloading -= 1;
+        }
+    }
 }
 
 impl Drop for Pool<'_> {
@@ -1140,11 +1166,20 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
             pool.stop.cancel();
             pool.downloads = None;
             pool.submits = None;
+            // Videos still waiting stay for the next run, their tasks known.
+            for waiting in pool.backlog.drain(..) {
+                let result = Err(Error::cancelled(&waiting.task_id));
+                let input = Input::Downloaded {
+                    job: waiting.job,
+                    result,
+                };
+                scheduler.handle(self.start.elapsed(), input);
+            }
             while pool.running > 0 {
                 let Ok(input) = pool.answers.recv() else {
                     break;
                 };
-                pool.running -= 1;
+                pool.answered(&input);
                 scheduler.handle(self.start.elapsed(), input);
             }
         }
@@ -1163,8 +1198,38 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
             let Ok(input) = pool.answers.try_recv() else {
                 return;
             };
-            pool.running -= 1;
+            pool.answered(&input);
             scheduler.handle(self.start.elapsed(), input);
+        }
+    }
+
+    /// Hands waiting videos to the download threads while one is free.
+    fn dispatch_downloads(&mut self, scheduler: &mut Scheduler) {
+        let jobs = self.jobs;
+        let now = self.start.elapsed();
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
+        while pool.downloading < pool.download_slots {
+            let (Some(sender), Some(waiting)) = (&pool.downloads, pool.backlog.pop_front()) else {
+                return;
+            };
+            let Waiting { job, task_id, url } = waiting;
+            match jobs.job(job).map(|bj| bj.output.clone()) {
+                Ok(output) => {
+                    let mut status = TaskStatus::new(String::from(task_id), State::Succeeded);
+                    status.video_urls.extend(url.map(String::from));
+                    if sender.send((job, status, output)).is_ok() {
+                        pool.running += 1;
+                        pool.downloading += 1;
+                    }
+                }
+                Err(error) => {
+                    let error = error.in_job(format!("job {}", job + 1));
+                    let result = Err(error.with_task_id(&task_id));
+                    scheduler.handle(now, Input::Downloaded { job, result });
+                }
+            }
         }
     }
 
@@ -1180,7 +1245,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 // The deadline is checked by the caller at least every slice.
                 let slice = pause.map_or(CANCEL_CHECK, |p| p.min(CANCEL_CHECK));
                 if let Ok(input) = pool.answers.recv_timeout(slice) {
-                    pool.running -= 1;
+                    pool.answered(&input);
                     scheduler.handle(self.start.elapsed(), input);
                 }
                 self.cancel.is_cancelled()
@@ -1204,6 +1269,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 return Ok(());
             }
             self.take_answers(scheduler);
+            self.dispatch_downloads(scheduler);
             let now = self.now();
             while let Some(action) = scheduler.next_action(now) {
                 match action {
@@ -1251,6 +1317,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     scheduler.handle(self.now(), input);
                 }
             }
+            self.dispatch_downloads(scheduler);
         }
     }
 
@@ -1349,6 +1416,18 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     self.name(job),
                     status.task_id
                 );
+                if let Some(pool) = self.pool.as_mut() {
+                    if pool.downloads.is_some() {
+                        pool.backlog.push_back(Waiting {
+                            job,
+                            url: status.video_urls.into_iter().next().map(String::into),
+                            task_id: status.task_id.into(),
+                        });
+                    }
+                    // Handed to a thread by `dispatch_downloads`, answered through
+                    // `take_answers` or `idle`.
+                    return None;
+                }
                 let output = match self.jobs.job(job) {
                     Ok(bj) => bj.output.clone(),
                     Err(error) => {
@@ -1359,15 +1438,6 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                         });
                     }
                 };
-                if let Some(pool) = self.pool.as_mut() {
-                    if let Some(downloads) = &pool.downloads {
-                        if downloads.send((job, status, output)).is_ok() {
-                            pool.running += 1;
-                        }
-                    }
-                    // Answered later, through `take_answers` or `idle`.
-                    return None;
-                }
                 let output = &output;
                 let options = WaitOptions::new().cancel(self.cancel.clone());
                 let result = client

@@ -193,7 +193,11 @@ fn main() {
         .into_iter()
         .zip(counted)
     {
-        assert_eq!(kinds.get(kind).copied().unwrap_or(0), n, "{kind}: events and summary");
+        assert_eq!(
+            kinds.get(kind).copied().unwrap_or(0),
+            n,
+            "{kind}: events and summary"
+        );
     }
     println!("jobs={total}");
     for kind in ["written", "failed", "uncertain", "unfinished"] {
