@@ -198,6 +198,14 @@ pub enum BatchEvent<'e> {
         /// What happened.
         error: &'e Error,
     },
+    /// Only from [`Client::run_batch_from`], first: the job ended in an earlier run, as its
+    /// journal shows (nothing is done for it in this one).
+    Earlier {
+        /// The job's index in the batch.
+        job: usize,
+        /// How it ended.
+        outcome: &'e JobOutcome,
+    },
     /// Only from [`Client::run_batch_from`], once the run stops: the job did not end in this
     /// run. Rerun with the same journal to resume it.
     Unfinished {
@@ -393,10 +401,11 @@ impl Client {
 
     /// Runs many jobs read from `jobs` as they are needed, as [`run_batch`](Self::run_batch)
     /// does, holding about 200 bytes per job instead of the jobs and their outcomes: each job's
-    /// outcome is an event, exactly one per job ([`BatchEvent::Written`],
-    /// [`Failed`](BatchEvent::Failed), [`Uncertain`](BatchEvent::Uncertain), or
-    /// [`Unfinished`](BatchEvent::Unfinished) when the run stops first; jobs a journal shows
-    /// ended are reported first), and the call returns their counts. Every job is checked
+    /// outcome is an event, exactly one per job ([`BatchEvent::Earlier`] first for the jobs a
+    /// journal shows ended, then [`Written`](BatchEvent::Written),
+    /// [`Failed`](BatchEvent::Failed) or [`Uncertain`](BatchEvent::Uncertain) as jobs end, and
+    /// [`Unfinished`](BatchEvent::Unfinished) for those the run stopped before), and the call
+    /// returns their counts. Every job is checked
     /// before the first submit, as by `run_batch`.
     ///
     /// ```
@@ -497,7 +506,12 @@ impl Client {
         // Jobs that ended in an earlier run are reported before anything new happens.
         let mut summary = BatchSummary::default();
         if every_job {
-            report_ended(&mut scheduler, &mut summary, options.on_event.as_mut());
+            report_ended(
+                &mut scheduler,
+                &mut summary,
+                options.on_event.as_mut(),
+                true,
+            );
         }
         scheduler.start(Duration::ZERO);
         if let Some(journal) = &journal {
@@ -555,7 +569,12 @@ impl Client {
             driver.run(&mut scheduler)
         })?;
         if every_job {
-            report_ended(&mut scheduler, &mut summary, options.on_event.as_mut());
+            report_ended(
+                &mut scheduler,
+                &mut summary,
+                options.on_event.as_mut(),
+                false,
+            );
             report_unfinished(
                 &scheduler,
                 jobs.len(),
@@ -930,30 +949,28 @@ fn count(summary: &mut BatchSummary, outcome: Option<&JobOutcome>) {
     }
 }
 
-/// Reports every ended job not reported yet (its outcome still held) and forgets its outcome.
+/// Reports every ended job not reported yet (its outcome still held: ended in an earlier run,
+/// or in this one after it stopped), counts it, and forgets its outcome. The caller may no
+/// longer stop anything.
 fn report_ended(
     scheduler: &mut Scheduler,
     summary: &mut BatchSummary,
     mut on_event: Option<&mut BatchCallback<'_>>,
+    earlier: bool,
 ) {
     for job in 0..scheduler.len() {
-        if scheduler.outcome(job).is_some() {
-            report(scheduler, job, summary, on_event.as_deref_mut());
-            scheduler.release(job);
+        let Some(outcome) = scheduler.outcome(job) else {
+            continue;
+        };
+        count(summary, Some(outcome));
+        let event = match earlier {
+            true => Some(BatchEvent::Earlier { job, outcome }),
+            false => end_event(scheduler, job),
+        };
+        if let (Some(callback), Some(event)) = (on_event.as_deref_mut(), event) {
+            let _ = callback(&event);
         }
-    }
-}
-
-/// Counts job `job`'s outcome and tells the caller (who may no longer stop anything).
-fn report(
-    scheduler: &Scheduler,
-    job: usize,
-    summary: &mut BatchSummary,
-    on_event: Option<&mut BatchCallback<'_>>,
-) {
-    count(summary, scheduler.outcome(job));
-    if let (Some(callback), Some(event)) = (on_event, end_event(scheduler, job)) {
-        let _ = callback(&event);
+        scheduler.release(job);
     }
 }
 

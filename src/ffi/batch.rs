@@ -310,7 +310,9 @@ fn forward(
             (raw_state, path) = (None, None);
         }
         // Only a batch run from a source says so; the C batch returns every outcome instead.
-        BatchEvent::Unfinished { .. } => return ControlFlow::Continue(()),
+        BatchEvent::Earlier { .. } | BatchEvent::Unfinished { .. } => {
+            return ControlFlow::Continue(())
+        }
     }
     let as_ptr = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
     e.task_id = as_ptr(&task_id);

@@ -128,7 +128,11 @@ fn main() {
                     running = running.saturating_add_signed(step);
                 }
                 let kind = match event {
-                    BatchEvent::Written { .. } => Some("written"),
+                    BatchEvent::Written { .. }
+                    | BatchEvent::Earlier {
+                        outcome: vidu::JobOutcome::Written { .. },
+                        ..
+                    } => Some("written"),
                     BatchEvent::Failed { .. } => Some("failed"),
                     BatchEvent::Uncertain { .. } => Some("uncertain"),
                     BatchEvent::Unfinished { .. } => Some("unfinished"),
