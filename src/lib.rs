@@ -131,7 +131,9 @@
 //! [`Client::run_batch`] runs many jobs from the calling thread: at most N tasks at once, each
 //! video downloaded as soon as it is ready, and with a journal ([`BatchOptions::journal`]) a
 //! run killed at any instant is finished by running it again, paying once per job. Every job
-//! is checked before the first submit. See [`batch`].
+//! is checked before the first submit. See [`batch`]. For very many jobs,
+//! [`Client::run_batch_from`] reads each job from a [`JobSource`] when it needs it and reports
+//! each outcome as an event, holding about 200 bytes per job instead of the jobs.
 //!
 //! ```
 //! # #[cfg(feature = "emulator")]
