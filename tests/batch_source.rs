@@ -5,28 +5,19 @@
 
 mod common;
 
-use common::emulated::failing_prompts;
+use common::emulated::{client, failing_prompts};
 use common::{named_dir as dir, repo_file};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use vidu::emulator::Emulator;
 use vidu::{
-    BatchEvent, BatchJob, BatchOptions, BatchSummary, Client, Config, ErrorKind, Job, JobOutcome,
+    BatchEvent, BatchJob, BatchOptions, BatchSummary, Client, ErrorKind, Job, JobOutcome,
     JobSource, Provider,
 };
-
-fn client(provider: Provider, emulator: &Emulator) -> Client {
-    let mut config = Config::new(provider, "k").base_url(emulator.base_url());
-    config.poll.first = Duration::from_millis(20);
-    config.poll.max = Duration::from_millis(100);
-    config.retry.base = Duration::from_millis(10);
-    Client::new(config).unwrap()
-}
 
 /// `n` jobs made from their number each time they are asked for; counts the asks. From the
 /// ask numbered `change_at` on, job `changed` has another prompt.

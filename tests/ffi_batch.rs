@@ -306,49 +306,35 @@ fn bad_items_are_named_and_nothing_is_sent() {
     items[2].struct_size = 8;
     let message = call(&items);
     assert!(message.contains("items[2]->struct_size"), "{message}");
-    // More download threads than a batch may start: named with its value and range.
+    // More download or submit threads than a batch may start: named with the value and range.
     items = jobs.items();
-    let mut options: vidu_batch_options = sized();
-    options.downloads = 65;
-    let mut result = ptr::null_mut();
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_run_batch(
-            client.0,
-            items.as_ptr(),
-            items.len(),
-            &options,
-            &mut result,
-            err,
-        )
-    });
-    assert!(result.is_null());
-    let message = err.message();
-    assert!(
-        message.contains("downloads") && message.contains("65") && message.contains("1 to 64"),
-        "{message}"
-    );
-    assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
-    // Likewise submit threads.
-    options.downloads = 0;
-    options.submits = 100;
-    let mut result = ptr::null_mut();
-    let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
-        vidu_client_run_batch(
-            client.0,
-            items.as_ptr(),
-            items.len(),
-            &options,
-            &mut result,
-            err,
-        )
-    });
-    assert!(result.is_null());
-    let message = err.message();
-    assert!(
-        message.contains("submits") && message.contains("100") && message.contains("1 to 64"),
-        "{message}"
-    );
-    assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
+    for (field, value) in [("downloads", 65), ("submits", 100)] {
+        let mut options: vidu_batch_options = sized();
+        match field {
+            "downloads" => options.downloads = value,
+            _ => options.submits = value,
+        }
+        let mut result = ptr::null_mut();
+        let err = failure(VIDU_ERROR_INVALID_INPUT, |err| unsafe {
+            vidu_client_run_batch(
+                client.0,
+                items.as_ptr(),
+                items.len(),
+                &options,
+                &mut result,
+                err,
+            )
+        });
+        assert!(result.is_null());
+        let message = err.message();
+        assert!(
+            message.contains(field)
+                && message.contains(&value.to_string())
+                && message.contains("1 to 64"),
+            "{message}"
+        );
+        assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
+    }
 
     // No items: an empty result.
     let mut result = ptr::null_mut();
