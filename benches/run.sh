@@ -285,7 +285,7 @@ for r in $(seq "$rounds"); do
 done
 
 # --- 7. 1,000 tasks from one thread (the batch runner) ----------------------------------------
-# Client::run_batch from benches/src/bin/batch_scale.rs (a journal, as the batch CLI keeps
+# Client::run_batch_from from benches/src/bin/batch_scale.rs (a journal, as the batch CLI keeps
 # one), so the figure does not depend on where the batch CLI lives.
 log "batch"
 if ! $NICE cargo build --release --quiet -p vidu-benches --bin batch_scale; then
