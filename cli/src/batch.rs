@@ -6,12 +6,16 @@
 //! one job failed at the provider; 4 the deadline passed with tasks still running; 130
 //! interrupted; 1 anything else. Rerun to resume after 4, 130 or 1.
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use vidu::{BatchEvent, BatchJob, BatchOptions, CancelToken, Job, JobOutcome, MovementAmplitude};
+use vidu::{
+    BatchEvent, BatchJob, BatchOptions, BatchSummary, CancelToken, Job, JobOutcome, JobSource,
+    MovementAmplitude,
+};
 
 use crate::connect::{self, seconds, ConnectArgs};
 use crate::progress::{self, Counts};
@@ -87,33 +91,67 @@ struct Line {
 }
 
 /// serde_json's message without its " at line 1 column 56": the file's line is named already.
-fn json_error(e: &serde_json::Error) -> String {
+/// With `column` false (a CSV row, whose JSON object this command made) the column is dropped
+/// too: it would point into that object, not into the file.
+fn json_error(e: &serde_json::Error, column: bool) -> String {
     let text = e.to_string();
     let position = format!(" at line {} column {}", e.line(), e.column());
     match text.strip_suffix(&position) {
-        Some(message) => format!("column {}: {message}", e.column()),
+        Some(message) if column => format!("column {}: {message}", e.column()),
+        Some(message) => message.to_owned(),
         None => text,
     }
 }
 
-/// The lines of a JSON-lines file: (line number, object), blank lines skipped.
-fn json_lines(text: &str, name: &str) -> Result<Vec<(String, Line)>, String> {
-    let mut lines = Vec::new();
-    for (n, raw) in text.lines().enumerate() {
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let label = format!("{name} line {}", n + 1);
-        let line = serde_json::from_str(raw).map_err(|e| format!("{label}: {}", json_error(&e)))?;
-        lines.push((label, line));
+/// Where one job is in [`JobsFile::text`]: the line of the file it starts on and the bytes of
+/// its JSON object (16 bytes a job).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    start: usize,
+    len: u32,
+    line: u32,
+}
+
+impl Entry {
+    fn new(line: usize, start: usize, end: usize) -> Result<Entry, String> {
+        let too = |what| format!("line {line}: {what}");
+        Ok(Entry {
+            start,
+            len: u32::try_from(end - start).map_err(|_| too("longer than 4 GiB"))?,
+            line: u32::try_from(line).map_err(|_| too("past line 4294967295"))?,
+        })
     }
-    Ok(lines)
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len as usize
+    }
+}
+
+/// The jobs of a JSON-lines file: each line that is not blank, numbered from 1.
+fn json_entries(text: &str) -> Result<Vec<Entry>, String> {
+    let mut entries = Vec::new();
+    let mut start = 0;
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
+        // As str::lines: "\n" or "\r\n" ends a line.
+        let line = match raw.strip_suffix('\n') {
+            Some(line) => line.strip_suffix('\r').unwrap_or(line),
+            None => raw,
+        };
+        if !line.trim().is_empty() {
+            entries.push(Entry::new(n + 1, start, start + line.len())?);
+        }
+        start += raw.len();
+    }
+    Ok(entries)
 }
 
 /// The rows of a CSV file (RFC 4180: quoted fields may hold commas, quotes as `""`, newlines),
-/// each with the line it starts on.
-fn csv_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let mut rows = Vec::new();
+/// each given to `each` with the line it starts on, in order.
+fn csv_rows(
+    text: &str,
+    name: &str,
+    mut each: impl FnMut(usize, Vec<String>) -> Result<(), String>,
+) -> Result<(), String> {
     let (mut row, mut field) = (Vec::new(), String::new());
     let (mut line, mut start) = (1, 1);
     let (mut quoted, mut was_quoted) = (false, false);
@@ -139,34 +177,43 @@ fn csv_rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
                 row.push(std::mem::take(&mut field));
                 was_quoted = false;
                 if row.len() > 1 || !row[0].is_empty() {
-                    rows.push((start, std::mem::take(&mut row)));
+                    each(start, std::mem::take(&mut row))?;
                 }
                 row.clear();
                 line += 1;
                 start = line;
             }
-            (false, '"') => return Err(format!("line {line}: a quote inside an unquoted field")),
+            (false, '"') => {
+                return Err(format!(
+                    "{name} line {line}: a quote inside an unquoted field"
+                ))
+            }
             (false, c) => field.push(c),
         }
     }
     if quoted {
-        return Err(format!("line {start}: a quoted field is never closed"));
+        return Err(format!(
+            "{name} line {start}: a quoted field is never closed"
+        ));
     }
     if !field.is_empty() || !row.is_empty() || was_quoted {
         row.push(field);
-        rows.push((start, row));
+        each(start, row)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
-/// The jobs of a CSV file whose header row names the keys of a jobs-file line.
-fn csv_lines(text: &str, name: &str) -> Result<Vec<(String, Line)>, String> {
-    let rows = csv_rows(text).map_err(|e| format!("{name} {e}"))?;
-    let Some(((_, header), rows)) = rows.split_first() else {
-        return Ok(Vec::new());
-    };
-    let mut lines = Vec::new();
-    for (n, row) in rows {
+/// The jobs of a CSV file whose header row names the keys of a jobs-file line: each data row
+/// made the JSON object a jobs file would hold, one a line (a newline inside a field is `\n`
+/// in it), and where each is.
+fn csv_entries(text: &str, name: &str) -> Result<(String, Vec<Entry>), String> {
+    let mut header: Option<Vec<String>> = None;
+    let (mut json, mut entries) = (String::new(), Vec::new());
+    csv_rows(text, name, |n, row| {
+        let Some(header) = &header else {
+            header = Some(row);
+            return Ok(());
+        };
         let label = format!("{name} line {n}");
         if row.len() != header.len() {
             return Err(format!(
@@ -192,39 +239,107 @@ fn csv_lines(text: &str, name: &str) -> Result<Vec<(String, Line)>, String> {
                     "false" | "no" | "0" => false.into(),
                     _ => return Err(format!("{label}: bgm {cell:?}: expected true or false")),
                 },
-                _ => cell.as_str().into(),
+                _ => cell.into(),
             };
             object.insert(key.to_owned(), value);
         }
-        let line = serde_json::from_value(object.into())
-            .map_err(|e| format!("{label}: {}", json_error(&e)))?;
-        lines.push((label, line));
-    }
-    Ok(lines)
+        let start = json.len();
+        json.push_str(&serde_json::Value::Object(object).to_string());
+        entries.push(Entry::new(n, start, json.len()).map_err(|e| format!("{name} {e}"))?);
+        json.push('\n');
+        Ok(())
+    })?;
+    Ok((json, entries))
 }
 
-/// Reads the jobs file; an error names the line and the key.
-fn read_jobs(args: &Args, out_dir: &Path) -> Result<Vec<BatchJob<'static>>, String> {
-    let (path, csv) = match (&args.jobs, &args.csv) {
-        (Some(p), _) => (p, false),
-        (None, Some(p)) => (p, true),
-        (None, None) => return Err("give --jobs or --csv".into()),
-    };
-    let flag = if csv { "--csv" } else { "--jobs" };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
-    let name = path.display().to_string();
-    let lines = if csv {
-        csv_lines(&text, &name)?
-    } else {
-        json_lines(&text, &name)?
-    };
-    let base = path.parent().unwrap_or(Path::new("."));
-    let mut jobs = Vec::new();
-    for (label, line) in lines {
+/// The jobs of a --jobs or --csv file, held compactly: one JSON object a job in one text (the
+/// JSON-lines file itself, or the CSV's rows made objects), and where each job is in it. A job
+/// is made again from its line each time the batch asks for it, by the same rules that checked
+/// it when the file was read, so it is the same job each time.
+struct JobsFile {
+    path: PathBuf,
+    /// How labels name the file.
+    name: String,
+    csv: bool,
+    text: String,
+    entries: Vec<Entry>,
+    /// Image paths are relative to the jobs file's folder.
+    base: PathBuf,
+    out_dir: PathBuf,
+    /// --model: the model of jobs that name none.
+    model: Option<String>,
+}
+
+impl JobsFile {
+    /// Reads the --jobs or --csv file and checks every job; an error names the line and the key.
+    fn read(args: &Args, out_dir: &Path) -> Result<JobsFile, String> {
+        let (path, csv) = match (&args.jobs, &args.csv) {
+            (Some(p), _) => (p, false),
+            (None, Some(p)) => (p, true),
+            (None, None) => return Err("give --jobs or --csv".into()),
+        };
+        let flag = if csv { "--csv" } else { "--jobs" };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+        let jobs = JobsFile::parse(path, csv, text, out_dir, args.model.as_deref())?;
+        if jobs.entries.is_empty() {
+            return Err(format!("{flag} {}: no jobs in the file", path.display()));
+        }
+        Ok(jobs)
+    }
+
+    /// The jobs of `text`, the file at `path`, each one checked.
+    fn parse(
+        path: &Path,
+        csv: bool,
+        text: String,
+        out_dir: &Path,
+        model: Option<&str>,
+    ) -> Result<JobsFile, String> {
+        let name = path.display().to_string();
+        let (text, entries) = if csv {
+            csv_entries(&text, &name)?
+        } else {
+            let entries = json_entries(&text).map_err(|e| format!("{name} {e}"))?;
+            (text, entries)
+        };
+        let jobs = JobsFile {
+            path: path.to_owned(),
+            name,
+            csv,
+            text,
+            entries,
+            base: path.parent().unwrap_or(Path::new(".")).to_owned(),
+            out_dir: out_dir.to_owned(),
+            model: model.map(str::to_owned),
+        };
+        for index in 0..jobs.entries.len() {
+            jobs.build(index)?;
+        }
+        Ok(jobs)
+    }
+
+    /// How job `index` is named: "jobs.jsonl line 7".
+    fn label(&self, index: usize) -> String {
+        match self.entries.get(index) {
+            Some(entry) => format!("{} line {}", self.name, entry.line),
+            None => format!("{} job {}", self.name, index + 1),
+        }
+    }
+
+    /// Job `index` made from its line: the one conversion, when the file is read and each time
+    /// the batch asks for the job. An error names the line and the key.
+    fn build(&self, index: usize) -> Result<BatchJob<'static>, String> {
+        let label = self.label(index);
+        let entry = self
+            .entries
+            .get(index)
+            .ok_or_else(|| format!("{label}: no such job"))?;
+        let line: Line = serde_json::from_str(&self.text[entry.range()])
+            .map_err(|e| format!("{label}: {}", json_error(&e, !self.csv)))?;
         // URLs as they are; paths relative to the jobs file's folder.
         let image = match vidu::ImageSource::from(line.image.as_str()) {
-            vidu::ImageSource::Path(p) => vidu::ImageSource::Path(base.join(p)),
+            vidu::ImageSource::Path(p) => vidu::ImageSource::Path(self.base.join(p)),
             url => url,
         };
         let output = Path::new(&line.output);
@@ -240,7 +355,7 @@ fn read_jobs(args: &Args, out_dir: &Path) -> Result<Vec<BatchJob<'static>>, Stri
         }
         img2video::check_mp4(&line.output).map_err(|e| format!("{label}: {e}"))?;
         let mut job = Job::new(image);
-        if let Some(m) = line.model.as_deref().or(args.model.as_deref()) {
+        if let Some(m) = line.model.as_deref().or(self.model.as_deref()) {
             job = job.model(m);
         }
         if let Some(p) = line.prompt {
@@ -262,12 +377,23 @@ fn read_jobs(args: &Args, out_dir: &Path) -> Result<Vec<BatchJob<'static>>, Stri
         if let Some(b) = line.bgm {
             job = job.bgm(b);
         }
-        jobs.push(BatchJob::new(job, out_dir.join(output)).label(label));
+        Ok(BatchJob::new(job, self.out_dir.join(output)).label(label))
     }
-    if jobs.is_empty() {
-        return Err(format!("{flag} {}: no jobs in the file", path.display()));
+}
+
+impl JobSource for JobsFile {
+    fn len(&self) -> usize {
+        self.entries.len()
     }
-    Ok(jobs)
+
+    fn job(&self, index: usize) -> vidu::Result<Cow<'_, BatchJob<'_>>> {
+        // Every line was checked when the file was read, and the text does not change: an
+        // error here is a bug, reported as the file's.
+        self.build(index).map(Cow::Owned).map_err(|msg| {
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, msg);
+            vidu::Error::io("reading the jobs", self.path.clone(), e)
+        })
+    }
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -286,11 +412,14 @@ fn go(args: &Args) -> Result<u8, Exit> {
         ),
     };
     let out_dir = args.out_dir.clone().unwrap_or_default();
-    let jobs = read_jobs(args, &out_dir).map_err(|msg| fail(2, &msg))?;
+    let jobs = JobsFile::read(args, &out_dir).map_err(|msg| fail(2, &msg))?;
     // Every job checked before anything starts (the emulator included) or is paid for.
     let checker = img2video::dry_client(&args.connect, provider)?;
     let mut requests = String::new();
-    for bj in &jobs {
+    for index in 0..jobs.len() {
+        let bj = jobs
+            .job(index)
+            .map_err(|e| fail(report::code(&e), &e.to_string()))?;
         let label = bj.label.as_deref().unwrap_or("job");
         let submission = checker
             .prepare(&bj.job)
@@ -323,7 +452,7 @@ fn go(args: &Args) -> Result<u8, Exit> {
     announce_resume(&journal, jobs.len(), provider);
     let bar = progress::Bar::new(jobs.len());
     let mut counts = Counts::default();
-    let mut written_now = 0;
+    let mut ended = Ended::default();
     let mut options = BatchOptions::default()
         .journal(journal)
         .cancel(cancel)
@@ -331,9 +460,9 @@ fn go(args: &Args) -> Result<u8, Exit> {
         .on_event(|event| {
             let finished = see(&mut counts, event);
             if let BatchEvent::Written { task_id, path, .. } = event {
-                written_now += 1;
                 progress::out(&format!("task {task_id}: wrote {}", path.display()));
             }
+            ended.see(event, |job| jobs.label(job));
             bar.update(counts, finished);
             ControlFlow::Continue(())
         });
@@ -352,22 +481,24 @@ fn go(args: &Args) -> Result<u8, Exit> {
     if let Some(t) = args.timeout {
         options = options.timeout(t);
     }
-    let result = client.run_batch(&jobs, &mut options);
+    let result = client.run_batch_from(&jobs, &mut options);
     drop(options);
     drop(bar);
-    let outcomes = result.map_err(|e| report::error(&e))?;
-    Ok(summarize(
-        &jobs,
-        &outcomes,
-        written_now,
-        args.timeout.is_some(),
-    ))
+    let summary = result.map_err(|e| report::error(&e))?;
+    Ok(summarize(&summary, ended, args.timeout.is_some()))
 }
 
-/// Updates the counts; true when a job just ended.
+/// Updates the counts; true when a job just ended. A job that ended in an earlier run counts
+/// as it ended, without a plain progress line of its own: a rerun of a finished batch prints
+/// none.
 fn see(c: &mut Counts, event: &BatchEvent<'_>) -> bool {
     match event {
         BatchEvent::Submitted { .. } | BatchEvent::Adopted { .. } => c.running += 1,
+        BatchEvent::Earlier { outcome, .. } => match outcome {
+            JobOutcome::Written { .. } => c.written += 1,
+            JobOutcome::Failed(_) | JobOutcome::Uncertain(_) => c.failed += 1,
+            _ => {}
+        },
         BatchEvent::Written { .. } => {
             c.written += 1;
             c.running = c.running.saturating_sub(1);
@@ -432,35 +563,56 @@ fn announce_resume(journal: &Path, jobs: usize, provider: vidu::Provider) {
     }
 }
 
-fn summarize(
-    jobs: &[BatchJob<'_>],
-    outcomes: &[JobOutcome],
-    written_now: usize,
-    had_deadline: bool,
-) -> u8 {
-    let (mut written, mut failed, mut uncertain, mut unfinished) = (0, 0, 0, 0);
-    for (bj, outcome) in jobs.iter().zip(outcomes) {
-        let label = bj.label.as_deref().unwrap_or("job");
-        match outcome {
-            JobOutcome::Written { .. } => written += 1,
-            JobOutcome::Failed(e) => {
-                failed += 1;
-                progress::note(&format!("vidu: failed: {label}: {e}"));
+/// What the last lines need of the jobs' outcomes: how many videos earlier runs wrote, and a
+/// line for each job that failed, is uncertain (in this run or an earlier one) or unfinished.
+#[derive(Debug, Default)]
+struct Ended {
+    already: usize,
+    /// (job, line), to print in the jobs' order.
+    notes: Vec<(usize, String)>,
+}
+
+impl Ended {
+    fn see(&mut self, event: &BatchEvent<'_>, label: impl FnOnce(usize) -> String) {
+        let (job, what, detail) = match *event {
+            BatchEvent::Earlier {
+                outcome: JobOutcome::Written { .. },
+                ..
+            } => {
+                self.already += 1;
+                return;
             }
-            JobOutcome::Uncertain(e) => {
-                uncertain += 1;
-                progress::note(&format!("vidu: uncertain: {label}: {e}"));
-            }
-            JobOutcome::Unfinished { task_id } => {
-                unfinished += 1;
-                if let Some(id) = task_id {
-                    progress::note(&format!("vidu: unfinished: {label}: task {id}"));
-                }
-            }
-            _ => {}
-        }
+            BatchEvent::Failed { job, error }
+            | BatchEvent::Earlier {
+                job,
+                outcome: JobOutcome::Failed(error),
+            } => (job, "failed", error.to_string()),
+            BatchEvent::Uncertain { job, error }
+            | BatchEvent::Earlier {
+                job,
+                outcome: JobOutcome::Uncertain(error),
+            } => (job, "uncertain", error.to_string()),
+            BatchEvent::Unfinished {
+                job,
+                task_id: Some(id),
+            } => (job, "unfinished", format!("task {id}")),
+            _ => return,
+        };
+        let line = format!("vidu: {what}: {}: {detail}", label(job));
+        self.notes.push((job, line));
     }
-    let already = written - written_now.min(written);
+}
+
+fn summarize(summary: &BatchSummary, ended: Ended, had_deadline: bool) -> u8 {
+    let (written, failed) = (summary.written, summary.failed);
+    let (uncertain, unfinished) = (summary.uncertain, summary.unfinished);
+    let mut notes = ended.notes;
+    notes.sort_by_key(|&(job, _)| job);
+    for (_, line) in &notes {
+        progress::note(line);
+    }
+    let already = ended.already.min(written);
+    let written_now = written - already;
     let written = match (already, written_now) {
         (0, _) => format!("{written} written"),
         (_, 0) => format!("{written} already written"),
@@ -490,10 +642,40 @@ fn summarize(
 mod tests {
     use super::*;
 
+    fn csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+        let mut rows = Vec::new();
+        csv_rows(text, "p.csv", |n, row| {
+            rows.push((n, row));
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    fn parse(name: &str, csv: bool, text: &str) -> Result<JobsFile, String> {
+        let path = Path::new("in").join(name);
+        JobsFile::parse(&path, csv, text.into(), Path::new("out"), Some("m1"))
+    }
+
+    /// Every job of `jobs` as the batch gets it, asked for twice: the same both times.
+    fn jobs_of(jobs: &JobsFile) -> Vec<String> {
+        (0..jobs.len())
+            .map(|i| {
+                let first = format!("{:?}", jobs.job(i).unwrap());
+                assert_eq!(format!("{:?}", jobs.job(i).unwrap()), first, "job {i}");
+                first
+            })
+            .collect()
+    }
+
+    fn expected(job: Job<'static>, output: &str, label: &str) -> String {
+        let bj = BatchJob::new(job, Path::new("out").join(output)).label(label);
+        format!("{:?}", Cow::<BatchJob<'_>>::Owned(bj))
+    }
+
     #[test]
     fn csv_fields_may_hold_commas_quotes_and_newlines() {
         let rows =
-            csv_rows("image,prompt\r\na.png,\"a cat, \"\"big\"\"\nand tall\"\n\nb.png,\n").unwrap();
+            csv("image,prompt\r\na.png,\"a cat, \"\"big\"\"\nand tall\"\n\nb.png,\n").unwrap();
         assert_eq!(
             rows,
             vec![
@@ -502,36 +684,115 @@ mod tests {
                 (5, vec!["b.png".into(), String::new()]),
             ]
         );
-        assert!(csv_rows("a,\"b\n").unwrap_err().contains("never closed"));
-        assert!(csv_rows("a,b\"c\n").unwrap_err().contains("line 1"));
+        assert!(csv("a,\"b\n").unwrap_err().contains("never closed"));
+        assert!(csv("a,b\"c\n").unwrap_err().starts_with("p.csv line 1: "));
     }
 
     #[test]
     fn a_csv_row_becomes_a_typed_job_line() {
-        let lines = csv_lines(
+        let (json, entries) = csv_entries(
             "image,output,duration,bgm,prompt\ncat.png,cat.mp4,5,yes,\n",
             "p.csv",
         )
         .unwrap();
-        let (label, line) = &lines[0];
-        assert_eq!(label, "p.csv line 2");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].line, 2);
+        let line: Line = serde_json::from_str(&json[entries[0].range()]).unwrap();
         assert_eq!(
             (line.duration, line.bgm, &line.prompt),
             (Some(5), Some(true), &None)
         );
-        let e = csv_lines("image,output,colour\na.png,a.mp4,red\n", "p.csv").unwrap_err();
+        let e = parse("p.csv", true, "image,output,colour\na.png,a.mp4,red\n")
+            .err()
+            .unwrap();
+        let name = Path::new("in").join("p.csv").display().to_string();
         assert!(
-            e.starts_with("p.csv line 2: ") && e.contains("colour"),
+            e.starts_with(&format!("{name} line 2: unknown field `colour`")),
             "{e}"
         );
-        let e = csv_lines("image,output,seed\na.png,a.mp4,x\n", "p.csv").unwrap_err();
+        assert!(!e.contains("column"), "no column of the made-up JSON: {e}");
+        let e = csv_entries("image,output,seed\na.png,a.mp4,x\n", "p.csv").unwrap_err();
         assert_eq!(e, "p.csv line 2: seed \"x\": expected a whole number");
     }
 
     #[test]
     fn a_json_error_names_the_column_once() {
-        let e = json_lines("\n{\"image\": 1}\n", "j.jsonl").unwrap_err();
-        assert!(e.starts_with("j.jsonl line 2: column "), "{e}");
+        let e = parse("j.jsonl", false, "\n{\"image\": 1}\n").err().unwrap();
+        let name = Path::new("in").join("j.jsonl").display().to_string();
+        assert!(e.starts_with(&format!("{name} line 2: column ")), "{e}");
         assert!(!e.contains("at line"), "{e}");
+    }
+
+    #[test]
+    fn a_jsonl_job_is_made_from_its_line_the_same_each_time() {
+        let text = "{\"image\": \"cat.png\", \"output\": \"a.mp4\", \"prompt\": \"waves\", \
+                    \"duration\": 5}\r\n\n  \n{\"image\": \"https://x.test/b.png\", \"output\": \
+                    \"b.mp4\", \"model\": \"m2\", \"movement_amplitude\": \"small\", \"seed\": 3, \
+                    \"bgm\": true}";
+        let jobs = parse("j.jsonl", false, text).unwrap();
+        let name = Path::new("in").join("j.jsonl").display().to_string();
+        assert_eq!(jobs.label(1), format!("{name} line 4"));
+        let small: MovementAmplitude = "small".parse().unwrap();
+        assert_eq!(
+            jobs_of(&jobs),
+            [
+                expected(
+                    Job::new(vidu::ImageSource::Path(Path::new("in").join("cat.png")))
+                        .model("m1")
+                        .prompt("waves")
+                        .duration(5),
+                    "a.mp4",
+                    &format!("{name} line 1"),
+                ),
+                expected(
+                    Job::new("https://x.test/b.png")
+                        .model("m2")
+                        .movement_amplitude(small)
+                        .seed(3)
+                        .bgm(true),
+                    "b.mp4",
+                    &format!("{name} line 4"),
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_csv_job_is_made_from_its_row_the_same_each_time() {
+        let text = "image,output,prompt,duration,bgm\n\
+                    cat.png,a.mp4,\"a cat, \"\"big\"\"\nand tall\",5,no\n\
+                    \n\
+                    cat.png,b.mp4,,,\n";
+        let jobs = parse("p.csv", true, text).unwrap();
+        let name = Path::new("in").join("p.csv").display().to_string();
+        let cat = || Job::new(vidu::ImageSource::Path(Path::new("in").join("cat.png")));
+        assert_eq!(
+            jobs_of(&jobs),
+            [
+                expected(
+                    cat()
+                        .model("m1")
+                        .prompt("a cat, \"big\"\nand tall")
+                        .duration(5)
+                        .bgm(false),
+                    "a.mp4",
+                    &format!("{name} line 2"),
+                ),
+                expected(cat().model("m1"), "b.mp4", &format!("{name} line 5")),
+            ]
+        );
+        // One JSON object a line, the quoted newline escaped in it.
+        assert_eq!(jobs.text.lines().count(), 2, "{}", jobs.text);
+    }
+
+    #[test]
+    fn a_job_past_the_end_is_an_error() {
+        let jobs = parse(
+            "j.jsonl",
+            false,
+            "{\"image\": \"a.png\", \"output\": \"a.mp4\"}\n",
+        );
+        let e = jobs.unwrap().job(1).unwrap_err();
+        assert_eq!(e.kind(), vidu::ErrorKind::Io, "{e}");
     }
 }
