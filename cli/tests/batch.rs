@@ -462,3 +462,66 @@ fn downloads_and_submits_set_the_threads_and_a_value_out_of_range_exits_2() {
     );
     assert_eq!(emulator.stats().submits, 3);
 }
+
+#[test]
+fn a_csv_batch_with_a_failed_row_and_its_rerun_name_the_row_and_send_nothing_again() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(
+            Fault::tasks()
+                .prompt_contains("job 1")
+                .effect(Effect::FailTask),
+        ),
+    )
+    .unwrap();
+    let dir = Scratch::new();
+    std::fs::copy(sample_png(), dir.join("cat.png")).unwrap();
+    let csv = dir.join("jobs.csv");
+    // Row 1's prompt holds a newline: row 2 (the one that fails) starts on line 4.
+    std::fs::write(
+        &csv,
+        "image,output,prompt\ncat.png,0.mp4,\"job 0,\nin two lines\"\ncat.png,1.mp4,job 1\n\
+         cat.png,2.mp4,job 2\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let command = || {
+        let mut cmd = vidu();
+        cmd.args(["batch", "--provider", "vidu", "--csv"])
+            .arg(&csv)
+            .arg("--out-dir")
+            .arg(&out)
+            .args(["--poll-interval", "0.05"]);
+        against(cmd, &emulator)
+    };
+    let o = run(&mut command());
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let failed = task_ids_in(&emulator, State::Failed);
+    assert_eq!(failed.len(), 1, "{stderr}");
+    let says = format!(
+        "vidu: failed: {} line 4: task {} ended failed",
+        csv.display(),
+        failed[0]
+    );
+    assert!(stderr.contains(&says), "{stderr}");
+    assert_eq!(last_line(&stderr), "vidu: 2 written, 1 failed, 0 uncertain");
+    assert_eq!(text(&o.stdout).lines().count(), 2);
+    for name in ["0.mp4", "2.mp4"] {
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            Emulator::video_bytes()
+        );
+    }
+    assert_eq!(emulator.stats().submits, 3);
+
+    // The rerun: the journal says how every row ended; the failed one is listed again.
+    let o = run(&mut command());
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "no progress lines: {stderr}");
+    assert!(lines[0].starts_with(&says), "{stderr}");
+    assert_eq!(lines[1], "vidu: 2 already written, 1 failed, 0 uncertain");
+    assert_eq!(text(&o.stdout), "");
+    assert_eq!(emulator.stats().submits, 3, "the rerun paid nothing");
+}
