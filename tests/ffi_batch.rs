@@ -264,6 +264,39 @@ fn a_callback_stop_leaves_unfinished_jobs_that_a_rerun_with_the_journal_finishes
         vidu_batch_result_free(result);
     }
     assert_eq!(emulator.stats().submits, 4, "one submit per job in all");
+
+    // Once all are written, a rerun sends nothing, tells no event, and the result still has
+    // each video and its task, from the journal.
+    let written: Vec<Option<String>> = {
+        let result = run(&client, &items, &mut listener, Some(&journal));
+        let ids = (0..4)
+            .map(|i| unsafe {
+                assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_WRITTEN);
+                assert_eq!(
+                    vidu_batch_result_bytes(result, i),
+                    Emulator::video_bytes().len() as u64
+                );
+                text(vidu_batch_result_task_id(result, i))
+            })
+            .collect();
+        unsafe { vidu_batch_result_free(result) };
+        ids
+    };
+    assert!(written.iter().all(Option::is_some), "{written:?}");
+    let mut listener = Listener {
+        seen: Vec::new(),
+        stop_after_submits: None,
+    };
+    let result = run(&client, &items, &mut listener, Some(&journal));
+    unsafe {
+        for (i, id) in written.iter().enumerate() {
+            assert_eq!(vidu_batch_result_kind(result, i), VIDU_OUTCOME_WRITTEN);
+            assert_eq!(&text(vidu_batch_result_task_id(result, i)), id);
+        }
+        vidu_batch_result_free(result);
+    }
+    assert!(listener.seen.is_empty(), "{:?}", listener.seen);
+    assert_eq!(emulator.stats().submits, 4, "nothing sent again");
 }
 
 #[test]

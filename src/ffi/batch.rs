@@ -1,6 +1,9 @@
-//! `vidu_client_run_batch`: many jobs from the calling thread (the Rust `Client::run_batch`),
-//! its items, options and events, and `vidu_batch_result`, the owned outcome of each job.
+//! `vidu_client_run_batch`: many jobs from the calling thread (the Rust
+//! `Client::run_batch_from`, each item made a Rust job when the batch needs it), its items,
+//! options and events, and `vidu_batch_result`, the owned outcome of each job, gathered from
+//! the events.
 
+use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -10,7 +13,8 @@ use super::boundary::{arg_out, arg_ref, c_string, call, free_handle, new_handle,
 use super::boundary::{opt_str, value, vidu_error};
 use super::types::{read_sized, secs, vidu_job, SizedStruct};
 use super::{vidu_cancel_token, vidu_client, vidu_result, vidu_state};
-use crate::batch::{BatchEvent, BatchJob, BatchOptions, JobOutcome};
+use crate::batch::{BatchEvent, BatchJob, BatchOptions, JobOutcome, JobSource};
+use crate::error::Error;
 
 /// How one job of a batch ended: `VIDU_OUTCOME_*`.
 pub type vidu_outcome = u32;
@@ -165,26 +169,66 @@ struct Outcome {
     error: Option<vidu_error>,
 }
 
-impl From<JobOutcome> for Outcome {
-    fn from(outcome: JobOutcome) -> Self {
-        let task_id = outcome.task_id().map(c_string);
-        let (kind, path, bytes, error) = match outcome {
-            JobOutcome::Written { path, bytes, .. } => (
-                VIDU_OUTCOME_WRITTEN,
-                Some(c_string(&path.to_string_lossy())),
-                bytes,
-                None,
-            ),
-            JobOutcome::Failed(e) => (VIDU_OUTCOME_FAILED, None, 0, Some(e.into())),
-            JobOutcome::Uncertain(e) => (VIDU_OUTCOME_UNCERTAIN, None, 0, Some(e.into())),
-            JobOutcome::Unfinished { .. } => (VIDU_OUTCOME_UNFINISHED, None, 0, None),
-        };
+impl Outcome {
+    fn new(kind: vidu_outcome, task_id: Option<&str>) -> Self {
         Outcome {
             kind,
-            task_id,
-            path,
+            task_id: task_id.map(c_string),
+            path: None,
+            bytes: 0,
+            error: None,
+        }
+    }
+
+    fn written(task_id: &str, path: &Path, bytes: u64) -> Self {
+        Outcome {
+            path: Some(c_string(&path.to_string_lossy())),
             bytes,
-            error,
+            ..Outcome::new(VIDU_OUTCOME_WRITTEN, Some(task_id))
+        }
+    }
+
+    fn error(kind: vidu_outcome, error: &Error) -> Self {
+        Outcome {
+            error: Some(error.into()),
+            ..Outcome::new(kind, error.task_id())
+        }
+    }
+
+    /// The outcome an ending event tells, with its job; `None` for the other events.
+    fn of(event: &BatchEvent<'_>) -> Option<(usize, Self)> {
+        Some(match event {
+            BatchEvent::Written {
+                job,
+                task_id,
+                path,
+                bytes,
+            } => (*job, Outcome::written(task_id, path, *bytes)),
+            BatchEvent::Failed { job, error } => (*job, Outcome::error(VIDU_OUTCOME_FAILED, error)),
+            BatchEvent::Uncertain { job, error } => {
+                (*job, Outcome::error(VIDU_OUTCOME_UNCERTAIN, error))
+            }
+            BatchEvent::Earlier { job, outcome } => (*job, Outcome::earlier(outcome)),
+            BatchEvent::Unfinished { job, task_id } => {
+                (*job, Outcome::new(VIDU_OUTCOME_UNFINISHED, *task_id))
+            }
+            _ => return None,
+        })
+    }
+
+    /// A job's outcome as an earlier run left it.
+    fn earlier(outcome: &JobOutcome) -> Self {
+        match outcome {
+            JobOutcome::Written {
+                task_id,
+                path,
+                bytes,
+            } => Outcome::written(task_id, path, *bytes),
+            JobOutcome::Failed(e) => Outcome::error(VIDU_OUTCOME_FAILED, e),
+            JobOutcome::Uncertain(e) => Outcome::error(VIDU_OUTCOME_UNCERTAIN, e),
+            JobOutcome::Unfinished { task_id } => {
+                Outcome::new(VIDU_OUTCOME_UNFINISHED, task_id.as_deref())
+            }
         }
     }
 }
@@ -195,6 +239,28 @@ struct Items {
     jobs: Vec<vidu_job>,
     outputs: Vec<String>,
     labels: Vec<Option<String>>,
+}
+
+/// The batch reads each item's Rust job when it needs it (checked once up front by
+/// `vidu_client_run_batch`), borrowing its strings and image bytes from the copies above.
+impl JobSource for Items {
+    fn len(&self) -> usize {
+        self.jobs.len()
+    }
+    fn job(&self, index: usize) -> crate::Result<Cow<'_, BatchJob<'_>>> {
+        let job = self.jobs[index].rust_job().map_err(|e| {
+            Error::invalid(
+                "item",
+                format!("items[{index}]"),
+                e.message.to_string_lossy().into_owned(),
+            )
+        })?;
+        let mut bj = BatchJob::new(job, Path::new(&self.outputs[index]));
+        if let Some(label) = &self.labels[index] {
+            bj = bj.label(label.as_str());
+        }
+        Ok(Cow::Owned(bj))
+    }
 }
 
 fn read_items(items: *const vidu_batch_item, count: usize) -> Result<Items, vidu_error> {
@@ -310,6 +376,7 @@ fn forward(
             (raw_state, path) = (None, None);
         }
         // Only a batch run from a source says so; the C batch returns every outcome instead.
+        // Not told to C programs: their outcomes are in the result.
         BatchEvent::Earlier { .. } | BatchEvent::Unfinished { .. } => {
             return ControlFlow::Continue(())
         }
@@ -356,17 +423,15 @@ pub unsafe extern "C" fn vidu_client_run_batch(
             read_sized(options, "options")?
         };
         let out = arg_out(out, "out")?;
-        let mut jobs = Vec::with_capacity(count);
         for (i, job) in items.jobs.iter().enumerate() {
-            let rust = job
-                .rust_job()
+            job.rust_job()
                 .map_err(|e| e.in_item(&format!("items[{i}]")))?;
-            let mut bj = BatchJob::new(rust, Path::new(&items.outputs[i]));
-            if let Some(label) = &items.labels[i] {
-                bj = bj.label(label.as_str());
-            }
-            jobs.push(bj);
         }
+        // Each job's outcome comes as one event; the program's callback sees the events of this
+        // run until it stops it, as before (not the endings of earlier runs, nor after a stop).
+        let mut outcomes: Vec<Option<Outcome>> = (0..count).map(|_| None).collect();
+        let (callback, userdata) = (o.on_event, o.userdata);
+        let mut forwarding = callback.is_some();
         let mut options = BatchOptions::default();
         if o.concurrency != 0 {
             options = options.concurrency(o.concurrency);
@@ -392,14 +457,33 @@ pub unsafe extern "C" fn vidu_client_run_batch(
         if let Some(token) = opt_ref(o.cancel) {
             options = options.cancel(token.token.clone());
         }
-        if let Some(callback) = o.on_event {
-            let userdata = o.userdata;
-            options = options.on_event(move |event| forward(callback, userdata, event));
-        }
-        let outcomes = client.run_batch(&jobs, &mut options)?;
-        out.set(new_handle(vidu_batch_result {
-            outcomes: outcomes.into_iter().map(Outcome::from).collect(),
-        }));
+        let outcomes_of = &mut outcomes;
+        options = options.on_event(move |event| {
+            if let Some((job, outcome)) = Outcome::of(event) {
+                if let Some(slot) = outcomes_of.get_mut(job) {
+                    *slot = Some(outcome);
+                }
+            }
+            let told = !matches!(
+                event,
+                BatchEvent::Earlier { .. } | BatchEvent::Unfinished { .. }
+            );
+            match callback.filter(|_| forwarding && told) {
+                Some(callback) => {
+                    let flow = forward(callback, userdata, event);
+                    forwarding = flow.is_continue();
+                    flow
+                }
+                None => ControlFlow::Continue(()),
+            }
+        });
+        client.run_batch_from(&items, &mut options)?;
+        drop(options);
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Outcome::new(VIDU_OUTCOME_UNFINISHED, None)))
+            .collect();
+        out.set(new_handle(vidu_batch_result { outcomes }));
         Ok(())
     })
 }
