@@ -844,18 +844,26 @@ fn check_jobs(client: &Client, jobs: &dyn JobSource) -> Result<Vec<JobKey>> {
             ));
         }
         let form = identity::canonical(&bj.job, &bj.output);
-        let mut key = identity::key(&form);
-        let count = seen.entry(key).or_insert(0);
-        if *count > 0 {
-            key = identity::key(&format!("{form}#{count}"));
-        }
-        *count += 1;
         keys.push(JobKey {
-            key,
+            key: unique_key(&form, &mut seen),
             caller_payload: bj.job.payload.is_some(),
         });
     }
     Ok(keys)
+}
+
+/// The key of a job whose canonical form is `form`. Equal forms write one output and are
+/// refused before this; a key another form already has (a 64-bit hash collision) gets the
+/// occurrence counted in, so that no two jobs share one and the journal's records go to the
+/// job they belong to.
+fn unique_key(form: &str, seen: &mut HashMap<u64, u32>) -> u64 {
+    let key = identity::key(form);
+    let count = seen.entry(key).or_insert(0);
+    *count += 1;
+    match *count {
+        1 => key,
+        n => identity::key(&format!("{form}#{}", n - 1)),
+    }
 }
 
 /// The fingerprint of the job list a journal's header names: over the jobs' keys, sorted.
@@ -1567,5 +1575,23 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 pool.stop.cancel();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key met again (a collision, forced here by giving one form twice) is made unique.
+    #[test]
+    fn a_key_met_again_gets_its_occurrence_counted_in() {
+        let mut seen = HashMap::new();
+        let first = unique_key("form", &mut seen);
+        let second = unique_key("form", &mut seen);
+        let third = unique_key("form", &mut seen);
+        assert_eq!(first, identity::key("form"));
+        assert_eq!(second, identity::key("form#1"));
+        assert_eq!(third, identity::key("form#2"));
+        assert_eq!(unique_key("other", &mut seen), identity::key("other"));
     }
 }
