@@ -1252,6 +1252,16 @@ mod tests {
         }
     }
 
+    /// `n` jobs, keys 0 to n - 1, without a payload of their own.
+    fn keys(n: u64) -> Vec<JobKey> {
+        (0..n)
+            .map(|key| JobKey {
+                key,
+                caller_payload: false,
+            })
+            .collect()
+    }
+
     fn submits(m: &mut Scheduler, now: Duration) -> Vec<usize> {
         let mut jobs = Vec::new();
         while let Some(action) = m.next_action(now) {
@@ -1264,12 +1274,7 @@ mod tests {
 
     #[test]
     fn no_more_than_the_concurrency_is_in_flight() {
-        let keys: Vec<JobKey> = (0..10)
-            .map(|i| JobKey {
-                key: i,
-                caller_payload: false,
-            })
-            .collect();
+        let keys = keys(10);
         let mut m = Scheduler::new(rules(3), &keys, 0, 1);
         m.start(Duration::ZERO);
         let first = submits(&mut m, Duration::ZERO);
@@ -1305,12 +1310,7 @@ mod tests {
     /// created task keeps its place against the concurrency.
     #[test]
     fn no_more_submits_await_their_answer_than_allowed() {
-        let keys: Vec<JobKey> = (0..10)
-            .map(|i| JobKey {
-                key: i,
-                caller_payload: false,
-            })
-            .collect();
+        let keys = keys(10);
         let mut m = Scheduler::new(
             Rules {
                 submits: 2,
@@ -1384,12 +1384,7 @@ mod tests {
     /// in any order.
     #[test]
     fn downloads_overlap_and_do_not_hold_back_submits() {
-        let keys: Vec<JobKey> = (0..4)
-            .map(|i| JobKey {
-                key: i,
-                caller_payload: false,
-            })
-            .collect();
+        let keys = keys(4);
         let mut m = Scheduler::new(rules(2), &keys, 0, 1);
         m.start(Duration::ZERO);
         let now = Duration::ZERO;
