@@ -213,6 +213,30 @@ fn a_replayed_journal_logs_how_many_tasks_are_done_adopted_and_to_submit() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A job an earlier run finished that is no longer in the list: its tasks are named in a
+/// warning, with the job's number in that run, and the others go on.
+#[test]
+fn a_finished_job_left_out_of_the_rerun_is_a_warning_naming_its_number_and_task() {
+    let _serial = start();
+    let emu = emulator(EmulatorOptions::new());
+    let c = client(Provider::Vtrix, &emu);
+    let dir = scratch_dir();
+    let journal = dir.join("journal.jsonl");
+    let jobs = jobs(3, &dir);
+    let outcomes = c
+        .run_batch(&jobs, &mut BatchOptions::default().journal(&journal))
+        .unwrap();
+    let third = outcomes[2].task_id().unwrap().to_owned();
+    take();
+    c.run_batch(&jobs[..2], &mut BatchOptions::default().journal(&journal))
+        .unwrap();
+    let records = take();
+    let warning = find(&records, Level::Warn, &["job 3 of an earlier run", &third]);
+    assert!(warning.text.contains("not in this run"), "{warning:?}");
+    assert_eq!(emu.stats().submits, 3, "nothing sent again");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_lost_submit_answer_is_resolved_through_the_task_list_and_logged() {
     let _serial = start();
