@@ -242,6 +242,25 @@ fn the_last_429_of_a_submit_keeps_retry_after_for_the_caller() {
     assert_eq!(err.retry_after(), None);
 }
 
+/// `generate` waits out a 429 within its submit (the retry policy), then fails with it: it does
+/// not hold the job back and submit again as a batch does.
+#[test]
+fn generate_fails_with_the_last_429_after_the_retry_policy() {
+    let emu = faulty([Fault::on(Route::Submit)
+        .respond(429, r#"{"reason":"QuotaExceeded","message":"slow down"}"#)
+        .header("Retry-After", "0")]);
+    let c = quick_client(Provider::Vidu, emu.base_url());
+    let out = common::scratch_dir().join("v.mp4");
+    let mut wait = vidu::WaitOptions::new().timeout(Some(Duration::from_secs(10)));
+    let started = Instant::now();
+    let err = c.generate(&job(), &out, &mut wait).unwrap_err();
+    assert_eq!(err.http_status(), Some(429), "{err:?}");
+    assert_eq!(err.task_id(), None, "nothing was created");
+    assert_eq!(emu.stats().submit_requests, 3, "max_attempts, once");
+    assert!(started.elapsed() < Duration::from_secs(5), "no hold-back");
+    assert!(!out.exists());
+}
+
 #[test]
 fn a_cancel_token_stops_a_submit_holding_back_after_429() {
     let emu = faulty([Fault::on(Route::Submit)
