@@ -266,3 +266,45 @@ fn an_output_directory_that_takes_no_files_is_refused_before_paying() {
     );
     assert_eq!(emu.stats().submit_requests, 0);
 }
+
+/// This thread's CPU time so far (user + system, in clock ticks of 10 ms), from
+/// `/proc/thread-self/stat`: other tests' threads do not count.
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // After the command name in parentheses: state is field 3; utime and stime are 14 and 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// The wait between polls sleeps: a generate that waits about 1.5 s for its task spends a small
+/// part of that on the CPU (a loop that spun would spend all of it).
+#[test]
+fn a_wait_sleeps_between_polls_instead_of_spinning() {
+    let emu = Emulator::start_with(
+        EmulatorOptions::new().state_duration(std::time::Duration::from_millis(500)),
+    )
+    .unwrap();
+    let mut config = fast_config(Provider::Vtrix, emu.base_url(), "k");
+    config.poll.first = std::time::Duration::from_millis(300);
+    config.poll.max = std::time::Duration::from_millis(300);
+    let client = Client::new(config).unwrap();
+    let dir = scratch_dir();
+    let started = std::time::Instant::now();
+    let before = thread_cpu_ticks();
+    client
+        .generate(&job(), dir.join("v.mp4"), &mut wait_opts())
+        .unwrap();
+    let ticks = thread_cpu_ticks() - before;
+    let waited = started.elapsed();
+    assert!(
+        waited.as_millis() >= 1000,
+        "the task takes 1.5 s: {waited:?}"
+    );
+    // 10 ms ticks: spinning for the whole wait would be over 100.
+    assert!(
+        ticks * 10 < waited.as_millis() as u64 / 4,
+        "{ticks} ticks of CPU in {waited:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
