@@ -299,6 +299,63 @@ fn a_callback_stop_leaves_unfinished_jobs_that_a_rerun_with_the_journal_finishes
     assert_eq!(emulator.stats().submits, 4, "nothing sent again");
 }
 
+/// A submit whose answer is lost after the gateway created the task is uncertain: C sees the
+/// event and the outcome `UNCERTAIN` (with no task id: none was ever seen), the others are
+/// written, and the job is not sent again. A rerun decides it again (it could be searched for,
+/// or resubmitted if asked): uncertain, told again, still not sent.
+#[test]
+fn an_uncertain_submit_is_an_uncertain_outcome_and_event() {
+    let emulator = Emulator::start_with(
+        EmulatorOptions::new().fault(
+            vidu::emulator::Fault::on(vidu::emulator::Route::Submit)
+                .nth(2)
+                .effect(vidu::emulator::Effect::Reset),
+        ),
+    )
+    .unwrap();
+    let (client, _url) = client(&emulator, VIDU_PROVIDER_UMODELVERSE);
+    let dir = common::scratch_dir();
+    let journal = c_path(&dir.join("journal"));
+    let jobs = Jobs::new(&dir, &["a", "b", "c"]);
+    let items = jobs.items();
+    for run_number in 0..2 {
+        let mut listener = Listener {
+            seen: Vec::new(),
+            stop_after_submits: None,
+        };
+        let result = run(&client, &items, &mut listener, Some(&journal));
+        let kinds: Vec<vidu_outcome> = (0..3)
+            .map(|i| unsafe { vidu_batch_result_kind(result, i) })
+            .collect();
+        let uncertain: Vec<usize> = (0..3)
+            .filter(|&i| kinds[i] == VIDU_OUTCOME_UNCERTAIN)
+            .collect();
+        assert_eq!(uncertain.len(), 1, "run {run_number}: {kinds:?}");
+        let job = uncertain[0];
+        unsafe {
+            assert!(vidu_batch_result_task_id(result, job).is_null());
+            let error = vidu_batch_result_error(result, job);
+            assert_eq!(vidu_error_code(error), VIDU_ERROR_SUBMIT_UNCERTAIN);
+            vidu_batch_result_free(result);
+        }
+        let told: Vec<usize> = listener
+            .seen
+            .iter()
+            .filter(|s| s.0 == VIDU_BATCH_EVENT_UNCERTAIN)
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(told, vec![job], "run {run_number}");
+        for (i, output) in jobs.outputs.iter().enumerate() {
+            assert_eq!(output.exists(), i != job, "{i}");
+        }
+    }
+    assert_eq!(
+        emulator.stats().submits,
+        3,
+        "the uncertain job was not sent again"
+    );
+}
+
 #[test]
 fn bad_items_are_named_and_nothing_is_sent() {
     let emulator = Emulator::start().unwrap();
