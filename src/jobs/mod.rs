@@ -16,9 +16,13 @@
 //!   applies the records read back ([`Scheduler::replay`]). What is not journaled (poll counts,
 //!   timers, streaks) is soft state that a rerun rebuilds.
 //! - **Scale**: timers are a binary heap with lazy deletion (a generation per job), submits a
-//!   queue, in-flight and unfinished jobs counters: each event costs O(log n). A job holds no
-//!   image, no output path and no copy of shared settings (about 100 bytes plus its task id
-//!   and tag).
+//!   queue, in-flight, submitting and unfinished jobs counters: each event costs O(log n). A
+//!   job holds no image, no output path and no copy of shared settings (a 128-byte slot plus
+//!   its task id, and its tag until the task is known); an ended job's outcome can be released
+//!   once the caller was told ([`Scheduler::release`]).
+//! - **Bounded exposure**: at most [`Rules::submits`] submits await their answer, so a crash
+//!   leaves at most that many intents without an outcome, while their intents may share a
+//!   commit.
 
 pub(crate) mod identity;
 pub(crate) mod submit;
