@@ -74,7 +74,7 @@ impl<'a> BatchJob<'a> {
 
 /// The jobs of a batch, asked for one at a time as the batch needs them: all of them once to
 /// check them before anything is sent, then each when it is submitted and when its video is
-/// written. A batch run from a source ([`Client::run_batch_from`]) holds about 200 bytes per
+/// written. A batch run from a source ([`Client::run_batch_from`]) holds about 300 bytes per
 /// job however large the jobs are, so a file of 100,000 jobs can be read line by line again
 /// instead of being held whole. A slice of [`BatchJob`]s is one.
 pub trait JobSource {
@@ -403,7 +403,7 @@ impl Client {
     }
 
     /// Runs many jobs read from `jobs` as they are needed, as [`run_batch`](Self::run_batch)
-    /// does, holding about 200 bytes per job instead of the jobs and their outcomes: each job's
+    /// does, holding about 300 bytes per job instead of the jobs and their outcomes: each job's
     /// outcome is an event, exactly one per job ([`BatchEvent::Earlier`] first for the jobs a
     /// journal shows ended, then [`Written`](BatchEvent::Written),
     /// [`Failed`](BatchEvent::Failed) or [`Uncertain`](BatchEvent::Uncertain) as jobs end, and

@@ -133,7 +133,7 @@
 //! run killed at any instant is finished by running it again, paying once per job. Every job
 //! is checked before the first submit. See [`batch`]. For very many jobs,
 //! [`Client::run_batch_from`] reads each job from a [`JobSource`] when it needs it and reports
-//! each outcome as an event, holding about 200 bytes per job instead of the jobs.
+//! each outcome as an event, holding about 300 bytes per job instead of the jobs.
 //!
 //! ```
 //! # #[cfg(feature = "emulator")]
