@@ -472,22 +472,8 @@ impl Client {
         if concurrency == 0 {
             return Err(Error::invalid("concurrency", 0, "at least 1"));
         }
-        let downloads = options.downloads.unwrap_or(DEFAULT_DOWNLOADS);
-        if !(1..=MAX_THREADS).contains(&downloads) {
-            return Err(Error::invalid(
-                "downloads",
-                downloads,
-                format!("1 to {MAX_THREADS} (one thread each)"),
-            ));
-        }
-        let submits = options.submits.unwrap_or(DEFAULT_SUBMITS);
-        if !(1..=MAX_THREADS).contains(&submits) {
-            return Err(Error::invalid(
-                "submits",
-                submits,
-                format!("1 to {MAX_THREADS} (one thread each)"),
-            ));
-        }
+        let downloads = threads("downloads", options.downloads, DEFAULT_DOWNLOADS)?;
+        let submits = threads("submits", options.submits, DEFAULT_SUBMITS)?;
         let keys = check_jobs(self, jobs)?;
         let rules = Rules {
             lists_tasks: self.lists_tasks(),
@@ -580,12 +566,7 @@ impl Client {
                 options.on_event.as_mut(),
                 false,
             );
-            report_unfinished(
-                &scheduler,
-                jobs.len(),
-                &mut summary,
-                options.on_event.as_mut(),
-            );
+            report_unfinished(&scheduler, &mut summary, options.on_event.as_mut());
         }
         Ok((scheduler, summary))
     }
@@ -935,9 +916,42 @@ fn unchanged<'s>(
     ))
 }
 
+/// A number of threads a batch may start (`field`: `downloads` or `submits`), or its default.
+fn threads(field: &'static str, value: Option<usize>, default: usize) -> Result<usize> {
+    let n = value.unwrap_or(default);
+    if !(1..=MAX_THREADS).contains(&n) {
+        return Err(Error::invalid(
+            field,
+            n,
+            format!("1 to {MAX_THREADS} (one thread each)"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Where job `job`'s video goes, read from the jobs again; its task exists, so an error
+/// carries the task id (and is not an invalid job: something was sent).
+fn output_of(jobs: &dyn JobSource, job: usize, task_id: &str) -> Result<PathBuf> {
+    jobs.job(job)
+        .map(|bj| bj.output.clone())
+        .map_err(|e| match e.with_task_id(task_id) {
+            // A kind that holds no task id (the source's own): said as a download error.
+            e if e.task_id().is_none() => Error::Download {
+                task_id: Some(task_id.to_owned()),
+                detail: format!("cannot read the job again to write its video: {e}"),
+            },
+            e => e,
+        })
+}
+
 /// The event that tells how job `job` ended, if it did.
 fn end_event(scheduler: &Scheduler, job: usize) -> Option<BatchEvent<'_>> {
-    Some(match scheduler.outcome(job)? {
+    ending(job, scheduler.outcome(job)?)
+}
+
+/// The event that tells that job `job` ended with `outcome` (none for an unfinished one).
+pub(crate) fn ending(job: usize, outcome: &JobOutcome) -> Option<BatchEvent<'_>> {
+    Some(match outcome {
         JobOutcome::Written {
             task_id,
             path,
@@ -992,11 +1006,10 @@ fn report_ended(
 /// Reports every job that has not ended, with its task when it has one.
 fn report_unfinished(
     scheduler: &Scheduler,
-    jobs: usize,
     summary: &mut BatchSummary,
     mut on_event: Option<&mut BatchCallback<'_>>,
 ) {
-    for job in (0..jobs).filter(|&j| !scheduler.is_ended(j)) {
+    for job in (0..scheduler.len()).filter(|&j| !scheduler.is_ended(j)) {
         summary.unfinished += 1;
         if let Some(callback) = on_event.as_deref_mut() {
             let _ = callback(&BatchEvent::Unfinished {
@@ -1268,7 +1281,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                 return;
             };
             let Waiting { job, task_id, url } = waiting;
-            match jobs.job(job).map(|bj| bj.output.clone()) {
+            match output_of(jobs, job, &task_id) {
                 Ok(output) => {
                     let mut status = TaskStatus::new(String::from(task_id), State::Succeeded);
                     status.video_urls.extend(url.map(String::from));
@@ -1278,8 +1291,7 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     }
                 }
                 Err(error) => {
-                    let error = error.in_job(format!("job {}", job + 1));
-                    let result = Err(error.with_task_id(&task_id));
+                    let result = Err(error);
                     scheduler.handle(now, Input::Downloaded { job, result });
                 }
             }
@@ -1484,14 +1496,13 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
                     // `take_answers` or `idle`.
                     return None;
                 }
-                let output = match self.jobs.job(job) {
-                    Ok(bj) => bj.output.clone(),
+                let output = match output_of(self.jobs, job, &status.task_id) {
+                    Ok(output) => output,
                     Err(error) => {
-                        let error = error.in_job(format!("job {}", job + 1));
                         return Some(Input::Downloaded {
                             job,
-                            result: Err(error.with_task_id(&status.task_id)),
-                        });
+                            result: Err(error),
+                        })
                     }
                 };
                 let output = &output;
@@ -1581,6 +1592,39 @@ impl Driver<'_, '_, '_, '_, '_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job read again to write its video: whatever the source's error, it carries the task.
+    #[test]
+    fn a_job_unreadable_after_its_submit_is_an_error_with_its_task() {
+        struct Lost(fn() -> Error);
+        impl JobSource for Lost {
+            fn len(&self) -> usize {
+                1
+            }
+            fn job(&self, _: usize) -> Result<Cow<'_, BatchJob<'_>>> {
+                Err((self.0)())
+            }
+        }
+        let io = || Error::io("reading the jobs", "j.jsonl", io::Error::other("gone"));
+        let err = output_of(&Lost(io), 0, "t1").unwrap_err();
+        assert_eq!(
+            (err.kind(), err.task_id()),
+            (crate::ErrorKind::Io, Some("t1"))
+        );
+        let unsupported = || Error::Unsupported {
+            provider: "vtrix",
+            operation: "remote cancel",
+        };
+        let err = output_of(&Lost(unsupported), 0, "t1").unwrap_err();
+        assert_eq!(
+            (err.kind(), err.task_id()),
+            (crate::ErrorKind::Download, Some("t1"))
+        );
+        assert!(
+            err.to_string().contains("cannot read the job again"),
+            "{err}"
+        );
+    }
 
     /// A key met again (a collision, forced here by giving one form twice) is made unique.
     #[test]

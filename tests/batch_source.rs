@@ -26,6 +26,9 @@ struct Numbered {
     out: PathBuf,
     asks: Cell<usize>,
     changed: Option<(usize, usize)>,
+    /// This job cannot be read any more once `broken` is set (a file that lost its line).
+    unreadable: Option<usize>,
+    broken: Cell<bool>,
 }
 
 impl Numbered {
@@ -35,6 +38,8 @@ impl Numbered {
             out: out.to_owned(),
             asks: Cell::new(0),
             changed: None,
+            unreadable: None,
+            broken: Cell::new(false),
         }
     }
 }
@@ -46,6 +51,10 @@ impl JobSource for Numbered {
     fn job(&self, i: usize) -> vidu::Result<Cow<'_, BatchJob<'_>>> {
         let ask = self.asks.get() + 1;
         self.asks.set(ask);
+        if self.broken.get() && self.unreadable == Some(i) {
+            let gone = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "its line is gone");
+            return Err(vidu::Error::io("reading the jobs", "jobs.jsonl", gone));
+        }
         let prompt = match self.changed {
             Some((job, from)) if job == i && ask >= from => format!("job {i}, changed"),
             _ => format!("job {i}"),
@@ -284,4 +293,75 @@ fn a_source_that_cannot_give_a_job_fails_before_anything_is_sent() {
         "{text}"
     );
     assert_eq!(emulator.stats().submit_requests, 0, "nothing was sent");
+}
+
+/// A source that cannot give a job any more, after the check: before its submit, the job fails
+/// with the source's error and nothing is sent for it; after its submit (when its video is to
+/// be written), it fails with the task id, and a rerun writes that task's video without paying
+/// again.
+#[test]
+fn a_job_its_source_loses_during_the_run_fails_naming_why_and_keeps_its_task() {
+    let emulator = Emulator::start().unwrap();
+    let client = client(Provider::Vtrix, &emulator);
+    for after_submit in [false, true] {
+        let out = dir(&format!("source-lost-{after_submit}"));
+        let journal = out.join("journal.jsonl");
+        let mut source = Numbered::new(3, &out);
+        source.unreadable = Some(1);
+        // Before job 1's submit: when job 0 is submitted (one at a time); after it: when job 1
+        // is.
+        let trigger = usize::from(after_submit);
+        let sent_before = emulator.stats().submits;
+        let mut failed = None;
+        let mut submitted = HashMap::new();
+        let mut options = BatchOptions::default()
+            .journal(&journal)
+            .concurrency(1)
+            .submits(1)
+            .on_event(|e| {
+                match e {
+                    BatchEvent::Submitted { job, task_id } => {
+                        submitted.insert(*job, task_id.to_string());
+                        if *job == trigger {
+                            source.broken.set(true);
+                        }
+                    }
+                    BatchEvent::Failed { job, error } => {
+                        failed = Some((*job, error.task_id().map(str::to_owned), error.to_string()))
+                    }
+                    _ => {}
+                }
+                ControlFlow::Continue(())
+            });
+        let summary = client.run_batch_from(&source, &mut options).unwrap();
+        drop(options);
+        assert_eq!(
+            summary,
+            summary_of(2, 1, 0, 0),
+            "after submit: {after_submit}"
+        );
+        let (job, task, message) = failed.expect("job 1 failed");
+        assert_eq!(job, 1);
+        assert!(message.contains("its line is gone"), "{message}");
+        let sent = emulator.stats().submits - sent_before;
+        if after_submit {
+            assert_eq!(task.as_ref(), submitted.get(&1), "the paid task is named");
+            assert_eq!(sent, 3);
+            // Readable again: the rerun writes job 1's video from the same task.
+            source.broken.set(false);
+            let (summary, endings) = run(&client, &source, &journal, None);
+            assert_eq!(summary.unwrap(), summary_of(3, 0, 0, 0));
+            assert_eq!(endings[&1], [("written", task)]);
+            assert_eq!(
+                emulator.stats().submits - sent_before,
+                3,
+                "nothing paid again"
+            );
+        } else {
+            assert_eq!(task, None, "no task was created");
+            assert_eq!(sent, 2, "nothing sent for job 1");
+            assert!(!submitted.contains_key(&1));
+        }
+        std::fs::remove_dir_all(out).unwrap();
+    }
 }

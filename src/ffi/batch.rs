@@ -13,7 +13,7 @@ use super::boundary::{arg_out, arg_ref, c_string, call, free_handle, new_handle,
 use super::boundary::{opt_str, value, vidu_error};
 use super::types::{read_sized, secs, vidu_job, SizedStruct};
 use super::{vidu_cancel_token, vidu_client, vidu_result, vidu_state};
-use crate::batch::{BatchEvent, BatchJob, BatchOptions, JobOutcome, JobSource};
+use crate::batch::{ending, BatchEvent, BatchJob, BatchOptions, JobSource};
 use crate::error::Error;
 
 /// How one job of a batch ended: `VIDU_OUTCOME_*`.
@@ -208,28 +208,13 @@ impl Outcome {
             BatchEvent::Uncertain { job, error } => {
                 (*job, Outcome::error(VIDU_OUTCOME_UNCERTAIN, error))
             }
-            BatchEvent::Earlier { job, outcome } => (*job, Outcome::earlier(outcome)),
+            // Ended in an earlier run: the outcome its ending event would have told.
+            BatchEvent::Earlier { job, outcome } => Outcome::of(&ending(*job, outcome)?)?,
             BatchEvent::Unfinished { job, task_id } => {
                 (*job, Outcome::new(VIDU_OUTCOME_UNFINISHED, *task_id))
             }
             _ => return None,
         })
-    }
-
-    /// A job's outcome as an earlier run left it.
-    fn earlier(outcome: &JobOutcome) -> Self {
-        match outcome {
-            JobOutcome::Written {
-                task_id,
-                path,
-                bytes,
-            } => Outcome::written(task_id, path, *bytes),
-            JobOutcome::Failed(e) => Outcome::error(VIDU_OUTCOME_FAILED, e),
-            JobOutcome::Uncertain(e) => Outcome::error(VIDU_OUTCOME_UNCERTAIN, e),
-            JobOutcome::Unfinished { task_id } => {
-                Outcome::new(VIDU_OUTCOME_UNFINISHED, task_id.as_deref())
-            }
-        }
     }
 }
 

@@ -1037,11 +1037,7 @@ impl Scheduler {
     }
 
     fn task_text(&self, i: usize) -> String {
-        self.slots[i]
-            .task_id
-            .as_deref()
-            .unwrap_or_default()
-            .to_owned()
+        self.task_id(i).unwrap_or_default().to_owned()
     }
 
     fn listed(
