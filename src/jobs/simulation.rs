@@ -1,6 +1,7 @@
 //! Deterministic simulation of the job state machine (after FoundationDB's simulation testing
 //! and TigerBeetle's VOPR): one seed drives a simulated provider (answers lost before or after
 //! creating the task, 5xx after creating it, a garbled 2xx, a task list lagging 0–120 s, 429s,
+//! submits a stop kept from being sent,
 //! failed tasks, unreadable or failing polls, failing downloads), the clock, and a client that
 //! crashes at random points (and in the middle of a group commit) and restarts from its journal.
 //! The provider decides outcomes on its own, from the seed, independently of `src/provider`.
@@ -387,6 +388,14 @@ fn run(s: &Schedule) -> World {
                 let local = now - life_start;
                 match action {
                     Action::Record(_) | Action::Emit(_) => {}
+                    // A stop before a submit thread sent it: answered "not created" unsent.
+                    Action::Submit { job, .. } if rng.chance(3) => {
+                        let outcome = SubmitOutcome::NotCreated {
+                            error: Error::Cancelled { task_id: None },
+                            throttled: false,
+                        };
+                        answers.push(Input::Submitted { job, outcome });
+                    }
                     Action::Submit { job, tag } => {
                         let payload = if s.caller_payload[job] {
                             Some("caller's own".into())
